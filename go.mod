@@ -1,0 +1,3 @@
+module github.com/vitals-go/vitals
+
+go 1.26
