@@ -159,10 +159,10 @@ type Monitor struct {
 	mu            sync.Mutex
 	checks        map[string]*checkState
 	order         []*checkState // sorted by name
-	started       bool // Start was called
-	stopped       bool // Stop was called
-	startupUp     bool // every critical startup check is UP now
-	startupDone   bool // latch: startup has completed, for good
+	started       bool          // Start was called
+	stopped       bool          // Stop was called
+	startupUp     bool          // every critical startup check is UP now
+	startupDone   bool          // latch: startup has completed, for good
 	draining      bool
 	checkListens  []func(CheckEvent)
 	statusListens []func(StatusEvent)
