@@ -1,0 +1,12 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package checks
+
+import (
+	"fmt"
+	"runtime"
+)
+
+func statfs(path string) (fsStats, error) {
+	return fsStats{}, fmt.Errorf("statfs %s: not supported on %s", path, runtime.GOOS)
+}
