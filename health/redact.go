@@ -11,7 +11,7 @@ var (
 	// scheme://user:password@host
 	urlCredentials = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*):[^@\s/]*@`)
 	// password=secret, token: secret, apikey=secret, "password":"secret"
-	keyValueSecret = regexp.MustCompile(`(?i)("?\b(?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|auth|authorization|credentials?)"?\s*[=:]\s*"?)(?:bearer\s+|basic\s+)?[^\s"'&;,]+`)
+	keyValueSecret = regexp.MustCompile(`(?i)("?\b(?:password|passwd|pwd|pass|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|auth|authorization|credentials?)"?\s*[=:]\s*"?(?:bearer\s+|basic\s+)?)[^\s"'&;,]+`)
 	// user:password@tcp(host) as in Go MySQL DSNs
 	mysqlCredentials = regexp.MustCompile(`(^|[\s"'(=])([^\s:@/"'(]+):[^\s@/]+@(tcp|unix)\(`)
 )

@@ -1,0 +1,328 @@
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+const token = "s3cret-token"
+
+// newService is a monitor with a healthy database, a failing non-critical
+// cache and a healthy worker loop, all having run once.
+func newService(t *testing.T, opts Options) *Monitor {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quiet
+	}
+	m := New(opts)
+	must(t, m.Register(Check{Name: "db", ComponentType: "datastore", NoStagger: true,
+		Checker: CheckerFunc(func(ctx context.Context) error { Observe(ctx, 25, "percent"); return nil })}))
+	must(t, m.Register(Check{Name: "cache", Checker: down("dial redis://app:hunter2@127.0.0.1:6379: connection refused"), NonCritical: true, NoStagger: true}))
+	must(t, m.Register(Check{Name: "worker", Checker: up(), Kinds: Liveness, NoStagger: true}))
+	must(t, m.Start())
+	t.Cleanup(func() { stop(t, m) })
+	settle(time.Millisecond)
+	return m
+}
+
+func TestMinimalVerboseAndAuthorisation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newService(t, Options{Authorize: BearerToken(token)})
+		bearer := []string{"Authorization", "Bearer " + token}
+
+		// Anonymous callers get the status alone, verbose or not.
+		expect(t, get(t, m, "/readyz"), 200, `{"status":"DEGRADED"}`+"\n")
+		expect(t, get(t, m, "/readyz?verbose"), 200, `{"status":"DEGRADED"}`+"\n")
+		expect(t, get(t, m, "/readyz?verbose", "Authorization", "Bearer wrong"), 200, `{"status":"DEGRADED"}`+"\n")
+		// An authorised caller who does not ask gets the minimal body too.
+		expect(t, get(t, m, "/readyz", bearer...), 200, `{"status":"DEGRADED"}`+"\n")
+
+		settle(90 * time.Second)
+		w := get(t, m, "/readyz?verbose", bearer...)
+		if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("verbose: %d %s", w.Code, w.Header().Get("Content-Type"))
+		}
+		v := decode[verboseBody](t, w)
+		if v.Status != "DEGRADED" || v.UptimeSeconds < 90 || len(v.Checks) != 2 {
+			t.Fatalf("verbose body %+v", v)
+		}
+		db, cache := v.Checks["db"], v.Checks["cache"]
+		if db.Status != "UP" || !db.Critical || db.Kinds != "readiness" || db.Error != "" ||
+			db.ObservedValue == nil || *db.ObservedValue != 25 || db.ObservedUnit != "percent" ||
+			db.LastChecked == "" || db.LastSuccess == "" || db.ConsecutiveFailures != 0 {
+			t.Errorf("db = %+v", db)
+		}
+		if cache.Status != "DOWN" || cache.Critical || cache.ConsecutiveFailures != 10 || cache.LastSuccess != "" ||
+			cache.Error != "dial redis://app:xxxxx@127.0.0.1:6379: connection refused" {
+			t.Errorf("cache = %+v (the password must be redacted)", cache)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, db.LastChecked); err != nil {
+			t.Errorf("last_checked: %v", err)
+		}
+	})
+}
+
+func TestIETFFormat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newService(t, Options{Authorize: BearerToken(token), ServiceID: "accounts-1", Version: "1", ReleaseID: "1.4.2", Description: "accounts"})
+		accept := []string{"Accept", "application/health+json"}
+
+		w := get(t, m, "/readyz", accept...)
+		expect(t, w, 200, `{"status":"warn"}`+"\n")
+		if ct := w.Header().Get("Content-Type"); ct != "application/health+json" {
+			t.Errorf("Content-Type = %q", ct)
+		}
+		w = get(t, m, "/readyz", "Accept", "application/health+json", "Authorization", "Bearer "+token)
+		want := `{"status":"warn","version":"1","releaseId":"1.4.2","serviceId":"accounts-1","description":"accounts",` +
+			`"checks":{"cache":[{"status":"warn","time":"2000-01-01T00:00:00Z","output":"dial redis://app:xxxxx@127.0.0.1:6379: connection refused"}],` +
+			`"db":[{"componentType":"datastore","observedValue":25,"observedUnit":"percent","status":"pass","time":"2000-01-01T00:00:00Z"}]}}` + "\n"
+		expect(t, w, 200, want)
+
+		m.Drain()
+		w = get(t, m, "/readyz", "Accept", "application/health+json", "Authorization", "Bearer "+token)
+		var body struct{ Status, Output string }
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 503 || body.Status != "fail" || body.Output != "draining" {
+			t.Errorf("draining: %d %s", w.Code, w.Body)
+		}
+	})
+}
+
+func TestSingleCheckAndExclude(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newService(t, Options{})
+		must(t, m.Register(Check{Name: "broker", Checker: down("amqp: closed"), NoStagger: true}))
+		settle(time.Millisecond)
+		expect(t, get(t, m, "/readyz"), 503, `{"status":"DOWN"}`+"\n")
+		expect(t, get(t, m, "/readyz?exclude=broker"), 200, `{"status":"DEGRADED"}`+"\n")
+		expect(t, get(t, m, "/readyz?exclude=broker,cache"), 200, `{"status":"UP"}`+"\n")
+		expect(t, get(t, m, "/readyz?exclude=broker&exclude=cache"), 200, `{"status":"UP"}`+"\n")
+		expect(t, get(t, m, "/readyz?exclude=nosuch"), 503, `{"status":"DOWN"}`+"\n")
+		expect(t, get(t, m, "/readyz/db"), 200, `{"status":"UP"}`+"\n")
+		expect(t, get(t, m, "/readyz/broker"), 503, `{"status":"DOWN"}`+"\n")
+		expect(t, get(t, m, "/livez/worker"), 200, `{"status":"UP"}`+"\n")
+		expect(t, get(t, m, "/healthz/worker"), 200, `{"status":"UP"}`+"\n")
+		expect(t, get(t, m, "/livez/db"), 404, `{"error":"no check \"db\" in this probe"}`+"\n")
+		expect(t, get(t, m, "/readyz/nosuch"), 404, `{"error":"no check \"nosuch\" in this probe"}`+"\n")
+		// One check is judged alone: draining does not change it.
+		m.Drain()
+		expect(t, get(t, m, "/readyz/db"), 200, `{"status":"UP"}`+"\n")
+	})
+}
+
+func TestRoutingMethodsAndAliases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newService(t, Options{Aliases: map[string]Kind{"/alive": Liveness, "/ready": Readiness, "/health": All}})
+		expect(t, get(t, m, "/alive"), 200, `{"status":"UP"}`+"\n")
+		expect(t, get(t, m, "/ready"), 200, `{"status":"DEGRADED"}`+"\n")
+		expect(t, get(t, m, "/health"), 200, `{"status":"DEGRADED"}`+"\n")
+		expect(t, get(t, m, "/startupz"), 200, `{"status":"UP"}`+"\n")
+		expect(t, get(t, m, "/ready/db"), 200, `{"status":"UP"}`+"\n")
+
+		w := do(t, m, "HEAD", "/livez")
+		expect(t, w, 200, "")
+		if cl := w.Header().Get("Content-Length"); cl != "16" {
+			t.Errorf("HEAD Content-Length = %q, want 16", cl)
+		}
+		w = do(t, m, "POST", "/livez")
+		expect(t, w, 405, `{"error":"method POST not allowed: use GET or HEAD"}`+"\n")
+		if a := w.Header().Get("Allow"); a != "GET, HEAD" {
+			t.Errorf("Allow = %q", a)
+		}
+		expect(t, get(t, m, "/nope"), 404, `{"error":"no health probe at \"/nope\": use /livez, /readyz, /startupz or /healthz"}`+"\n")
+		expect(t, get(t, m, "/readyz/"), 404, `{"error":"no health probe at \"/readyz/\": use /livez, /readyz, /startupz or /healthz"}`+"\n")
+		// The override is off by default.
+		expect(t, do(t, m, "POST", "/-/drain"), 404, `{"error":"no health probe at \"/-/drain\": use /livez, /readyz, /startupz or /healthz"}`+"\n")
+
+		mux := http.NewServeMux()
+		m.Mount(mux)
+		expect(t, get(t, mux, "/ready/db"), 200, `{"status":"UP"}`+"\n")
+		expect(t, get(t, mux, "/healthz?verbose"), 200, `{"status":"DEGRADED"}`+"\n")
+	})
+}
+
+func TestOperatorOverride(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newService(t, Options{AdminOverride: true, Authorize: BearerToken(token)})
+		expect(t, do(t, m, "POST", "/-/drain"), 403, `{"error":"not authorised to change the drain state"}`+"\n")
+		expect(t, do(t, m, "POST", "/-/drain", "Authorization", "Bearer nope"), 403, `{"error":"not authorised to change the drain state"}`+"\n")
+		expect(t, do(t, m, "GET", "/-/drain", "Authorization", "Bearer "+token), 405, `{"error":"method GET not allowed: use POST"}`+"\n")
+		expect(t, get(t, m, "/readyz"), 200, `{"status":"DEGRADED"}`+"\n")
+
+		expect(t, do(t, m, "POST", "/-/drain", "Authorization", "Bearer "+token), 200, `{"draining":true}`+"\n")
+		expect(t, get(t, m, "/readyz"), 503, `{"status":"DOWN"}`+"\n")
+		expect(t, get(t, m, "/livez"), 200, `{"status":"UP"}`+"\n")
+		expect(t, do(t, m, "POST", "/-/undrain", "Authorization", "Bearer "+token), 200, `{"draining":false}`+"\n")
+		expect(t, get(t, m, "/readyz"), 200, `{"status":"DEGRADED"}`+"\n")
+
+		mux := http.NewServeMux()
+		m.Mount(mux)
+		expect(t, do(t, mux, "POST", "/-/drain", "Authorization", "Bearer "+token), 200, `{"draining":true}`+"\n")
+	})
+}
+
+// Serve drains on shutdown: readiness DOWN at once while requests are still
+// served for the drain period, liveness UP, then the server stops.
+func TestServeDrainsOnShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New(Options{Logger: quiet, DrainPeriod: 10 * time.Second, ShutdownTimeout: 5 * time.Second})
+		must(t, m.Register(Check{Name: "db", Checker: up(), NoStagger: true}))
+		must(t, m.Start())
+		defer stop(t, m)
+
+		mux := http.NewServeMux()
+		m.Mount(mux)
+		mux.HandleFunc("/accounts", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+		ln := newPipeListener()
+		c := ln.client()
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		start := time.Now()
+		go func() { errc <- m.Serve(ctx, &http.Server{Handler: mux}, ln) }()
+
+		settle(time.Millisecond)
+		if code, _ := fetch(t, c, "http://app/readyz"); code != 200 {
+			t.Fatalf("before shutdown: readyz %d", code)
+		}
+		cancel() // SIGTERM
+		settle(time.Millisecond)
+		if code, body := fetch(t, c, "http://app/readyz"); code != 503 || body != `{"status":"DOWN"}`+"\n" {
+			t.Errorf("draining: readyz %d %q, want 503", code, body)
+		}
+		if code, _ := fetch(t, c, "http://app/livez"); code != 200 {
+			t.Errorf("draining: livez %d, want 200", code)
+		}
+		settle(9 * time.Second)
+		if code, body := fetch(t, c, "http://app/accounts"); code != 200 || body != "ok" {
+			t.Errorf("draining: application request %d %q, want served", code, body)
+		}
+		if err := <-errc; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		if d := time.Since(start); d < 10*time.Second || d > 11*time.Second {
+			t.Errorf("server stopped after %v, want after the 10s drain period", d)
+		}
+		if _, err := c.Get("http://app/livez"); err == nil {
+			t.Error("server still answers after shutdown")
+		}
+	})
+}
+
+// ServeHealth answers probes on its own listener.
+func TestServeHealthOwnListener(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New(Options{Logger: quiet, DrainPeriod: time.Second})
+		ln := newPipeListener()
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- m.ServeHealth(ctx, ln) }()
+		settle(time.Millisecond)
+		if code, body := fetch(t, ln.client(), "http://app/livez"); code != 200 || body != `{"status":"UP"}`+"\n" {
+			t.Errorf("livez %d %q", code, body)
+		}
+		if code, _ := fetch(t, ln.client(), "http://app/accounts"); code != 404 {
+			t.Errorf("non-health path %d, want 404", code)
+		}
+		cancel()
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestServeReturnsListenerError(t *testing.T) {
+	m := New(Options{Logger: quiet})
+	ln := newPipeListener()
+	ln.Close()
+	if err := m.Serve(context.Background(), &http.Server{}, ln); !errors.Is(err, errClosedPipe) && err == nil {
+		t.Error("Serve on a closed listener returned nil")
+	}
+}
+
+var errClosedPipe = errors.New("closed")
+
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"dial postgres://app:p%40ss@db:5432/x: refused", "dial postgres://app:xxxxx@db:5432/x: refused"},
+		{"amqp://guest:guest@127.0.0.1:5672/ closed", "amqp://guest:xxxxx@127.0.0.1:5672/ closed"},
+		{"host=db user=app password=hunter2 dbname=x", "host=db user=app password=xxxxx dbname=x"},
+		{`{"password":"hunter2","user":"a"}`, `{"password":"xxxxx","user":"a"}`},
+		{"app:hunter2@tcp(127.0.0.1:3306)/db: refused", "app:xxxxx@tcp(127.0.0.1:3306)/db: refused"},
+		{"Authorization: Bearer abc.def.ghi failed", "Authorization: Bearer xxxxx failed"},
+		{"token=abc&x=1", "token=xxxxx&x=1"},
+		{"redis://127.0.0.1:6379 refused", "redis://127.0.0.1:6379 refused"},
+		{"plain error", "plain error"},
+	} {
+		if got := Redact(tc.in); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestErrorCapped(t *testing.T) {
+	long := strings.Repeat("é", 600) // 1200 bytes
+	got := cleanError(long, 100)
+	if len(got) > 100 || !strings.HasSuffix(got, "…") || !strings.HasPrefix(got, "éé") {
+		t.Errorf("capped to %d bytes: %q", len(got), got)
+	}
+	if got := cleanError("short", 100); got != "short" {
+		t.Errorf("short error changed: %q", got)
+	}
+}
+
+// FuzzServeHTTP: no path, query or header makes the handler panic or answer
+// anything but the documented codes, and bodies are always JSON.
+func FuzzServeHTTP(f *testing.F) {
+	for _, s := range []string{"/readyz", "/readyz?verbose&exclude=db", "/readyz/db", "/-/drain", "/livez/", "/x/y/z", "/healthz?exclude=%ff"} {
+		f.Add("GET", s, "application/health+json")
+	}
+	m := New(Options{Logger: quiet, Authorize: AllowAll, AdminOverride: true, Aliases: map[string]Kind{"/health": All, "/": Readiness}})
+	if err := m.Register(Check{Name: "db", Checker: up()}); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, method, target, accept string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || !strings.HasPrefix(target, "/") {
+			return
+		}
+		r, err := http.NewRequest(method, "http://x"+u.RequestURI(), nil)
+		if err != nil {
+			return
+		}
+		r.Header.Set("Accept", accept)
+		w := newDiscardRecorder()
+		m.ServeHTTP(w, r)
+		switch w.code {
+		case 200, 503, 404, 405, 403:
+		default:
+			t.Fatalf("%s %s: code %d", method, target, w.code)
+		}
+		if r.Method != "HEAD" && !json.Valid(w.body) {
+			t.Fatalf("%s %s: body is not JSON: %q", method, target, w.body)
+		}
+	})
+}
+
+type discardRecorder struct {
+	h    http.Header
+	code int
+	body []byte
+}
+
+func newDiscardRecorder() *discardRecorder { return &discardRecorder{h: http.Header{}} }
+
+func (d *discardRecorder) Header() http.Header { return d.h }
+func (d *discardRecorder) WriteHeader(c int)   { d.code = c }
+func (d *discardRecorder) Write(b []byte) (int, error) {
+	if d.code == 0 {
+		d.code = 200
+	}
+	d.body = append(d.body, b...)
+	return len(b), nil
+}
