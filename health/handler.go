@@ -60,7 +60,16 @@ func (m *Monitor) Mount(mux *http.ServeMux) {
 // 404, other methods 405, each with a JSON {"error": reason}.
 func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
-	kinds, ok := m.routes[path]
+	var kinds Kind
+	ok := true
+	switch path { // the common paths without a map lookup
+	case "/readyz":
+		kinds = Readiness
+	case "/livez":
+		kinds = Liveness
+	default:
+		kinds, ok = m.routes[path]
+	}
 	check := ""
 	if !ok {
 		if m.opts.AdminOverride && (path == "/-/drain" || path == "/-/undrain") {

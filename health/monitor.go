@@ -219,7 +219,8 @@ var ErrStopped = errors.New("health: monitor stopped")
 // Register adds a check. Defaults fill its zero fields (see [Check]). A check
 // registered after Start begins running at once (after its initial delay and
 // stagger). Registering a critical startup check before startup has completed
-// holds liveness and readiness DOWN until it passes.
+// holds liveness and readiness DOWN until it passes. Registering is not a
+// transition: listeners are not called for it.
 func (m *Monitor) Register(c Check) error {
 	if err := c.validate(); err != nil {
 		return err
@@ -256,9 +257,8 @@ func (m *Monitor) Register(c Check) error {
 	if m.started && !c.OnDemand {
 		m.startLoopLocked(cs)
 	}
-	events := m.rebuildLocked()
+	m.rebuildLocked() // registering is not a transition: no events
 	m.mu.Unlock()
-	m.deliver(nil, events, nil)
 	return nil
 }
 

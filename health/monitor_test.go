@@ -233,7 +233,6 @@ func TestListenersSeeTransitionsInOrder(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		want := []string{
-			"readyz UP->DOWN ", "healthz UP->DOWN ", // a pending check registered
 			"check db DOWN->UP", "readyz DOWN->UP ", "healthz DOWN->UP ",
 			"check db UP->DOWN", "readyz UP->DOWN ", "healthz UP->DOWN ",
 			"check db DOWN->UP", "readyz DOWN->UP ", "healthz DOWN->UP ",

@@ -1,0 +1,31 @@
+# The commands everyone runs. CI runs .ci/run, which calls the same targets.
+GO ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: test lint bench bench-http fuzz build
+
+## test: every test, with the race detector (what the README and CI run)
+test:
+	$(GO) test -race -count=1 ./...
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: the Go benchmarks quoted in BENCHMARKS.md
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./health/...
+
+## bench-http: /readyz against a fixed-bytes handler over loopback with wrk
+bench-http:
+	scripts/bench-http.sh
+
+## fuzz: each fuzz target for a short while
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzServeHTTP -fuzztime=30s ./health
+
+## build: the binaries, static
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/ ./cmd/...
