@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// maxBinarySize is the budget for the stripped binary, gRPC included
+// (SPEC §3; a plain net/http client alone is about 6 MiB).
+const maxBinarySize = 7 << 20
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// buildBinary builds healthprobe as it ships: static, trimmed, stripped.
+// It is built once per test binary, into a directory removed by TestMain.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary; skipped in -short mode")
+	}
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "healthprobe-test-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(buildDir, "healthprobe"), ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = errors.New(err.Error() + ": " + string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building healthprobe: %v", buildErr)
+	}
+	return filepath.Join(buildDir, "healthprobe")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// runBinary runs the binary with args and a clean environment plus env.
+func runBinary(t *testing.T, bin string, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	default:
+		t.Fatalf("running %s: %v", bin, err)
+	}
+	return code, out.String(), errOut.String()
+}
+
+func TestBinaryAgainstLoopbackServer(t *testing.T) {
+	bin := buildBinary(t)
+	srv := app(t)
+	p := port(srv)
+	tests := []struct {
+		name   string
+		env    []string
+		args   []string
+		code   int
+		stdout string
+		stderr string // first line
+	}{
+		{"healthy", nil, []string{"-port", p}, 0, "healthy: http://127.0.0.1:" + p + "/healthz: status 200\n", ""},
+		{"env", []string{"HEALTHPROBE_PORT=" + p, "HEALTHPROBE_PATH=/readyz", "HEALTHPROBE_QUIET=1"}, nil, 0, "", ""},
+		{"unhealthy", nil, []string{srv.URL + "/down"}, 1, "", "unhealthy: " + srv.URL + "/down: status 503"},
+		{"refused", nil, []string{"tcp://127.0.0.1:1"}, 1, "", "unhealthy: tcp://127.0.0.1:1: connection refused"},
+		{"bad arguments", nil, []string{"-nope"}, 1, "", "healthprobe: flag provided but not defined: -nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runBinary(t, bin, tt.env, tt.args...)
+			first, _, _ := strings.Cut(stderr, "\n")
+			if code != tt.code || stdout != tt.stdout || first != tt.stderr {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+			}
+			if tt.code == 1 && tt.name != "bad arguments" && strings.Count(stderr, "\n") != 1 {
+				t.Fatalf("stderr has %d lines, want exactly 1: %q", strings.Count(stderr, "\n"), stderr)
+			}
+		})
+	}
+}
+
+// TestBinaryIsSmallStaticAndGRPCFree checks the promises of SPEC §3: a
+// static binary within the size budget that does not link grpc-go (which
+// the probe package's tests use as the real server).
+func TestBinaryIsSmallStaticAndGRPCFree(t *testing.T) {
+	bin := buildBinary(t)
+	info, err := os.Stat(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stripped binary: %d bytes (%.2f MiB)", info.Size(), float64(info.Size())/(1<<20))
+	if info.Size() > maxBinarySize {
+		t.Errorf("binary is %d bytes, budget %d", info.Size(), maxBinarySize)
+	}
+
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type == elf.PT_INTERP || prog.Type == elf.PT_DYNAMIC {
+			t.Errorf("binary has a %v program header: not static", prog.Type)
+		}
+	}
+
+	out, err := exec.Command("go", "version", "-m", bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v: %s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "dep" {
+			t.Errorf("binary links a module: %s (want the standard library only)", line)
+		}
+	}
+	if !strings.Contains(string(out), "CGO_ENABLED=0") {
+		t.Errorf("binary not built with CGO_ENABLED=0:\n%s", out)
+	}
+
+	deps, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v: %s", err, deps)
+	}
+	for _, pkg := range strings.Fields(string(deps)) {
+		if strings.HasPrefix(pkg, "google.golang.org/grpc") || strings.HasPrefix(pkg, "google.golang.org/protobuf") {
+			t.Errorf("healthprobe depends on %s", pkg)
+		}
+	}
+}
+
+// requireDocker skips the test when no Docker engine answers, or fails it
+// under VITALS_INTEGRATION=1 (as internal/testenv.Require does for servers).
+func requireDocker(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput()
+	if err == nil {
+		return
+	}
+	if os.Getenv("VITALS_INTEGRATION") == "1" {
+		t.Fatalf("a Docker engine is required (VITALS_INTEGRATION=1) but does not answer: %v: %s", err, out)
+	}
+	t.Skipf("no Docker engine answers (%v: %s); start dockerd to run this test", err, strings.TrimSpace(string(out)))
+}
+
+// TestBinaryInScratchImage runs the binary as the only file of a FROM scratch
+// image, on the host network, against a loopback server.
+func TestBinaryInScratchImage(t *testing.T) {
+	bin := buildBinary(t)
+	requireDocker(t)
+
+	dir := t.TempDir()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "healthprobe"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := "FROM scratch\nCOPY healthprobe /healthprobe\nENTRYPOINT [\"/healthprobe\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	image := "vitals-healthprobe-test:" + hex.EncodeToString(suffix)
+
+	docker := func(args ...string) (int, string, string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "docker", args...)
+		// The classic builder needs no buildx plugin and no registry.
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return 0, out.String(), errOut.String()
+		case errors.As(err, &exit):
+			return exit.ExitCode(), out.String(), errOut.String()
+		}
+		t.Fatalf("docker %s: %v", strings.Join(args, " "), err)
+		return 0, "", ""
+	}
+	if code, out, errOut := docker("build", "-q", "-t", image, dir); code != 0 {
+		t.Fatalf("docker build: exit %d: %s %s", code, out, errOut)
+	}
+	t.Cleanup(func() { docker("rmi", "-f", image) })
+
+	srv := app(t)
+	p := port(srv)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"healthy", []string{"-port", p}, 0, "healthy: http://127.0.0.1:" + p + "/healthz: status 200\n", ""},
+		{"env", []string{"-e", "HEALTHPROBE_PORT=" + p, "-e", "HEALTHPROBE_PATH=/down"}, 1, "", "unhealthy: http://127.0.0.1:" + p + "/down: status 503\n"},
+		{"refused", []string{"tcp://127.0.0.1:1"}, 1, "", "unhealthy: tcp://127.0.0.1:1: connection refused\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"run", "--rm", "--network", "host"}
+			var probeArgs []string
+			for i := 0; i < len(tt.args); i++ {
+				if tt.args[i] == "-e" {
+					args = append(args, "-e", tt.args[i+1])
+					i++
+					continue
+				}
+				probeArgs = append(probeArgs, tt.args[i])
+			}
+			args = append(append(args, image), probeArgs...)
+			code, stdout, stderr := docker(args...)
+			if code != tt.code || stdout != tt.stdout || stderr != tt.stderr {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d %q %q", code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+			}
+		})
+	}
+}
