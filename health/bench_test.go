@@ -124,7 +124,9 @@ func BenchmarkServeHTTPHandlerOnly(b *testing.B) {
 	}{
 		{"baseline=fixed-minimal", "/readyz", fixedBytes(minimalBodies[StatusUp])},
 		{"readyz=minimal", "/readyz", m},
+		{"baseline=fixed-verbose", "/readyz?verbose", fixedBytes(m.snap.Load().probes[1].appendVerbose(nil, time.Minute))},
 		{"readyz=verbose", "/readyz?verbose", m},
+		{"readyz=exclude", "/readyz?exclude=dep1", m},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r := httptest.NewRequest("GET", c.target, nil)

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,19 +92,7 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var verbose bool
-	var exclude []string
-	if r.URL.RawQuery != "" {
-		q := r.URL.Query()
-		_, verbose = q["verbose"]
-		for _, v := range q["exclude"] {
-			for e := range strings.SplitSeq(v, ",") {
-				if e = strings.TrimSpace(e); e != "" {
-					exclude = append(exclude, e)
-				}
-			}
-		}
-	}
+	verbose, exclude := parseQuery(r.URL.RawQuery)
 	ietf := wantsIETF(r)
 	details := (verbose || ietf) && m.opts.Authorize != nil && m.opts.Authorize(r)
 
@@ -116,9 +105,12 @@ func (m *Monitor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	idx := snapIndex(kinds)
 	if idx < 0 || len(exclude) > 0 {
 		m.mu.Lock()
-		rep := m.reportLocked(kinds, exclude)
+		rep := m.reportLocked(kinds, exclude, details)
 		m.mu.Unlock()
-		p := encodeProbe(rep, m.opts)
+		p := probeSnap{status: rep.Status}
+		if details {
+			p = encodeProbe(rep, m.opts)
+		}
 		m.serveProbe(w, r, &p, details, ietf)
 		return
 	}
@@ -148,8 +140,10 @@ func (m *Monitor) serveCheck(w http.ResponseWriter, r *http.Request, kinds Kind,
 		writeError(w, http.StatusNotFound, "no check "+strconv.Quote(name)+" in this probe")
 		return
 	}
-	rep := Report{Kinds: kinds, Status: res.Status, Checks: []Result{res}}
-	p := encodeProbe(rep, m.opts)
+	p := probeSnap{status: res.Status}
+	if details {
+		p = encodeProbe(Report{Kinds: kinds, Status: res.Status, Checks: []Result{res}}, m.opts)
+	}
 	m.serveProbe(w, r, &p, details, ietf)
 }
 
@@ -170,6 +164,34 @@ func (m *Monitor) serveOverride(w http.ResponseWriter, r *http.Request, drain bo
 	}
 	body, _ := json.Marshal(map[string]bool{"draining": m.Draining()})
 	writeBody(w, r, http.StatusOK, hdrJSON, append(body, '\n'))
+}
+
+// parseQuery reads the verbose flag and the excluded checks from a raw query
+// without building a url.Values map: the verbose path stays cheap. Malformed
+// escapes in a value drop that value; unknown parameters are ignored.
+func parseQuery(raw string) (verbose bool, exclude []string) {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "verbose":
+			verbose = true
+		case "exclude":
+			if strings.ContainsAny(v, "%+") {
+				var err error
+				if v, err = url.QueryUnescape(v); err != nil {
+					continue
+				}
+			}
+			for e := range strings.SplitSeq(v, ",") {
+				if e = strings.TrimSpace(e); e != "" {
+					exclude = append(exclude, e)
+				}
+			}
+		}
+	}
+	return verbose, exclude
 }
 
 func wantsIETF(r *http.Request) bool {

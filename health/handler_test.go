@@ -326,3 +326,24 @@ func (d *discardRecorder) Write(b []byte) (int, error) {
 	d.body = append(d.body, b...)
 	return len(b), nil
 }
+
+func TestParseQuery(t *testing.T) {
+	for _, tc := range []struct {
+		raw     string
+		verbose bool
+		exclude []string
+	}{
+		{"", false, nil},
+		{"verbose", true, nil},
+		{"verbose=1&exclude=db", true, []string{"db"}},
+		{"exclude=a,b&exclude=c", false, []string{"a", "b", "c"}},
+		{"exclude=a%2Cb", false, []string{"a", "b"}},
+		{"exclude=%zz&exclude=ok", false, []string{"ok"}},
+		{"x=1&&exclude=", false, nil},
+	} {
+		v, e := parseQuery(tc.raw)
+		if v != tc.verbose || strings.Join(e, "|") != strings.Join(tc.exclude, "|") {
+			t.Errorf("parseQuery(%q) = %v %q, want %v %q", tc.raw, v, e, tc.verbose, tc.exclude)
+		}
+	}
+}

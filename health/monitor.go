@@ -403,7 +403,7 @@ func (m *Monitor) Report(ctx context.Context, kinds Kind, exclude ...string) Rep
 	m.refreshOnDemand(ctx, kinds)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.reportLocked(kinds, exclude)
+	return m.reportLocked(kinds, exclude, true)
 }
 
 // Result returns the latest result of the named check.
@@ -420,13 +420,17 @@ func (m *Monitor) Result(name string) (Result, bool) {
 // Uptime is the time since New.
 func (m *Monitor) Uptime() time.Duration { return time.Since(m.created) }
 
-func (m *Monitor) reportLocked(kinds Kind, exclude []string) Report {
+// reportLocked aggregates the probe for kinds; with collect, the report
+// carries the checks' results too. m.mu must be held.
+func (m *Monitor) reportLocked(kinds Kind, exclude []string, collect bool) Report {
 	rep := Report{Kinds: kinds, Status: StatusUp}
 	for _, cs := range m.order {
 		if cs.cfg.Kinds&kinds == 0 || slices.Contains(exclude, cs.cfg.Name) {
 			continue
 		}
-		rep.Checks = append(rep.Checks, cs.res)
+		if collect {
+			rep.Checks = append(rep.Checks, cs.res)
+		}
 		if cs.res.Status == StatusDown {
 			if cs.cfg.NonCritical {
 				rep.Status = max(rep.Status, StatusDegraded)

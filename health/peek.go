@@ -8,5 +8,5 @@ package health
 func (m *Monitor) Peek(kinds Kind, exclude ...string) Report {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.reportLocked(kinds, exclude)
+	return m.reportLocked(kinds, exclude, true)
 }

@@ -82,7 +82,7 @@ func (m *Monitor) rebuildLocked() []StatusEvent {
 	s := &snapshot{}
 	var events []StatusEvent
 	for i, k := range snapKinds {
-		rep := m.reportLocked(k, nil)
+		rep := m.reportLocked(k, nil, true)
 		s.probes[i] = encodeProbe(rep, m.opts)
 		if old != nil && old.probes[i].status != rep.Status {
 			events = append(events, StatusEvent{Kinds: k, From: old.probes[i].status, To: rep.Status, Reason: rep.Reason})
