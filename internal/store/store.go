@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Sentinel errors. Implementations wrap them with %w and context.
+var (
+	// ErrNotFound: no check (or notification) with that id.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: CreateCheck with an id already present.
+	ErrExists = errors.New("already exists")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// Store is the watchdog's persistence. See the package doc for the contracts
+// every method shares.
+type Store interface {
+	// CreateCheck inserts c and its initial state st atomically.
+	// ErrExists if c.ID is taken.
+	CreateCheck(ctx context.Context, c model.Check, st model.State) error
+	// UpdateCheck replaces the definition of an existing check, keeping its
+	// state and history. ErrNotFound if absent.
+	UpdateCheck(ctx context.Context, c model.Check) error
+	// DeleteCheck removes the check, its state, pings, flips, rollups and
+	// pending notifications. ErrNotFound if absent.
+	DeleteCheck(ctx context.Context, id uuid.UUID) error
+	// GetCheck returns one check and its state. ErrNotFound if absent.
+	GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.State, error)
+	// ListChecks returns every check with its state, ordered by ID. The
+	// engine calls it once at start to rebuild memory and deadlines.
+	ListChecks(ctx context.Context) ([]CheckState, error)
+
+	// Apply writes u atomically and durably: when it returns nil, the
+	// state, the ping, the flips, their notifications and the uptime
+	// increments are all on stable storage (fsync'd for a file store), and
+	// either all or none of them will be seen after a crash. ErrNotFound if
+	// u.CheckID does not exist (and nothing is written).
+	//
+	// Apply is the hot path (one call per ping): implementations batch
+	// concurrent calls into one transaction (group commit). Calls for the
+	// same check are applied in the order they are made when the caller
+	// serialises them (the engine holds the check's lock across Apply).
+	Apply(ctx context.Context, u Update) error
+
+	// Pings returns the check's stored pings, newest first, at most
+	// q.Limit (default 100), with N < q.Before when q.Before > 0.
+	Pings(ctx context.Context, id uuid.UUID, q PingQuery) ([]model.Ping, error)
+	// Flips returns the check's flips, newest first, at most q.Limit
+	// (default 100), with Time before q.Before when it is not zero. A
+	// uuid.Nil id returns the flips of every check.
+	Flips(ctx context.Context, id uuid.UUID, q FlipQuery) ([]model.Flip, error)
+	// Uptime returns the check's stored daily rollups for days in [from,
+	// to), oldest first. The interval still open (since the state's Since)
+	// is not in them: add it with model.SplitDays at read time.
+	Uptime(ctx context.Context, id uuid.UUID, from, to time.Time) ([]model.UptimeDay, error)
+
+	// Notifications returns outbox rows, oldest first, filtered by q.
+	Notifications(ctx context.Context, q NotificationQuery) ([]model.Notification, error)
+	// UpdateNotification records a delivery attempt's outcome: it replaces
+	// State, Attempts, NextAttempt, LastError and Delivered of the row with
+	// n.ID, but only if the row's State is still expect (compare-and-set,
+	// so that two deliverers never both mark one row); ok is false when it
+	// was not. ErrNotFound if no such row.
+	UpdateNotification(ctx context.Context, n model.Notification, expect model.NotificationState) (ok bool, err error)
+
+	// Close flushes pending writes, releases resources and blocks until
+	// the store's goroutines have exited. Later calls return ErrClosed.
+	Close() error
+}
+
+// CheckState is a check with its current state.
+type CheckState struct {
+	Check model.Check
+	State model.State
+}
+
+// Update is one atomic change to one check: everything the engine decided
+// on one event. Every field but CheckID and State is optional.
+type Update struct {
+	// CheckID is the check changed.
+	CheckID uuid.UUID
+	// State is the check's complete new state; it replaces the stored one.
+	State model.State
+	// Ping is the received ping, appended to the history; the store then
+	// keeps only the newest Options.PingRetention pings of the check
+	// (by Ping.N). Nil when the event was not a ping.
+	Ping *model.Ping
+	// Flips are status changes decided on this event, appended.
+	Flips []model.Flip
+	// Notifications are outbox rows caused by the flips (issue 6: written
+	// in the same transaction as the flip, so no alert is ever lost or
+	// invented by a crash between the two). A row whose (FlipID, Channel)
+	// exists already is skipped.
+	Notifications []model.Notification
+	// Uptime are increments added to the daily rollups (Up and Total are
+	// added to the stored row of the same check and day).
+	Uptime []model.UptimeDay
+}
+
+// PingQuery selects pings, see [Store.Pings].
+type PingQuery struct {
+	Limit  int
+	Before int64
+}
+
+// FlipQuery selects flips, see [Store.Flips].
+type FlipQuery struct {
+	Limit  int
+	Before time.Time
+}
+
+// NotificationQuery selects outbox rows, see [Store.Notifications].
+type NotificationQuery struct {
+	// State filters by state; empty means any.
+	State model.NotificationState
+	// DueBefore, when not zero, keeps rows whose NextAttempt is before it.
+	DueBefore time.Time
+	// CheckID, when not uuid.Nil, keeps the rows of one check.
+	CheckID uuid.UUID
+	// Limit caps the rows returned; default 100.
+	Limit int
+}
+
+// DefaultLimit is the default page size of the history queries.
+const DefaultLimit = 100
+
+// DefaultPingRetention is how many pings per check a store keeps unless
+// configured otherwise (healthchecks.io keeps 100 on its free plan).
+const DefaultPingRetention = 100
