@@ -39,7 +39,6 @@ flags:
 
 // config is what the command line and the environment ask for.
 type config struct {
-	url        string
 	port       int
 	path       string
 	timeout    durationValue
