@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # bench-http.sh: /readyz of a health.Monitor with ten checks against a handler
 # writing the same fixed bytes, on one loopback server, with wrk -t2 -c32,
-# alternating the two so that both see the same machine state. Bounded: 4
-# rounds of DURATION each (default 10s).
+# alternating the two so that both see the same machine state. Bounded:
+# ROUNDS (default 3) rounds of two runs of DURATION each (default 10s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 bin=$(mktemp -d)/healthbench
 go build -o "$bin" ./internal/cmd/healthbench
@@ -17,7 +18,7 @@ addr=$(head -1 "$bin.addr")
 curl -fsS "http://$addr/readyz" >/dev/null
 rate() { wrk -t2 -c32 -d"$DURATION" "http://$addr$1" | awk '/Requests\/sec/ {print $2}'; }
 declare -A sum=([fixed]=0 [readyz]=0)
-for round in 1 2; do
+for round in $(seq "$ROUNDS"); do
   for p in fixed readyz; do
     r=$(rate "/$p")
     echo "round $round /$p: $r req/s"
@@ -25,4 +26,4 @@ for round in 1 2; do
   done
 done
 printf 'fixed-bytes: %.0f req/s, /readyz: %.0f req/s, ratio %.3f\n' \
-  "$(echo "${sum[fixed]}/2" | bc -l)" "$(echo "${sum[readyz]}/2" | bc -l)" "$(echo "${sum[readyz]}/${sum[fixed]}" | bc -l)"
+  "$(echo "${sum[fixed]}/$ROUNDS" | bc -l)" "$(echo "${sum[readyz]}/$ROUNDS" | bc -l)" "$(echo "${sum[readyz]}/${sum[fixed]}" | bc -l)"
