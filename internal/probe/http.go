@@ -38,6 +38,7 @@ func (p *Prober) transport(t Target) *http.Transport {
 // setHeaders adds the configured headers to req.
 func (p *Prober) setHeaders(req *http.Request) {
 	req.Header.Set("User-Agent", DefaultUserAgent)
+	req.Header.Set("Accept", "*/*") // as curl and the kubelet send
 	for name, values := range p.opts.Header {
 		if http.CanonicalHeaderKey(name) == "Host" {
 			if len(values) > 0 {

@@ -41,8 +41,9 @@ type Options struct {
 
 	// Header is added to HTTP requests, and sent as request metadata to
 	// grpc and grpcs targets (an authorization token, for instance). A
-	// "Host" entry sets the HTTP Host header. Default: none besides
-	// User-Agent: DefaultUserAgent.
+	// "Host" entry sets the HTTP Host header. An entry replaces the default
+	// of the same name; the defaults are User-Agent: DefaultUserAgent and,
+	// for HTTP, Accept: */*.
 	Header http.Header
 
 	// TLS configures https and grpcs targets. The zero value verifies the
