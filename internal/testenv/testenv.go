@@ -34,7 +34,7 @@ import (
 const IntegrationEnv = "VITALS_INTEGRATION"
 
 // StartHint tells a developer how to get the servers.
-const StartHint = `start the servers with "scripts/services.sh start" and export "$(scripts/services.sh env)"`
+const StartHint = "start the servers with scripts/services.sh start (tests default to the addresses it prints with: scripts/services.sh env)"
 
 // Integration reports whether VITALS_INTEGRATION=1 is set, that is whether
 // integration tests must run rather than skip.
