@@ -1,0 +1,312 @@
+// Package memstore is an in-memory store.Store: nothing survives the
+// process. It is the reference implementation of the contract (it passes
+// storetest.Run), the store of unit tests, and the baseline of the SQLite
+// store's benchmarks.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// PingRetention is how many pings per check are kept. Default
+	// store.DefaultPingRetention.
+	PingRetention int
+}
+
+// Store is an in-memory store.Store, safe for concurrent use.
+type Store struct {
+	opts Options
+
+	mu     sync.RWMutex
+	closed bool
+	checks map[uuid.UUID]*record
+	flips  []model.Flip // all checks, in insertion order
+	outbox []model.Notification
+}
+
+type record struct {
+	check  model.Check
+	state  model.State
+	pings  []model.Ping // oldest first
+	uptime map[time.Time]model.UptimeDay
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New(opts Options) *Store {
+	if opts.PingRetention <= 0 {
+		opts.PingRetention = store.DefaultPingRetention
+	}
+	return &Store{opts: opts, checks: make(map[uuid.UUID]*record)}
+}
+
+func (s *Store) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed {
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func cloneCheck(c model.Check) model.Check {
+	c.Tags = slices.Clone(c.Tags)
+	c.Probe = bytes.Clone(c.Probe)
+	return c
+}
+
+// CreateCheck implements store.Store.
+func (s *Store) CreateCheck(ctx context.Context, c model.Check, st model.State) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if _, ok := s.checks[c.ID]; ok {
+		return fmt.Errorf("check %s: %w", c.ID, store.ErrExists)
+	}
+	s.checks[c.ID] = &record{check: cloneCheck(c), state: st.Clone(), uptime: map[time.Time]model.UptimeDay{}}
+	return nil
+}
+
+// UpdateCheck implements store.Store.
+func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	r, ok := s.checks[c.ID]
+	if !ok {
+		return fmt.Errorf("check %s: %w", c.ID, store.ErrNotFound)
+	}
+	r.check = cloneCheck(c)
+	return nil
+}
+
+// DeleteCheck implements store.Store.
+func (s *Store) DeleteCheck(ctx context.Context, id uuid.UUID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if _, ok := s.checks[id]; !ok {
+		return fmt.Errorf("check %s: %w", id, store.ErrNotFound)
+	}
+	delete(s.checks, id)
+	s.flips = slices.DeleteFunc(s.flips, func(f model.Flip) bool { return f.CheckID == id })
+	s.outbox = slices.DeleteFunc(s.outbox, func(n model.Notification) bool { return n.CheckID == id })
+	return nil
+}
+
+// GetCheck implements store.Store.
+func (s *Store) GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.State, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return model.Check{}, model.State{}, err
+	}
+	r, ok := s.checks[id]
+	if !ok {
+		return model.Check{}, model.State{}, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
+	}
+	return cloneCheck(r.check), r.state.Clone(), nil
+}
+
+// ListChecks implements store.Store.
+func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]store.CheckState, 0, len(s.checks))
+	for _, r := range s.checks {
+		out = append(out, store.CheckState{Check: cloneCheck(r.check), State: r.state.Clone()})
+	}
+	slices.SortFunc(out, func(a, b store.CheckState) int { return bytes.Compare(a.Check.ID[:], b.Check.ID[:]) })
+	return out, nil
+}
+
+// Apply implements store.Store.
+func (s *Store) Apply(ctx context.Context, u store.Update) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	r, ok := s.checks[u.CheckID]
+	if !ok {
+		return fmt.Errorf("check %s: %w", u.CheckID, store.ErrNotFound)
+	}
+	r.state = u.State.Clone()
+	if u.Ping != nil {
+		p := *u.Ping
+		p.Body = bytes.Clone(p.Body)
+		r.pings = append(r.pings, p)
+		if n := len(r.pings) - s.opts.PingRetention; n > 0 {
+			r.pings = slices.Delete(r.pings, 0, n)
+		}
+	}
+	s.flips = append(s.flips, u.Flips...)
+	for _, n := range u.Notifications {
+		if slices.ContainsFunc(s.outbox, func(o model.Notification) bool { return o.FlipID == n.FlipID && o.Channel == n.Channel }) {
+			continue
+		}
+		n.Payload = bytes.Clone(n.Payload)
+		s.outbox = append(s.outbox, n)
+	}
+	for _, d := range u.Uptime {
+		day := d.Day.UTC()
+		cur := r.uptime[day]
+		cur.CheckID, cur.Day = u.CheckID, day
+		cur.Up += d.Up
+		cur.Total += d.Total
+		r.uptime[day] = cur
+	}
+	return nil
+}
+
+// Pings implements store.Store.
+func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]model.Ping, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	r, ok := s.checks[id]
+	if !ok {
+		return nil, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	var out []model.Ping
+	for i := len(r.pings) - 1; i >= 0 && len(out) < limit; i-- {
+		if q.Before > 0 && r.pings[i].N >= q.Before {
+			continue
+		}
+		p := r.pings[i]
+		p.Body = bytes.Clone(p.Body)
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Flips implements store.Store.
+func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]model.Flip, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if id != uuid.Nil {
+		if _, ok := s.checks[id]; !ok {
+			return nil, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
+		}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	var out []model.Flip
+	for i := len(s.flips) - 1; i >= 0 && len(out) < limit; i-- {
+		f := s.flips[i]
+		if (id != uuid.Nil && f.CheckID != id) || (!q.Before.IsZero() && !f.Time.Before(q.Before)) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Uptime implements store.Store.
+func (s *Store) Uptime(ctx context.Context, id uuid.UUID, from, to time.Time) ([]model.UptimeDay, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	r, ok := s.checks[id]
+	if !ok {
+		return nil, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
+	}
+	var out []model.UptimeDay
+	for day, d := range r.uptime {
+		if !day.Before(from) && day.Before(to) {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b model.UptimeDay) int { return a.Day.Compare(b.Day) })
+	return out, nil
+}
+
+// Notifications implements store.Store.
+func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([]model.Notification, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	var out []model.Notification
+	for _, n := range s.outbox {
+		if len(out) >= limit {
+			break
+		}
+		if (q.State != "" && n.State != q.State) || (q.CheckID != uuid.Nil && n.CheckID != q.CheckID) ||
+			(!q.DueBefore.IsZero() && !n.NextAttempt.Before(q.DueBefore)) {
+			continue
+		}
+		n.Payload = bytes.Clone(n.Payload)
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// UpdateNotification implements store.Store.
+func (s *Store) UpdateNotification(ctx context.Context, n model.Notification, expect model.NotificationState) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return false, err
+	}
+	for i := range s.outbox {
+		o := &s.outbox[i]
+		if o.ID != n.ID {
+			continue
+		}
+		if o.State != expect {
+			return false, nil
+		}
+		o.State, o.Attempts, o.NextAttempt, o.LastError, o.Delivered = n.State, n.Attempts, n.NextAttempt, n.LastError, n.Delivered
+		return true, nil
+	}
+	return false, fmt.Errorf("notification %s: %w", n.ID, store.ErrNotFound)
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}

@@ -1,0 +1,481 @@
+// Package storetest is the contract every store.Store implementation
+// passes: the same scenarios, run over each store (memstore, sqlite, and
+// the PostgreSQL store to come), the way testing/slogtest checks any
+// slog.Handler.
+//
+//	func TestContract(t *testing.T) {
+//		storetest.Run(t, storetest.Config{
+//			New: func(t *testing.T) func() store.Store {
+//				path := filepath.Join(t.TempDir(), "vitals.db")
+//				return func() store.Store { s, err := sqlite.Open(path, opts); ...; return s }
+//			},
+//			Persistent:    true,
+//			PingRetention: 5,
+//		})
+//	}
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Config describes the store under test.
+type Config struct {
+	// New prepares fresh, empty backing storage for one test and returns
+	// a function opening a store over it. With Persistent, each call of
+	// the function opens the same storage again (after the previous store
+	// was closed); without, it is called once. The suite closes every
+	// store it opens.
+	New func(t *testing.T) (open func() store.Store)
+	// Persistent says the store survives Close and reopen (the restart
+	// scenarios run only then).
+	Persistent bool
+	// PingRetention is the per-check ping retention the store was opened
+	// with; it must be between 2 and 50.
+	PingRetention int
+}
+
+// Run runs every scenario as a subtest.
+func Run(t *testing.T, cfg Config) {
+	if cfg.PingRetention < 2 || cfg.PingRetention > 50 {
+		t.Fatalf("storetest: PingRetention %d out of 2..50", cfg.PingRetention)
+	}
+	scenarios := []struct {
+		name string
+		fn   func(t *testing.T, cfg Config)
+	}{
+		{"CheckCRUD", testCheckCRUD},
+		{"ApplyAndHistory", testApplyAndHistory},
+		{"PingRetention", testPingRetention},
+		{"Outbox", testOutbox},
+		{"Uptime", testUptime},
+		{"ConcurrentApply", testConcurrentApply},
+		{"Closed", testClosed},
+		{"Reopen", testReopen},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) { sc.fn(t, cfg) })
+	}
+}
+
+var base = time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
+
+func open(t *testing.T, cfg Config) (store.Store, func() store.Store) {
+	t.Helper()
+	opener := cfg.New(t)
+	s := opener()
+	t.Cleanup(func() { _ = s.Close() })
+	return s, func() store.Store {
+		s2 := opener()
+		t.Cleanup(func() { _ = s2.Close() })
+		return s2
+	}
+}
+
+// SampleCheck returns a check with every field set, for round trips.
+func SampleCheck(i int) model.Check {
+	return model.Check{
+		ID:      uuid.New(),
+		Name:    fmt.Sprintf("check %d", i),
+		Slug:    fmt.Sprintf("check-%d", i),
+		PingKey: "key_1",
+		Tags:    []string{"prod", "db"},
+		Desc:    "nightly backup",
+		Kind:    model.KindPush,
+		Schedule: model.Schedule{
+			Cron: "30 2 * * *", TZ: "Europe/Paris", Grace: 5 * time.Minute,
+		},
+		MinRunTime:   time.Second,
+		Thresholds:   model.Thresholds{Failures: 2, Successes: 3, StartPeriod: time.Minute, FlapChanges: 3, FlapWindow: 10},
+		ManualResume: true,
+		PostOnly:     true,
+		Probe:        []byte(`{"url":"http://127.0.0.1"}`),
+		Created:      base,
+		Updated:      base.Add(time.Second),
+	}
+}
+
+func sampleState(id uuid.UUID) model.State {
+	s := model.NewState(id, base)
+	s.Status, s.Underlying = model.StatusUp, model.StatusUp
+	s.LastPing = base.Add(time.Minute)
+	s.LastSuccess = base.Add(time.Minute)
+	s.LastDuration = 1500 * time.Millisecond
+	s.LastError = "fail ping"
+	s.Runs = []model.Run{{RID: uuid.New(), Started: base.Add(2 * time.Minute)}}
+	s.Due = base.Add(time.Hour)
+	s.Deadline = base.Add(time.Hour + 5*time.Minute)
+	s.ConsecSuccesses = 4
+	s.History, s.HistoryLen = 0b1011, 4
+	s.NPings, s.NFlips = 7, 2
+	return s
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// equal compares via JSON, which normalises time zones and nil/empty.
+func equal(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if g, w := mustJSON(got), mustJSON(want); g != w {
+		t.Fatalf("%s:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+func testCheckCRUD(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, _ := open(t, cfg)
+	c := SampleCheck(1)
+	st := sampleState(c.ID)
+	if err := s.CreateCheck(ctx, c, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateCheck(ctx, c, st); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("duplicate create: %v, want ErrExists", err)
+	}
+	gc, gs, err := s.GetCheck(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "check", gc, c)
+	equal(t, "state", gs, st)
+
+	c.Name, c.Tags, c.Schedule = "renamed", nil, model.Schedule{Period: time.Hour, Grace: time.Minute, TZ: "UTC"}
+	if err := s.UpdateCheck(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	gc, gs, _ = s.GetCheck(ctx, c.ID)
+	equal(t, "updated check", gc, c)
+	equal(t, "state kept by update", gs, st)
+
+	missing := SampleCheck(2)
+	if err := s.UpdateCheck(ctx, missing); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update missing: %v", err)
+	}
+	if _, _, err := s.GetCheck(ctx, missing.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get missing: %v", err)
+	}
+	if err := s.DeleteCheck(ctx, missing.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete missing: %v", err)
+	}
+
+	var ids []uuid.UUID
+	for i := range 5 {
+		c := SampleCheck(10 + i)
+		ids = append(ids, c.ID)
+		if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.ListChecks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 6 {
+		t.Fatalf("%d checks listed, want 6", len(all))
+	}
+	for i := 1; i < len(all); i++ {
+		if bytes.Compare(all[i-1].Check.ID[:], all[i].Check.ID[:]) >= 0 {
+			t.Fatal("ListChecks not ordered by id")
+		}
+	}
+
+	// Delete removes the check and its history.
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st, Ping: &model.Ping{CheckID: c.ID, N: 1, Kind: model.PingSuccess, Time: base}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteCheck(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.GetCheck(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get deleted: %v", err)
+	}
+	if _, err := s.Pings(ctx, c.ID, store.PingQuery{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pings of deleted: %v", err)
+	}
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("apply to deleted: %v", err)
+	}
+}
+
+func flip(id uuid.UUID, from, to model.Status, at time.Time) model.Flip {
+	return model.Flip{ID: uuid.Must(uuid.NewV7()), CheckID: id, From: from, To: to, Time: at, Reason: "because " + string(to)}
+}
+
+func testApplyAndHistory(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, _ := open(t, cfg)
+	c := SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	other := SampleCheck(2)
+	if err := s.CreateCheck(ctx, other, model.NewState(other.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte{0, 0xff, 'a'}, 100) // binary bodies survive
+	p := model.Ping{CheckID: c.ID, N: 1, Kind: model.PingExitStatus, ExitStatus: 3, RID: uuid.New(),
+		Time: base, Duration: 2 * time.Second, Method: "POST", Scheme: "http", RemoteAddr: "127.0.0.1",
+		UserAgent: "curl/8", Body: body, BodyTruncated: true}
+	st := sampleState(c.ID)
+	f1 := flip(c.ID, model.StatusNew, model.StatusUp, base)
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st, Ping: &p, Flips: []model.Flip{f1}}); err != nil {
+		t.Fatal(err)
+	}
+	_, gs, _ := s.GetCheck(ctx, c.ID)
+	equal(t, "state after apply", gs, st)
+	pings, err := s.Pings(ctx, c.ID, store.PingQuery{})
+	if err != nil || len(pings) != 1 {
+		t.Fatalf("pings %v %v", pings, err)
+	}
+	equal(t, "ping", pings[0], p)
+
+	// A ping-less update (a deadline) keeps the history.
+	f2 := flip(c.ID, model.StatusUp, model.StatusDown, base.Add(time.Hour))
+	f3 := flip(other.ID, model.StatusNew, model.StatusDown, base.Add(2*time.Hour))
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st, Flips: []model.Flip{f2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, store.Update{CheckID: other.ID, State: model.NewState(other.ID, base), Flips: []model.Flip{f3}}); err != nil {
+		t.Fatal(err)
+	}
+	flips, err := s.Flips(ctx, c.ID, store.FlipQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "flips newest first", flips, []model.Flip{f2, f1})
+	flips, _ = s.Flips(ctx, c.ID, store.FlipQuery{Before: f2.Time})
+	equal(t, "flips before", flips, []model.Flip{f1})
+	flips, _ = s.Flips(ctx, c.ID, store.FlipQuery{Limit: 1})
+	equal(t, "flips limit", flips, []model.Flip{f2})
+	flips, _ = s.Flips(ctx, uuid.Nil, store.FlipQuery{})
+	equal(t, "all flips", flips, []model.Flip{f3, f2, f1})
+	if _, err := s.Flips(ctx, uuid.New(), store.FlipQuery{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("flips of unknown check: %v", err)
+	}
+	if err := s.Apply(ctx, store.Update{CheckID: uuid.New(), State: st}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("apply to unknown: %v", err)
+	}
+}
+
+func testPingRetention(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, _ := open(t, cfg)
+	c := SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	total := cfg.PingRetention + 7
+	for n := 1; n <= total; n++ {
+		st := model.NewState(c.ID, base)
+		st.NPings = int64(n)
+		p := model.Ping{CheckID: c.ID, N: int64(n), Kind: model.PingLog, ExitStatus: -1, Time: base.Add(time.Duration(n) * time.Second)}
+		if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st, Ping: &p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pings, err := s.Pings(ctx, c.ID, store.PingQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pings) != cfg.PingRetention || pings[0].N != int64(total) || pings[len(pings)-1].N != int64(total-cfg.PingRetention+1) {
+		t.Fatalf("kept %d pings (first N %d), want the newest %d of %d", len(pings), pings[0].N, cfg.PingRetention, total)
+	}
+	page, _ := s.Pings(ctx, c.ID, store.PingQuery{Limit: 2, Before: int64(total)})
+	if len(page) != 2 || page[0].N != int64(total-1) || page[1].N != int64(total-2) {
+		t.Fatalf("page: %+v", page)
+	}
+}
+
+func testOutbox(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, _ := open(t, cfg)
+	c := SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	f := flip(c.ID, model.StatusUp, model.StatusDown, base)
+	mk := func(channel string, next time.Time) model.Notification {
+		return model.Notification{ID: uuid.Must(uuid.NewV7()), FlipID: f.ID, CheckID: c.ID, Channel: channel,
+			Payload: json.RawMessage(`{"to":"down"}`), State: model.NotificationPending, NextAttempt: next, Created: base}
+	}
+	n1, n2 := mk("webhook:ops", base), mk("slack:team", base.Add(time.Minute))
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: model.NewState(c.ID, base), Flips: []model.Flip{f}, Notifications: []model.Notification{n1, n2}}); err != nil {
+		t.Fatal(err)
+	}
+	// The same (flip, channel) again is skipped, not an error.
+	dup := mk("webhook:ops", base)
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: model.NewState(c.ID, base), Notifications: []model.Notification{dup}}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Notifications(ctx, store.NotificationQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "outbox", all, []model.Notification{n1, n2})
+	due, _ := s.Notifications(ctx, store.NotificationQuery{State: model.NotificationPending, DueBefore: base.Add(time.Second)})
+	equal(t, "due", due, []model.Notification{n1})
+
+	d := n1
+	d.State, d.Attempts, d.Delivered = model.NotificationDelivered, 1, base.Add(time.Second)
+	if ok, err := s.UpdateNotification(ctx, d, model.NotificationPending); err != nil || !ok {
+		t.Fatalf("mark delivered: %v %v", ok, err)
+	}
+	if ok, err := s.UpdateNotification(ctx, d, model.NotificationPending); err != nil || ok {
+		t.Fatalf("second CAS must fail: %v %v", ok, err)
+	}
+	if _, err := s.UpdateNotification(ctx, mk("x", base), model.NotificationPending); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update unknown: %v", err)
+	}
+	pending, _ := s.Notifications(ctx, store.NotificationQuery{State: model.NotificationPending})
+	equal(t, "pending after delivery", pending, []model.Notification{n2})
+	byCheck, _ := s.Notifications(ctx, store.NotificationQuery{CheckID: c.ID, Limit: 1})
+	equal(t, "by check, limit", byCheck, []model.Notification{d})
+}
+
+func testUptime(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, _ := open(t, cfg)
+	c := SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	inc := model.SplitDays(c.ID, model.StatusUp, day.Add(12*time.Hour), day.Add(30*time.Hour))
+	inc = append(inc, model.SplitDays(c.ID, model.StatusDown, day.Add(30*time.Hour), day.Add(31*time.Hour))...)
+	for _, u := range [][]model.UptimeDay{inc[:1], inc[1:]} {
+		if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: model.NewState(c.ID, base), Uptime: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Uptime(ctx, c.ID, day.AddDate(0, 0, -90), day.AddDate(0, 0, 90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []model.UptimeDay{
+		{CheckID: c.ID, Day: day, Up: 12 * time.Hour, Total: 12 * time.Hour},
+		{CheckID: c.ID, Day: day.AddDate(0, 0, 1), Up: 6 * time.Hour, Total: 7 * time.Hour},
+	}
+	equal(t, "uptime", got, want)
+	got, _ = s.Uptime(ctx, c.ID, day.AddDate(0, 0, 1), day.AddDate(0, 0, 2))
+	equal(t, "uptime range", got, want[1:])
+}
+
+func testConcurrentApply(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, _ := open(t, cfg)
+	const checks, perCheck = 20, 25
+	ids := make([]uuid.UUID, checks)
+	for i := range ids {
+		c := SampleCheck(i)
+		ids[i] = c.ID
+		if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, checks)
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 1; n <= perCheck; n++ {
+				st := model.NewState(id, base)
+				st.NPings = int64(n)
+				p := model.Ping{CheckID: id, N: int64(n), Kind: model.PingSuccess, ExitStatus: -1, Time: base}
+				f := flip(id, model.StatusUp, model.StatusDown, base.Add(time.Duration(n)*time.Second))
+				if err := s.Apply(ctx, store.Update{CheckID: id, State: st, Ping: &p, Flips: []model.Flip{f}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		_, st, err := s.GetCheck(ctx, id)
+		if err != nil || st.NPings != perCheck {
+			t.Fatalf("check %s: NPings %d (%v), want %d", id, st.NPings, err, perCheck)
+		}
+		flips, _ := s.Flips(ctx, id, store.FlipQuery{Limit: 1000})
+		if len(flips) != perCheck {
+			t.Fatalf("%d flips, want %d", len(flips), perCheck)
+		}
+	}
+}
+
+func testClosed(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, _ := open(t, cfg)
+	c := SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := s.GetCheck(cctx, c.ID); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled ctx: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: model.NewState(c.ID, base)}); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("apply after close: %v", err)
+	}
+	if _, err := s.ListChecks(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("list after close: %v", err)
+	}
+}
+
+func testReopen(t *testing.T, cfg Config) {
+	if !cfg.Persistent {
+		t.Skip("store is not persistent")
+	}
+	ctx := context.Background()
+	s, reopen := open(t, cfg)
+	c := SampleCheck(1)
+	st := sampleState(c.ID)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	p := model.Ping{CheckID: c.ID, N: 7, Kind: model.PingSuccess, ExitStatus: -1, Time: base, Body: []byte("hi")}
+	f := flip(c.ID, model.StatusNew, model.StatusUp, base)
+	n := model.Notification{ID: uuid.Must(uuid.NewV7()), FlipID: f.ID, CheckID: c.ID, Channel: "webhook:x",
+		State: model.NotificationPending, NextAttempt: base, Created: base}
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st, Ping: &p, Flips: []model.Flip{f}, Notifications: []model.Notification{n}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := reopen()
+	gc, gs, err := s2.GetCheck(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "check after reopen", gc, c)
+	equal(t, "state (with deadline) after reopen", gs, st)
+	pings, _ := s2.Pings(ctx, c.ID, store.PingQuery{})
+	equal(t, "pings after reopen", pings, []model.Ping{p})
+	flips, _ := s2.Flips(ctx, c.ID, store.FlipQuery{})
+	equal(t, "flips after reopen", flips, []model.Flip{f})
+	outbox, _ := s2.Notifications(ctx, store.NotificationQuery{})
+	equal(t, "outbox after reopen", outbox, []model.Notification{n})
+}

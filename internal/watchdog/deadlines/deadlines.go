@@ -1,0 +1,189 @@
+// Package deadlines fires a callback when a check's deadline passes: one
+// goroutine, one timer, a min-heap of deadlines. The timer is always armed
+// for the earliest deadline, so a deadline fires as soon as it passes (no
+// periodic scan), and the cost of waiting is independent of the number of
+// checks.
+package deadlines
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Scheduler holds at most one deadline per check and calls fire, from its
+// own goroutine, once for each deadline that passes. It is safe for
+// concurrent use. New starts the goroutine; Close stops it.
+type Scheduler struct {
+	fire func(id uuid.UUID)
+
+	wake chan struct{} // capacity 1: "the earliest deadline changed"
+	stop chan struct{}
+	done chan struct{}
+
+	mu   sync.Mutex
+	heap items
+	byID map[uuid.UUID]*item
+}
+
+type item struct {
+	id    uuid.UUID
+	at    time.Time
+	index int
+}
+
+type items []*item
+
+func (h items) Len() int           { return len(h) }
+func (h items) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h items) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *items) Push(x any) {
+	it := x.(*item)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
+func (h *items) Pop() any {
+	old := *h
+	n := len(old)
+	it := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	it.index = -1
+	return it
+}
+
+// New returns a running Scheduler calling fire(id) when id's deadline has
+// passed. fire runs on the scheduler's goroutine: it must return quickly
+// (hand the work to another goroutine) and must not call Close; it may call
+// Set and Remove. The deadline is removed before fire is called.
+func New(fire func(id uuid.UUID)) *Scheduler {
+	s := &Scheduler{
+		fire: fire,
+		wake: make(chan struct{}, 1),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+		byID: make(map[uuid.UUID]*item),
+	}
+	go s.loop()
+	return s
+}
+
+// Set sets id's deadline to at, replacing any previous one; a zero at
+// removes it. A deadline already in the past fires at once.
+func (s *Scheduler) Set(id uuid.UUID, at time.Time) {
+	if at.IsZero() {
+		s.Remove(id)
+		return
+	}
+	s.mu.Lock()
+	it, ok := s.byID[id]
+	if ok {
+		it.at = at
+		heap.Fix(&s.heap, it.index)
+	} else {
+		it = &item{id: id, at: at}
+		heap.Push(&s.heap, it)
+		s.byID[id] = it
+	}
+	earliest := s.heap[0] == it
+	s.mu.Unlock()
+	if earliest {
+		s.poke()
+	}
+}
+
+// Remove forgets id's deadline, if any.
+func (s *Scheduler) Remove(id uuid.UUID) {
+	s.mu.Lock()
+	if it, ok := s.byID[id]; ok {
+		heap.Remove(&s.heap, it.index)
+		delete(s.byID, id)
+	}
+	s.mu.Unlock()
+}
+
+// Get returns id's pending deadline, if any.
+func (s *Scheduler) Get(id uuid.UUID) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.byID[id]; ok {
+		return it.at, true
+	}
+	return time.Time{}, false
+}
+
+// Len returns the number of pending deadlines.
+func (s *Scheduler) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.heap)
+}
+
+// Close stops the scheduler and blocks until its goroutine (and any fire
+// call in progress) has returned. Pending deadlines do not fire. Close is
+// idempotent.
+func (s *Scheduler) Close() {
+	s.mu.Lock()
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.mu.Unlock()
+	<-s.done
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Scheduler) loop() {
+	defer close(s.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var due []uuid.UUID
+	for {
+		now := time.Now()
+		s.mu.Lock()
+		due = due[:0]
+		for len(s.heap) > 0 && !s.heap[0].at.After(now) {
+			it := heap.Pop(&s.heap).(*item)
+			delete(s.byID, it.id)
+			due = append(due, it.id)
+		}
+		var next time.Time
+		if len(s.heap) > 0 {
+			next = s.heap[0].at
+		}
+		s.mu.Unlock()
+		for _, id := range due {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			s.fire(id)
+		}
+		if len(due) > 0 {
+			continue // deadlines may have been set while firing
+		}
+		timer.Stop()
+		if !next.IsZero() {
+			timer.Reset(next.Sub(now))
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+	}
+}
