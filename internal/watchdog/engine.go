@@ -1,0 +1,528 @@
+package watchdog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog/deadlines"
+	"github.com/vitals-go/vitals/internal/watchdog/machine"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Errors returned by the engine, wrapped with context.
+var (
+	// ErrNotFound: no check with that id (the store's sentinel, so callers
+	// test one error whichever layer answered).
+	ErrNotFound = store.ErrNotFound
+	// ErrExists: Create with an id already present.
+	ErrExists = store.ErrExists
+	// ErrClosed: the engine is not running (before Start or after Close).
+	ErrClosed = errors.New("watchdog engine not running")
+)
+
+// Options configure an Engine. The zero value is usable.
+type Options struct {
+	// Listeners are told of flips (and, through optional interfaces, of
+	// state and definition changes). Default none.
+	Listeners []Listener
+	// Planners add outbox rows to a flip's transaction. Default none.
+	Planners []Planner
+	// Logger receives transitions and write errors. Default slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time. Default time.Now. Deadlines are armed
+	// on real timers; tests use testing/synctest rather than a fake Now.
+	Now func() time.Time
+	// DeadlineWorkers is how many goroutines persist missed deadlines in
+	// parallel (their writes are group-committed together). Default 64.
+	DeadlineWorkers int
+	// WriteTimeout bounds the store write of a missed deadline. Default 10s.
+	WriteTimeout time.Duration
+	// RetryDelay is how long a missed deadline whose write failed waits
+	// before it is tried again. Default 1s.
+	RetryDelay time.Duration
+}
+
+// Engine runs the watchdog's checks. It is safe for concurrent use.
+type Engine struct {
+	st    store.Store
+	opts  Options
+	log   *slog.Logger
+	now   func() time.Time
+	sched *deadlines.Scheduler
+
+	expired chan uuid.UUID // deadlines that fired, for the workers
+	wg      sync.WaitGroup
+
+	mu      sync.RWMutex
+	running bool
+	checks  map[uuid.UUID]*entry
+	slugs   map[slugKey][]uuid.UUID
+}
+
+type slugKey struct{ key, slug string }
+
+// entry is one check in memory. mu serialises its events, across the store
+// write.
+type entry struct {
+	mu      sync.Mutex
+	check   model.Check
+	state   model.State
+	deleted bool
+}
+
+// New returns an engine over st, not started. See Options for defaults.
+func New(st store.Store, opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.DeadlineWorkers <= 0 {
+		opts.DeadlineWorkers = 64
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.RetryDelay <= 0 {
+		opts.RetryDelay = time.Second
+	}
+	return &Engine{
+		st:     st,
+		opts:   opts,
+		log:    opts.Logger,
+		now:    opts.Now,
+		checks: make(map[uuid.UUID]*entry),
+		slugs:  make(map[slugKey][]uuid.UUID),
+	}
+}
+
+// Start loads every check and its state from the store, arms the pending
+// deadlines (those that passed while the watchdog was down fire at once)
+// and starts the engine's goroutines. It returns the store's error, if any.
+func (e *Engine) Start(ctx context.Context) error {
+	all, err := e.st.ListChecks(ctx)
+	if err != nil {
+		return fmt.Errorf("watchdog: load checks: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running {
+		return errors.New("watchdog: already started")
+	}
+	for _, cs := range all {
+		en := &entry{check: cs.Check, state: cs.State}
+		e.checks[cs.Check.ID] = en
+		e.indexLocked(cs.Check)
+	}
+	e.expired = make(chan uuid.UUID, 4096)
+	e.sched = deadlines.New(e.fire)
+	for i := 0; i < e.opts.DeadlineWorkers; i++ {
+		e.wg.Add(1)
+		go e.worker()
+	}
+	for id, en := range e.checks {
+		e.sched.Set(id, en.state.Deadline)
+	}
+	e.running = true
+	e.log.Info("watchdog started", "checks", len(all))
+	return nil
+}
+
+// Close stops the deadline timers and workers and blocks until they have
+// exited; writes in progress finish first. The store is left open.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if !e.running {
+		e.mu.Unlock()
+		return nil
+	}
+	e.running = false
+	e.mu.Unlock()
+	e.sched.Close() // no more fire calls after this
+	close(e.expired)
+	e.wg.Wait()
+	return nil
+}
+
+// fire runs on the scheduler goroutine: hand the check to a worker.
+func (e *Engine) fire(id uuid.UUID) { e.expired <- id }
+
+func (e *Engine) worker() {
+	defer e.wg.Done()
+	for id := range e.expired {
+		e.expire(id)
+	}
+}
+
+// expire applies a passed deadline to the check.
+func (e *Engine) expire(id uuid.UUID) {
+	en := e.entry(id)
+	if en == nil {
+		return
+	}
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if en.deleted || en.state.Deadline.IsZero() {
+		return
+	}
+	now := e.now()
+	if now.Before(en.state.Deadline) { // rearmed meanwhile
+		e.sched.Set(id, en.state.Deadline)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.WriteTimeout)
+	defer cancel()
+	ev := machine.Event{Kind: machine.Deadline, Now: now, Deadline: en.state.Deadline}
+	if _, err := e.commitLocked(ctx, en, ev); err != nil {
+		e.log.Error("watchdog: persisting a missed deadline failed; retrying", "check", id, "err", err)
+		e.sched.Set(id, now.Add(e.opts.RetryDelay))
+	}
+}
+
+func (e *Engine) entry(id uuid.UUID) *entry {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.checks[id]
+}
+
+// lookup returns the running engine's entry for id.
+func (e *Engine) lookup(id uuid.UUID) (*entry, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if !e.running {
+		return nil, ErrClosed
+	}
+	en, ok := e.checks[id]
+	if !ok {
+		return nil, fmt.Errorf("check %s: %w", id, ErrNotFound)
+	}
+	return en, nil
+}
+
+// commitLocked runs ev through the machine, writes the outcome, and only
+// then applies it to memory, re-arms the deadline and tells the listeners.
+// en.mu must be held.
+func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) (machine.Outcome, error) {
+	out := machine.Apply(&en.check, en.state, ev)
+	if !out.Changed && ev.Ping == nil {
+		return out, nil
+	}
+	u := store.Update{CheckID: en.check.ID, State: out.State, Ping: ev.Ping, Uptime: out.Uptime}
+	var tr Transition
+	if out.Flip != nil {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return out, fmt.Errorf("flip id: %w", err)
+		}
+		out.Flip.ID = id
+		u.Flips = []model.Flip{*out.Flip}
+		tr = Transition{Check: en.check, Flip: *out.Flip, State: out.State}
+		for _, p := range e.opts.Planners {
+			u.Notifications = append(u.Notifications, p.Plan(tr)...)
+		}
+	}
+	if err := e.st.Apply(ctx, u); err != nil {
+		return out, fmt.Errorf("check %s: %w", en.check.ID, err)
+	}
+	old := en.state.Deadline
+	en.state = out.State
+	if !old.Equal(out.State.Deadline) {
+		e.sched.Set(en.check.ID, out.State.Deadline)
+	}
+	if out.Flip != nil {
+		e.log.Info("check flipped", "check", en.check.ID, "name", en.check.Name,
+			"from", out.Flip.From, "to", out.Flip.To, "reason", out.Flip.Reason)
+		for _, l := range e.opts.Listeners {
+			l.OnFlip(tr)
+		}
+	}
+	e.notifyState(en)
+	return out, nil
+}
+
+func (e *Engine) notifyState(en *entry) {
+	for _, l := range e.opts.Listeners {
+		if sl, ok := l.(StateListener); ok {
+			sl.OnState(en.check, en.state.Clone())
+		}
+	}
+}
+
+func (e *Engine) notifyCheck(c model.Check, deleted bool) {
+	for _, l := range e.opts.Listeners {
+		if cl, ok := l.(CheckListener); ok {
+			cl.OnCheck(c, deleted)
+		}
+	}
+}
+
+// Ping records a ping to check id and decides on it; it returns once the
+// ping and its consequences are durable, with the check's new state.
+// p.CheckID and p.Time are filled in when zero; p.N and p.Duration are set
+// by the state machine. ErrNotFound for an unknown id.
+func (e *Engine) Ping(ctx context.Context, id uuid.UUID, p model.Ping) (model.State, error) {
+	en, err := e.lookup(id)
+	if err != nil {
+		return model.State{}, err
+	}
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if en.deleted {
+		return model.State{}, fmt.Errorf("check %s: %w", id, ErrNotFound)
+	}
+	now := e.now()
+	p.CheckID = id
+	if p.Time.IsZero() {
+		p.Time = now.UTC()
+	}
+	out, err := e.commitLocked(ctx, en, machine.Event{Kind: machine.Ping, Now: now, Ping: &p})
+	if err != nil {
+		return model.State{}, err
+	}
+	return out.State.Clone(), nil
+}
+
+// Report records the result of a probe of pull check id. ErrNotFound for an
+// unknown id. Results for paused checks (and for push checks) are ignored.
+func (e *Engine) Report(ctx context.Context, id uuid.UUID, r model.Result) (model.State, error) {
+	return e.event(ctx, id, machine.Event{Kind: machine.Result, Result: &r})
+}
+
+// Pause pauses check id: no deadlines, no decisions, until Resume (or, for
+// a push check without ManualResume, its next ping). reason is recorded on
+// the flip.
+func (e *Engine) Pause(ctx context.Context, id uuid.UUID, reason string) (model.State, error) {
+	return e.event(ctx, id, machine.Event{Kind: machine.Pause, Reason: reason})
+}
+
+// Resume resumes a paused check; it restarts as new.
+func (e *Engine) Resume(ctx context.Context, id uuid.UUID, reason string) (model.State, error) {
+	return e.event(ctx, id, machine.Event{Kind: machine.Resume, Reason: reason})
+}
+
+func (e *Engine) event(ctx context.Context, id uuid.UUID, ev machine.Event) (model.State, error) {
+	en, err := e.lookup(id)
+	if err != nil {
+		return model.State{}, err
+	}
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if en.deleted {
+		return model.State{}, fmt.Errorf("check %s: %w", id, ErrNotFound)
+	}
+	ev.Now = e.now()
+	out, err := e.commitLocked(ctx, en, ev)
+	if err != nil {
+		return model.State{}, err
+	}
+	return out.State.Clone(), nil
+}
+
+// Create adds a check: defaults are applied (model.Check.WithDefaults), it
+// is validated, Created / Updated are set, and it is stored with a new
+// state. It returns the check as stored. ErrExists if the id is taken; a
+// uuid.Nil id is replaced by a random one.
+func (e *Engine) Create(ctx context.Context, c model.Check) (model.Check, error) {
+	if c.ID == uuid.Nil {
+		c.ID = uuid.New()
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return model.Check{}, err
+	}
+	now := e.now().UTC()
+	c.Created, c.Updated = now, now
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.running {
+		return model.Check{}, ErrClosed
+	}
+	if _, ok := e.checks[c.ID]; ok {
+		return model.Check{}, fmt.Errorf("check %s: %w", c.ID, ErrExists)
+	}
+	st := model.NewState(c.ID, now)
+	if err := e.st.CreateCheck(ctx, c, st); err != nil {
+		return model.Check{}, err
+	}
+	e.checks[c.ID] = &entry{check: c, state: st}
+	e.indexLocked(c)
+	e.notifyCheck(c, false)
+	return c, nil
+}
+
+// Update replaces the definition of check c.ID, keeping its state; the
+// deadline is recomputed under the new schedule. Defaults are applied and
+// the check validated as in Create; Created is kept. ErrNotFound if absent.
+func (e *Engine) Update(ctx context.Context, c model.Check) (model.Check, error) {
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return model.Check{}, err
+	}
+	en, err := e.lookup(c.ID)
+	if err != nil {
+		return model.Check{}, err
+	}
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if en.deleted {
+		return model.Check{}, fmt.Errorf("check %s: %w", c.ID, ErrNotFound)
+	}
+	c.Created = en.check.Created
+	c.Updated = e.now().UTC()
+	if err := e.st.UpdateCheck(ctx, c); err != nil {
+		return model.Check{}, err
+	}
+	old := en.check
+	e.mu.Lock()
+	e.unindexLocked(old)
+	en.check = c
+	e.indexLocked(c)
+	e.mu.Unlock()
+	if _, err := e.commitLocked(ctx, en, machine.Event{Kind: machine.Reschedule, Now: e.now()}); err != nil {
+		// The definition is stored; the deadline is re-derived at the
+		// next event or restart.
+		e.log.Warn("watchdog: rescheduling after update failed", "check", c.ID, "err", err)
+	}
+	e.notifyCheck(c, false)
+	return c, nil
+}
+
+// Upsert creates c or, when a check with c.ID exists and its definition
+// differs (ignoring Created / Updated), updates it. It reports whether
+// anything changed. For the config loader's reload.
+func (e *Engine) Upsert(ctx context.Context, c model.Check) (model.Check, bool, error) {
+	if c.ID != uuid.Nil {
+		if cur, ok := e.Get(c.ID); ok {
+			want := c.WithDefaults()
+			want.Created, want.Updated = cur.Check.Created, cur.Check.Updated
+			if equalChecks(want, cur.Check) {
+				return cur.Check, false, nil
+			}
+			got, err := e.Update(ctx, c)
+			return got, err == nil, err
+		}
+	}
+	got, err := e.Create(ctx, c)
+	return got, err == nil, err
+}
+
+func equalChecks(a, b model.Check) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.Slug == b.Slug && a.PingKey == b.PingKey &&
+		slices.Equal(a.Tags, b.Tags) && a.Desc == b.Desc && a.Kind == b.Kind &&
+		a.Schedule == b.Schedule && a.MinRunTime == b.MinRunTime && a.Thresholds == b.Thresholds &&
+		a.ManualResume == b.ManualResume && a.PostOnly == b.PostOnly && string(a.Probe) == string(b.Probe)
+}
+
+// Delete removes check id with its history. ErrNotFound if absent.
+func (e *Engine) Delete(ctx context.Context, id uuid.UUID) error {
+	en, err := e.lookup(id)
+	if err != nil {
+		return err
+	}
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if en.deleted {
+		return fmt.Errorf("check %s: %w", id, ErrNotFound)
+	}
+	if err := e.st.DeleteCheck(ctx, id); err != nil {
+		return err
+	}
+	en.deleted = true
+	e.mu.Lock()
+	delete(e.checks, id)
+	e.unindexLocked(en.check)
+	e.mu.Unlock()
+	e.sched.Remove(id)
+	e.notifyCheck(en.check, true)
+	return nil
+}
+
+func (e *Engine) indexLocked(c model.Check) {
+	if c.PingKey == "" || c.Slug == "" {
+		return
+	}
+	k := slugKey{c.PingKey, c.Slug}
+	e.slugs[k] = append(e.slugs[k], c.ID)
+}
+
+func (e *Engine) unindexLocked(c model.Check) {
+	k := slugKey{c.PingKey, c.Slug}
+	ids := slices.DeleteFunc(e.slugs[k], func(id uuid.UUID) bool { return id == c.ID })
+	if len(ids) == 0 {
+		delete(e.slugs, k)
+	} else {
+		e.slugs[k] = ids
+	}
+}
+
+// LookupSlug returns the ids of the checks reachable as
+// /ping/<pingKey>/<slug>: none, one, or several (an ambiguous slug).
+func (e *Engine) LookupSlug(pingKey, slug string) []uuid.UUID {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.Clone(e.slugs[slugKey{pingKey, slug}])
+}
+
+// Get returns a copy of check id and its state.
+func (e *Engine) Get(id uuid.UUID) (store.CheckState, bool) {
+	en := e.entry(id)
+	if en == nil {
+		return store.CheckState{}, false
+	}
+	en.mu.Lock()
+	defer en.mu.Unlock()
+	if en.deleted {
+		return store.CheckState{}, false
+	}
+	return store.CheckState{Check: en.check, State: en.state.Clone()}, true
+}
+
+// List returns copies of every check and its state, ordered by id.
+func (e *Engine) List() []store.CheckState {
+	e.mu.RLock()
+	ens := make([]*entry, 0, len(e.checks))
+	for _, en := range e.checks {
+		ens = append(ens, en)
+	}
+	e.mu.RUnlock()
+	out := make([]store.CheckState, 0, len(ens))
+	for _, en := range ens {
+		en.mu.Lock()
+		if !en.deleted {
+			out = append(out, store.CheckState{Check: en.check, State: en.state.Clone()})
+		}
+		en.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b store.CheckState) int { return compareUUID(a.Check.ID, b.Check.ID) })
+	return out
+}
+
+func compareUUID(a, b uuid.UUID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// PendingDeadlines returns how many deadlines are armed (for metrics).
+func (e *Engine) PendingDeadlines() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.sched == nil {
+		return 0
+	}
+	return e.sched.Len()
+}
