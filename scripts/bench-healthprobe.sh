@@ -7,10 +7,16 @@
 # `curl -fsS` on the same endpoint in one hyperfine run, and the gRPC probe
 # against a real grpc-go health server.
 #
-# Needs: go, hyperfine, curl, jq. Usage: scripts/bench-healthprobe.sh [runs]
+# The machine is shared and its load moves, so the comparison is repeated in
+# `rounds` separate hyperfine runs; each round's ratio is printed, and the
+# median of the rounds' ratios is the figure to quote.
+#
+# Needs: go, hyperfine, curl, jq.
+# Usage: scripts/bench-healthprobe.sh [runs per command per round (300)] [rounds (5)]
 set -eu
 
-runs=${1:-500}
+runs=${1:-300}
+rounds=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 server_pid=
@@ -64,20 +70,30 @@ echo "plainclient $pc ($(mib "$pc")), net/http only"
 echo "grpcclient  $gc ($(mib "$gc")), a grpc-go health client"
 echo "ratio healthprobe/plainclient $(echo "$hp $pc" | awk '{printf "%.3f", $1/$2}')"
 echo "ratio healthprobe/grpcclient  $(echo "$hp $gc" | awk '{printf "%.3f", $1/$2}')"
-summary() { # json: one line per command, then the ratio of the first two
-	jq -r '.results[] | "\(.command): median \(.median*1000 | .*1000|round/1000) ms, mean \(.mean*1000 | .*1000|round/1000) ms, min \(.min*1000 | .*1000|round/1000) ms"' "$1"
-	jq -r '"ratio first/second: median \(.results[0].median / .results[1].median | .*1000|round/1000), mean \(.results[0].mean / .results[1].mean | .*1000|round/1000)"' "$1"
+summary() { # json: one line per command, then the ratios of the first to the second
+	jq -r '.results[] | "  \(.command): median \(.median*1e6|round/1000) ms, mean \(.mean*1e6|round/1000) ms, min \(.min*1e6|round/1000) ms"' "$1"
+	jq -r '"  ratio first/second: median \(.results[0].median / .results[1].median*1000|round/1000), mean \(.results[0].mean / .results[1].mean*1000|round/1000), min \(.results[0].min / .results[1].min*1000|round/1000)"' "$1"
+}
+median_ratio() { # files...: the median over rounds of the ratio of medians
+	for f in "$@"; do jq -r '.results[0].median / .results[1].median' "$f"; done |
+		sort -g | awk '{a[NR]=$1} END {printf "%.3f (rounds: %d)\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), NR}'
 }
 
-echo "== start-to-exit, healthy HTTP probe ($runs runs each, one hyperfine run)"
-hyperfine -N --warmup 30 --runs "$runs" --export-json "$tmp/http.json" \
-	-n "healthprobe -q -port $port" "$tmp/healthprobe -q -port $port" \
-	-n "curl -fsS -o /dev/null $url" "curl -fsS -o /dev/null $url" \
-	-n "plainclient $url" "$tmp/plainclient $url"
-summary "$tmp/http.json"
-
-echo "== start-to-exit, healthy gRPC probe ($runs runs each, one hyperfine run)"
-hyperfine -N --warmup 30 --runs "$runs" --export-json "$tmp/grpc.json" \
-	-n "healthprobe -q grpc://127.0.0.1:$gport" "$tmp/healthprobe -q grpc://127.0.0.1:$gport" \
-	-n "grpcclient 127.0.0.1:$gport" "$tmp/grpcclient 127.0.0.1:$gport"
-summary "$tmp/grpc.json"
+r=1
+while [ $r -le "$rounds" ]; do
+	echo "== round $r: start-to-exit of a healthy HTTP probe ($runs runs each)"
+	hyperfine -N --warmup 20 --runs "$runs" --style none --export-json "$tmp/http$r.json" \
+		-n "healthprobe -q -port $port" "$tmp/healthprobe -q -port $port" \
+		-n "curl -fsS -o /dev/null $url" "curl -fsS -o /dev/null $url" \
+		-n "plainclient $url" "$tmp/plainclient $url" >/dev/null 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+	summary "$tmp/http$r.json"
+	echo "== round $r: start-to-exit of a healthy gRPC probe ($runs runs each)"
+	hyperfine -N --warmup 20 --runs "$runs" --style none --export-json "$tmp/grpc$r.json" \
+		-n "healthprobe -q grpc://127.0.0.1:$gport" "$tmp/healthprobe -q grpc://127.0.0.1:$gport" \
+		-n "grpcclient 127.0.0.1:$gport" "$tmp/grpcclient 127.0.0.1:$gport" >/dev/null 2>"$tmp/log" || { cat "$tmp/log"; exit 1; }
+	summary "$tmp/grpc$r.json"
+	r=$((r + 1))
+done
+echo "== result"
+echo "healthprobe/curl (HTTP), median of the rounds: $(median_ratio "$tmp"/http*.json)"
+echo "healthprobe/grpcclient (gRPC), median of the rounds: $(median_ratio "$tmp"/grpc*.json)"
