@@ -1,0 +1,65 @@
+package sqlite
+
+// schemaVersion is stored in PRAGMA user_version.
+const schemaVersion = 1
+
+const schema = `
+CREATE TABLE IF NOT EXISTS checks (
+	id    TEXT PRIMARY KEY,
+	def   TEXT NOT NULL,
+	state TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS pings (
+	check_id       TEXT NOT NULL REFERENCES checks(id) ON DELETE CASCADE,
+	n              INTEGER NOT NULL,
+	kind           TEXT NOT NULL,
+	exit_status    INTEGER NOT NULL,
+	rid            TEXT NOT NULL,
+	time           INTEGER NOT NULL,
+	duration       INTEGER NOT NULL,
+	method         TEXT NOT NULL,
+	scheme         TEXT NOT NULL,
+	remote_addr    TEXT NOT NULL,
+	user_agent     TEXT NOT NULL,
+	body           BLOB,
+	body_truncated INTEGER NOT NULL,
+	UNIQUE (check_id, n)
+);
+
+CREATE TABLE IF NOT EXISTS flips (
+	id       TEXT PRIMARY KEY,
+	check_id TEXT NOT NULL REFERENCES checks(id) ON DELETE CASCADE,
+	from_st  TEXT NOT NULL,
+	to_st    TEXT NOT NULL,
+	time     INTEGER NOT NULL,
+	reason   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flips_check_time ON flips(check_id, time);
+CREATE INDEX IF NOT EXISTS flips_time ON flips(time);
+
+CREATE TABLE IF NOT EXISTS outbox (
+	id           TEXT PRIMARY KEY,
+	flip_id      TEXT NOT NULL,
+	check_id     TEXT NOT NULL REFERENCES checks(id) ON DELETE CASCADE,
+	channel      TEXT NOT NULL,
+	payload      BLOB,
+	state        TEXT NOT NULL,
+	attempts     INTEGER NOT NULL,
+	next_attempt INTEGER NOT NULL,
+	last_error   TEXT NOT NULL,
+	created      INTEGER NOT NULL,
+	delivered    INTEGER NOT NULL,
+	UNIQUE (flip_id, channel)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+CREATE INDEX IF NOT EXISTS outbox_check ON outbox(check_id);
+
+CREATE TABLE IF NOT EXISTS uptime (
+	check_id TEXT NOT NULL REFERENCES checks(id) ON DELETE CASCADE,
+	day      INTEGER NOT NULL,
+	up       INTEGER NOT NULL,
+	total    INTEGER NOT NULL,
+	PRIMARY KEY (check_id, day)
+) WITHOUT ROWID;
+`

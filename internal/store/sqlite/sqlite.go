@@ -1,0 +1,626 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// PingRetention is how many pings per check are kept (older ones are
+	// deleted in the transaction that adds a new one). Default
+	// store.DefaultPingRetention (100).
+	PingRetention int
+	// MaxBatch caps how many writes share one transaction. Default 1000.
+	MaxBatch int
+	// MaxWait is how long the writer lingers for more writes after the
+	// first one before committing. Default 0: it commits at once with what
+	// is queued; batches still form while the previous commit is running.
+	MaxWait time.Duration
+	// Synchronous is SQLite's synchronous pragma. Default "FULL": a commit
+	// returns after the WAL is fsync'd. "OFF" drops the durability promise
+	// (for benchmark baselines only).
+	Synchronous string
+	// ReadConns is the size of the read connection pool. Default 4.
+	ReadConns int
+}
+
+// Store is a store.Store over one SQLite file. It is safe for concurrent
+// use. Open starts its writer goroutine; Close stops it.
+type Store struct {
+	opts Options
+	wdb  *sql.DB // one connection, owned by the writer goroutine
+	rdb  *sql.DB
+
+	reqs chan *request
+	quit chan struct{}
+	done chan struct{}
+
+	mu     sync.RWMutex // guards closed against sends on reqs
+	closed bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// request is one write: fn runs inside the batch transaction, in its own
+// savepoint; its error is sent on done (capacity 1).
+type request struct {
+	fn   func(ctx context.Context, w *writer) error
+	done chan error
+}
+
+func dsn(path string, opts Options, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	q.Add("_pragma", "temp_store(memory)")
+	q.Add("_pragma", "cache_size(-16000)")
+	if write {
+		q.Add("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and migrates it.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.PingRetention <= 0 {
+		opts.PingRetention = store.DefaultPingRetention
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	if opts.Synchronous == "" {
+		opts.Synchronous = "FULL"
+	}
+	switch strings.ToUpper(opts.Synchronous) {
+	case "OFF", "NORMAL", "FULL", "EXTRA":
+	default:
+		return nil, fmt.Errorf("sqlite: synchronous %q: want OFF, NORMAL, FULL or EXTRA", opts.Synchronous)
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 4
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, opts, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if err := migrate(wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, opts, false))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(opts.ReadConns)
+	rdb.SetMaxIdleConns(opts.ReadConns)
+	s := &Store{
+		opts: opts, wdb: wdb, rdb: rdb,
+		reqs: make(chan *request, 4*opts.MaxBatch),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	w, err := newWriter(wdb, opts)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	go s.loop(w)
+	return s, nil
+}
+
+func migrate(db *sql.DB) error {
+	var v int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("schema version %d is newer than this binary's %d", v, schemaVersion)
+	}
+	if v == schemaVersion {
+		return nil
+	}
+	if _, err := db.Exec(schema); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		return fmt.Errorf("set schema version: %w", err)
+	}
+	return nil
+}
+
+// Close commits the writes already queued, stops the writer goroutine,
+// waits for it and closes the database. Later calls return store.ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.quit)
+	s.mu.Unlock()
+	<-s.done
+	return errors.Join(s.wdb.Close(), s.rdb.Close())
+}
+
+// write hands fn to the writer goroutine and waits until its batch is
+// committed (or ctx ends: the write may then still commit).
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, w *writer) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the commit (the write may still commit): %w", ctx.Err())
+	}
+}
+
+func (s *Store) loop(w *writer) {
+	defer close(s.done)
+	defer w.close()
+	batch := make([]*request, 0, s.opts.MaxBatch)
+	var timer *time.Timer
+	if s.opts.MaxWait > 0 {
+		timer = time.NewTimer(time.Hour)
+		timer.Stop()
+		defer timer.Stop()
+	}
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+		case <-s.quit:
+			// Commit what was queued before Close, then exit.
+			for {
+				select {
+				case r := <-s.reqs:
+					batch = append(batch, r)
+					if len(batch) == s.opts.MaxBatch {
+						w.commit(batch)
+						batch = batch[:0]
+					}
+				default:
+					if len(batch) > 0 {
+						w.commit(batch)
+					}
+					return
+				}
+			}
+		}
+		if timer != nil {
+			timer.Reset(s.opts.MaxWait)
+		}
+	collect:
+		for len(batch) < s.opts.MaxBatch {
+			if timer == nil {
+				select {
+				case r := <-s.reqs:
+					batch = append(batch, r)
+				default:
+					break collect
+				}
+				continue
+			}
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			case <-timer.C:
+				break collect
+			}
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		w.commit(batch)
+	}
+}
+
+// Time and id encodings.
+
+func tm(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func untm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func rid(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
+func unrid(s string) (uuid.UUID, error) {
+	if s == "" {
+		return uuid.Nil, nil
+	}
+	return uuid.Parse(s)
+}
+
+func notFound(what string, id uuid.UUID) error {
+	return fmt.Errorf("%s %s: %w", what, id, store.ErrNotFound)
+}
+
+// CreateCheck implements store.Store.
+func (s *Store) CreateCheck(ctx context.Context, c model.Check, st model.State) error {
+	def, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	sj, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(ctx context.Context, w *writer) error {
+		res, err := w.tx.ExecContext(ctx, `INSERT INTO checks(id, def, state) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`, c.ID.String(), def, sj)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("check %s: %w", c.ID, store.ErrExists)
+		}
+		return nil
+	})
+}
+
+// UpdateCheck implements store.Store.
+func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
+	def, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(ctx context.Context, w *writer) error {
+		res, err := w.tx.ExecContext(ctx, `UPDATE checks SET def = ? WHERE id = ?`, def, c.ID.String())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("check", c.ID)
+		}
+		return nil
+	})
+}
+
+// DeleteCheck implements store.Store.
+func (s *Store) DeleteCheck(ctx context.Context, id uuid.UUID) error {
+	return s.write(ctx, func(ctx context.Context, w *writer) error {
+		res, err := w.tx.ExecContext(ctx, `DELETE FROM checks WHERE id = ?`, id.String())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("check", id)
+		}
+		return nil
+	})
+}
+
+// Apply implements store.Store.
+func (s *Store) Apply(ctx context.Context, u store.Update) error {
+	sj, err := json.Marshal(u.State)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(ctx context.Context, w *writer) error {
+		return w.apply(ctx, u, sj)
+	})
+}
+
+// UpdateNotification implements store.Store.
+func (s *Store) UpdateNotification(ctx context.Context, n model.Notification, expect model.NotificationState) (bool, error) {
+	var ok bool
+	err := s.write(ctx, func(ctx context.Context, w *writer) error {
+		res, err := w.tx.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?, delivered = ?
+			WHERE id = ? AND state = ?`, string(n.State), n.Attempts, tm(n.NextAttempt), n.LastError, tm(n.Delivered), n.ID.String(), string(expect))
+		if err != nil {
+			return err
+		}
+		if c, _ := res.RowsAffected(); c == 1 {
+			ok = true
+			return nil
+		}
+		var one int
+		if err := w.tx.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE id = ?`, n.ID.String()).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return notFound("notification", n.ID)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+	return ok, err
+}
+
+// reading returns an error when the store is closed.
+func (s *Store) reading(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) exists(ctx context.Context, id uuid.UUID) error {
+	var one int
+	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM checks WHERE id = ?`, id.String()).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("check", id)
+	}
+	return err
+}
+
+// GetCheck implements store.Store.
+func (s *Store) GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.State, error) {
+	if err := s.reading(ctx); err != nil {
+		return model.Check{}, model.State{}, err
+	}
+	var def, st []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT def, state FROM checks WHERE id = ?`, id.String()).Scan(&def, &st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return model.Check{}, model.State{}, notFound("check", id)
+	}
+	if err != nil {
+		return model.Check{}, model.State{}, err
+	}
+	return decodeCheck(def, st)
+}
+
+func decodeCheck(def, st []byte) (model.Check, model.State, error) {
+	var c model.Check
+	var s model.State
+	if err := json.Unmarshal(def, &c); err != nil {
+		return c, s, fmt.Errorf("decode check: %w", err)
+	}
+	if err := json.Unmarshal(st, &s); err != nil {
+		return c, s, fmt.Errorf("decode state of %s: %w", c.ID, err)
+	}
+	return c, s, nil
+}
+
+// ListChecks implements store.Store.
+func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT def, state FROM checks`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.CheckState
+	for rows.Next() {
+		var def, st []byte
+		if err := rows.Scan(&def, &st); err != nil {
+			return nil, err
+		}
+		c, state, err := decodeCheck(def, st)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, store.CheckState{Check: c, State: state})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sortByID(out)
+	return out, nil
+}
+
+// Pings implements store.Store.
+func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]model.Ping, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.exists(ctx, id); err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	before := q.Before
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated
+		FROM pings WHERE check_id = ? AND n < ? ORDER BY n DESC LIMIT ?`, id.String(), before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []model.Ping
+	for rows.Next() {
+		p := model.Ping{CheckID: id}
+		var kind, r string
+		var t, d int64
+		if err := rows.Scan(&p.N, &kind, &p.ExitStatus, &r, &t, &d, &p.Method, &p.Scheme, &p.RemoteAddr, &p.UserAgent, &p.Body, &p.BodyTruncated); err != nil {
+			return nil, err
+		}
+		p.Kind, p.Time, p.Duration = model.PingKind(kind), untm(t), time.Duration(d)
+		if p.RID, err = unrid(r); err != nil {
+			return nil, fmt.Errorf("ping %d of %s: rid: %w", p.N, id, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Flips implements store.Store.
+func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]model.Flip, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	before := int64(1<<63 - 1)
+	if !q.Before.IsZero() {
+		before = q.Before.UnixNano()
+	}
+	var rows *sql.Rows
+	var err error
+	if id == uuid.Nil {
+		rows, err = s.rdb.QueryContext(ctx, `SELECT id, check_id, from_st, to_st, time, reason FROM flips
+			WHERE time < ? ORDER BY time DESC, id DESC LIMIT ?`, before, limit)
+	} else {
+		if err := s.exists(ctx, id); err != nil {
+			return nil, err
+		}
+		rows, err = s.rdb.QueryContext(ctx, `SELECT id, check_id, from_st, to_st, time, reason FROM flips
+			WHERE check_id = ? AND time < ? ORDER BY time DESC, id DESC LIMIT ?`, id.String(), before, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []model.Flip
+	for rows.Next() {
+		var f model.Flip
+		var fid, cid, from, to string
+		var t int64
+		if err := rows.Scan(&fid, &cid, &from, &to, &t, &f.Reason); err != nil {
+			return nil, err
+		}
+		if f.ID, err = uuid.Parse(fid); err != nil {
+			return nil, err
+		}
+		if f.CheckID, err = uuid.Parse(cid); err != nil {
+			return nil, err
+		}
+		f.From, f.To, f.Time = model.Status(from), model.Status(to), untm(t)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Uptime implements store.Store.
+func (s *Store) Uptime(ctx context.Context, id uuid.UUID, from, to time.Time) ([]model.UptimeDay, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.exists(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT day, up, total FROM uptime WHERE check_id = ? AND day >= ? AND day < ? ORDER BY day`,
+		id.String(), from.Unix(), to.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []model.UptimeDay
+	for rows.Next() {
+		d := model.UptimeDay{CheckID: id}
+		var day, up, total int64
+		if err := rows.Scan(&day, &up, &total); err != nil {
+			return nil, err
+		}
+		d.Day, d.Up, d.Total = time.Unix(day, 0).UTC(), time.Duration(up), time.Duration(total)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Notifications implements store.Store.
+func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([]model.Notification, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultLimit
+	}
+	var where []string
+	var args []any
+	if q.State != "" {
+		where, args = append(where, "state = ?"), append(args, string(q.State))
+	}
+	if !q.DueBefore.IsZero() {
+		where, args = append(where, "next_attempt < ?"), append(args, q.DueBefore.UnixNano())
+	}
+	if q.CheckID != uuid.Nil {
+		where, args = append(where, "check_id = ?"), append(args, q.CheckID.String())
+	}
+	query := `SELECT id, flip_id, check_id, channel, payload, state, attempts, next_attempt, last_error, created, delivered FROM outbox`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY rowid LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []model.Notification
+	for rows.Next() {
+		var n model.Notification
+		var id, fid, cid, state string
+		var payload []byte
+		var next, created, delivered int64
+		if err := rows.Scan(&id, &fid, &cid, &n.Channel, &payload, &state, &n.Attempts, &next, &n.LastError, &created, &delivered); err != nil {
+			return nil, err
+		}
+		for _, p := range []struct {
+			s  string
+			id *uuid.UUID
+		}{{id, &n.ID}, {fid, &n.FlipID}, {cid, &n.CheckID}} {
+			if *p.id, err = uuid.Parse(p.s); err != nil {
+				return nil, err
+			}
+		}
+		if len(payload) > 0 {
+			n.Payload = json.RawMessage(payload)
+		}
+		n.State, n.NextAttempt, n.Created, n.Delivered = model.NotificationState(state), untm(next), untm(created), untm(delivered)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
