@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vitals-go/vitals/internal/testenv"
 )
 
 // maxBinarySize is the budget for the stripped binary, gRPC included
@@ -161,19 +164,16 @@ func TestBinaryIsSmallStaticAndGRPCFree(t *testing.T) {
 }
 
 // requireDocker skips the test when no Docker engine answers, or fails it
-// under VITALS_INTEGRATION=1 (as internal/testenv.Require does for servers).
+// under VITALS_INTEGRATION=1.
 func requireDocker(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput()
-	if err == nil {
-		return
+	if err != nil {
+		err = fmt.Errorf("docker version: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	if os.Getenv("VITALS_INTEGRATION") == "1" {
-		t.Fatalf("a Docker engine is required (VITALS_INTEGRATION=1) but does not answer: %v: %s", err, out)
-	}
-	t.Skipf("no Docker engine answers (%v: %s); start dockerd to run this test", err, strings.TrimSpace(string(out)))
+	testenv.Require(t, "Docker engine", err)
 }
 
 // TestBinaryInScratchImage runs the binary as the only file of a FROM scratch
