@@ -165,7 +165,7 @@ func parseArgs(fs *flag.FlagSet, cfg *config, args []string, getenv func(string)
 	// that fs.Visit afterwards sees only the flags of the command line.
 	envFS := newFlagSet(cfg)
 	for _, fe := range flagEnv {
-		v := getenv(fe.env)
+		v := strings.TrimSpace(getenv(fe.env))
 		if v == "" {
 			continue
 		}
@@ -207,7 +207,7 @@ func parseArgs(fs *flag.FlagSet, cfg *config, args []string, getenv func(string)
 	// The target: the command line beats the environment.
 	var raw string
 	byPort := false
-	switch envURL := getenv(urlEnv); {
+	switch envURL := strings.TrimSpace(getenv(urlEnv)); {
 	case len(positional) == 1 && cli["port"]:
 		return probe.Target{}, usagef("give a URL or -port, not both")
 	case len(positional) == 1:
@@ -272,15 +272,15 @@ func printUsage(fs *flag.FlagSet, w io.Writer) {
 
 // printDetails writes the -v report.
 func printDetails(w io.Writer, target probe.Target, res probe.Result) {
-	fmt.Fprintf(w, "target:   %s\n", target)
-	fmt.Fprintf(w, "healthy:  %v\n", res.Healthy)
-	fmt.Fprintf(w, "reason:   %s\n", res.Reason)
-	fmt.Fprintf(w, "duration: %s\n", res.Duration.Round(10*time.Microsecond))
+	fmt.Fprintf(w, "target:      %s\n", target)
+	fmt.Fprintf(w, "healthy:     %v\n", res.Healthy)
+	fmt.Fprintf(w, "reason:      %s\n", res.Reason)
+	fmt.Fprintf(w, "duration:    %s\n", res.Duration.Round(10*time.Microsecond))
 	if res.StatusCode != 0 {
-		fmt.Fprintf(w, "status:   %d\n", res.StatusCode)
+		fmt.Fprintf(w, "http status: %d\n", res.StatusCode)
 	}
 	if res.ServingStatus != "" {
-		fmt.Fprintf(w, "serving:  %s\n", res.ServingStatus)
+		fmt.Fprintf(w, "serving:     %s\n", res.ServingStatus)
 	}
 	if len(res.Body) > 0 {
 		more := ""

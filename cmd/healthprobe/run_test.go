@@ -68,7 +68,7 @@ func TestRun(t *testing.T) {
 		{"-port", nil, []string{"-port", p}, 0, "healthy: http://127.0.0.1:" + p + "/healthz: status 200\n", ""},
 		{"-port -path", nil, []string{"-port=" + p, "-path=/down"}, 1, "", "unhealthy: http://127.0.0.1:" + p + "/down: status 503\n"},
 		{"-path without slash", nil, []string{"-port=" + p, "-path=readyz"}, 0, "healthy: http://127.0.0.1:" + p + "/readyz: status 200\n", ""},
-		{"HEALTHPROBE_PORT", map[string]string{"HEALTHPROBE_PORT": p}, nil, 0, "healthy: http://127.0.0.1:" + p + "/healthz: status 200\n", ""},
+		{"HEALTHPROBE_PORT", map[string]string{"HEALTHPROBE_PORT": " " + p + "\n"}, nil, 0, "healthy: http://127.0.0.1:" + p + "/healthz: status 200\n", ""},
 		{"HEALTHPROBE_PORT and _PATH", map[string]string{"HEALTHPROBE_PORT": p, "HEALTHPROBE_PATH": "/down"}, nil, 1, "",
 			"unhealthy: http://127.0.0.1:" + p + "/down: status 503\n"},
 		{"HEALTHPROBE_URL", map[string]string{"HEALTHPROBE_URL": srv.URL + "/readyz"}, nil, 0, "healthy: " + srv.URL + "/readyz: status 200\n", ""},
@@ -85,7 +85,7 @@ func TestRun(t *testing.T) {
 		{"-q=false beats HEALTHPROBE_QUIET", map[string]string{"HEALTHPROBE_QUIET": "1"}, []string{"-q=false", srv.URL + "/healthz"}, 0,
 			"healthy: " + srv.URL + "/healthz: status 200\n", ""},
 		{"HEALTHPROBE_METHOD", map[string]string{"HEALTHPROBE_METHOD": "HEAD"}, []string{"-v", srv.URL + "/echo"}, 0,
-			"target:   " + srv.URL + "/echo\nhealthy:  true\nreason:   status 200\n", ""},
+			"target:      " + srv.URL + "/echo\nhealthy:     true\nreason:      status 200\n", ""},
 		{"refused", nil, []string{"-port", "1"}, 1, "", "unhealthy: http://127.0.0.1:1/healthz: connection refused\n"},
 		{"-h", nil, []string{"-h"}, 0, usageText, ""},
 		{"--help", nil, []string{"--help"}, 0, usageText, ""},
@@ -139,7 +139,7 @@ func TestRunVerbose(t *testing.T) {
 	if code != 1 || stderr != "unhealthy: "+srv.URL+"/down: status 503\n" {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"healthy:  false\n", "reason:   status 503\n", "status:   503\n", "duration: ", "body (17 bytes):\n{\"status\":\"DOWN\"}\n"} {
+	for _, want := range []string{"healthy:     false\n", "reason:      status 503\n", "http status: 503\n", "duration:    ", "body (17 bytes):\n{\"status\":\"DOWN\"}\n"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}

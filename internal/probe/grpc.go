@@ -65,15 +65,12 @@ func (p *Prober) probeGRPC(ctx context.Context, t Target) Result {
 		res.Err = classify(ctx, err)
 		return res
 	}
-	if resp.StatusCode != http.StatusOK {
-		res.Err = fail(ErrProtocol, fmt.Sprintf("not a gRPC server: HTTP status %d", resp.StatusCode), nil)
-		return res
-	}
 	if len(data) > maxGRPCResponse {
 		res.Err = fail(ErrProtocol, fmt.Sprintf("gRPC response larger than %d bytes", maxGRPCResponse), nil)
 		return res
 	}
-	// grpc-status is a trailer, or a header in a trailers-only response.
+	// grpc-status is a trailer, or a header in a trailers-only response
+	// (which a proxy may send with an HTTP error status).
 	statusText := resp.Trailer.Get("Grpc-Status")
 	message := resp.Trailer.Get("Grpc-Message")
 	if statusText == "" {
@@ -82,9 +79,12 @@ func (p *Prober) probeGRPC(ctx context.Context, t Target) Result {
 	}
 	if statusText == "" {
 		ct := resp.Header.Get("Content-Type")
-		if !strings.HasPrefix(ct, "application/grpc") {
+		switch {
+		case resp.StatusCode != http.StatusOK:
+			res.Err = fail(ErrProtocol, fmt.Sprintf("not a gRPC server: HTTP status %d", resp.StatusCode), nil)
+		case !strings.HasPrefix(ct, "application/grpc"):
 			res.Err = fail(ErrProtocol, fmt.Sprintf("not a gRPC server: content-type %q", clip(ct, 40)), nil)
-		} else {
+		default:
 			res.Err = fail(ErrProtocol, "gRPC response without grpc-status", nil)
 		}
 		return res

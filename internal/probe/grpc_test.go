@@ -1,10 +1,12 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -253,5 +255,93 @@ func TestGRPCMutualTLS(t *testing.T) {
 	}
 	if res.Healthy || !slices.Contains(reasons, res.Reason) {
 		t.Fatalf("without client certificate: %v %q (%v), want one of %q", res.Healthy, res.Reason, res.Err, reasons)
+	}
+}
+
+// TestGRPCResponses drives the response decoding with a hand-made h2c server
+// sending what real servers and proxies send, well-formed or not.
+func TestGRPCResponses(t *testing.T) {
+	type reply struct {
+		status  int
+		header  map[string]string // response headers
+		body    []byte
+		trailer map[string]string
+	}
+	frame := func(msg ...byte) []byte { return append([]byte{0, 0, 0, 0, byte(len(msg))}, msg...) }
+	tests := []struct {
+		name   string
+		reply  reply
+		reason string
+		kind   error
+	}{
+		{"serving", reply{200, map[string]string{"Content-Type": "application/grpc"}, frame(0x08, 0x01), map[string]string{"Grpc-Status": "0"}}, "SERVING", nil},
+		{"serving, content-type with suffix", reply{200, map[string]string{"Content-Type": "application/grpc+proto"}, frame(0x08, 0x01), map[string]string{"Grpc-Status": "0"}}, "SERVING", nil},
+		{"empty message is UNKNOWN", reply{200, map[string]string{"Content-Type": "application/grpc"}, frame(), map[string]string{"Grpc-Status": "0"}}, "UNKNOWN", ErrNotServing},
+		{"trailers-only from a proxy", reply{503, map[string]string{"Content-Type": "application/grpc", "Grpc-Status": "14", "Grpc-Message": "upstream%20connect%20error"}, nil, nil},
+			"gRPC UNAVAILABLE: upstream connect error", ErrGRPC},
+		{"message with a line break", reply{200, map[string]string{"Content-Type": "application/grpc"}, nil, map[string]string{"Grpc-Status": "13", "Grpc-Message": "a%0Ab"}},
+			"gRPC INTERNAL: a b", ErrGRPC},
+		{"unknown code", reply{200, map[string]string{"Content-Type": "application/grpc"}, nil, map[string]string{"Grpc-Status": "99"}}, "gRPC code 99", ErrGRPC},
+		{"bad grpc-status", reply{200, map[string]string{"Content-Type": "application/grpc"}, nil, map[string]string{"Grpc-Status": "OK"}}, `bad grpc-status "OK"`, ErrProtocol},
+		{"no grpc-status", reply{200, map[string]string{"Content-Type": "application/grpc"}, frame(0x08, 0x01), nil}, "gRPC response without grpc-status", ErrProtocol},
+		{"HTTP error without grpc-status", reply{404, map[string]string{"Content-Type": "text/plain"}, []byte("not found"), nil}, "not a gRPC server: HTTP status 404", ErrProtocol},
+		{"no message", reply{200, map[string]string{"Content-Type": "application/grpc"}, nil, map[string]string{"Grpc-Status": "0"}}, "bad gRPC response: no response message", ErrProtocol},
+		{"compressed", reply{200, map[string]string{"Content-Type": "application/grpc"}, []byte{1, 0, 0, 0, 2, 8, 1}, map[string]string{"Grpc-Status": "0"}},
+			"bad gRPC response: compressed message, but no compression was offered", ErrProtocol},
+		{"status as a string", reply{200, map[string]string{"Content-Type": "application/grpc"}, frame(0x0a, 0x01, 0x31), map[string]string{"Grpc-Status": "0"}},
+			"bad HealthCheckResponse: field 1 (status): wire type 2, want varint", ErrProtocol},
+		{"too large", reply{200, map[string]string{"Content-Type": "application/grpc"}, make([]byte, maxGRPCResponse+10), map[string]string{"Grpc-Status": "0"}},
+			"gRPC response larger than 65536 bytes", ErrProtocol},
+	}
+	var mu sync.Mutex
+	var current reply
+	var gotReq *http.Request
+	var gotBody []byte
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		rep := current
+		gotReq, gotBody = r, body
+		mu.Unlock()
+		for k, v := range rep.header {
+			w.Header().Set(k, v)
+		}
+		for k := range rep.trailer {
+			w.Header().Add("Trailer", k)
+		}
+		w.WriteHeader(rep.status)
+		_, _ = w.Write(rep.body)
+		for k, v := range rep.trailer {
+			w.Header().Set(k, v)
+		}
+	}))
+	srv.Config.Protocols = &protocols
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			current = tt.reply
+			mu.Unlock()
+			res := probeURL(t, "grpc://"+srv.Listener.Addr().String()+"/svc", Options{Timeout: 5 * time.Second})
+			if res.Reason != tt.reason || (tt.kind == nil) != res.Healthy || tt.kind != nil && !errors.Is(res.Err, tt.kind) {
+				t.Fatalf("got %v %q (%v), want %q (%v)", res.Healthy, res.Reason, res.Err, tt.reason, tt.kind)
+			}
+		})
+	}
+
+	// What the probe sent: a real gRPC request.
+	mu.Lock()
+	defer mu.Unlock()
+	if gotReq.ProtoMajor != 2 || gotReq.Method != "POST" || gotReq.URL.Path != "/grpc.health.v1.Health/Check" ||
+		gotReq.Header.Get("Content-Type") != "application/grpc" || gotReq.Header.Get("Te") != "trailers" ||
+		!strings.HasSuffix(gotReq.Header.Get("Grpc-Timeout"), "m") {
+		t.Errorf("request: %s %s %s, headers %v", gotReq.Proto, gotReq.Method, gotReq.URL.Path, gotReq.Header)
+	}
+	if want := []byte{0, 0, 0, 0, 5, 0x0a, 3, 's', 'v', 'c'}; !bytes.Equal(gotBody, want) {
+		t.Errorf("request body % x, want % x", gotBody, want)
 	}
 }

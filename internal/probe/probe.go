@@ -136,7 +136,12 @@ func New(opts Options) (*Prober, error) {
 }
 
 // Options returns the options in effect, with defaults filled in.
-func (p *Prober) Options() Options { return p.opts }
+func (p *Prober) Options() Options {
+	o := p.opts
+	o.Header = o.Header.Clone()
+	o.Status = append(StatusRanges(nil), o.Status...)
+	return o
+}
 
 // Probe probes t once and returns the verdict. It returns within the
 // Prober's timeout (or ctx's deadline, whichever is sooner) plus the time
