@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"strings"
 	"testing"
@@ -75,3 +76,5 @@ func requireMachine(t *testing.T, what string, err error) {
 	}
 	t.Skipf("%s not possible here (needs root on Linux): %v", what, err)
 }
+
+func newDiscardLogger() *log.Logger { return log.New(io.Discard, "", 0) }

@@ -110,8 +110,9 @@ func (c *Checker) Check(ctx context.Context) error {
 	start := time.Now()
 	done := make(chan result, 1) // the goroutine never blocks on sending
 	go func() {
-		defer c.inUse.Store(false)
-		done <- c.roundTrip()
+		r := c.roundTrip()
+		c.inUse.Store(false) // before the send, so the next run never sees a finished one as busy
+		done <- r
 	}()
 	select {
 	case r := <-done:
