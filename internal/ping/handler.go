@@ -1,0 +1,274 @@
+package ping
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Engine is what the handler needs of the watchdog engine
+// (*watchdog.Engine implements it).
+type Engine interface {
+	Ping(ctx context.Context, id uuid.UUID, p model.Ping) (model.State, error)
+	LookupSlug(pingKey, slug string) []uuid.UUID
+	Create(ctx context.Context, c model.Check) (model.Check, error)
+	Get(id uuid.UUID) (store.CheckState, bool)
+}
+
+var _ Engine = (*watchdog.Engine)(nil)
+
+// Options configure a Handler. The zero value is usable.
+type Options struct {
+	// Prefix is the path the handler is mounted at. Default "/ping/".
+	Prefix string
+	// BodyLimit is how many bytes of a request body are kept as the ping's
+	// log; the rest is read and discarded (up to MaxDiscard) and the ping
+	// marked truncated. Default model.DefaultBodyLimit (10 000, as
+	// healthchecks.io's PING_BODY_LIMIT); negative keeps nothing.
+	BodyLimit int
+	// MaxDiscard is how many bytes past BodyLimit are read and thrown away
+	// so the connection can be reused; a longer body is still accepted but
+	// the connection is closed after the answer. Default 1 MiB.
+	MaxDiscard int64
+	// AutoProvision, when set, enables ?create=1 on slug URLs: it returns
+	// the check to create for an unknown (pingKey, slug), and false when
+	// the ping key does not allow auto-provisioning (answered 404).
+	// Default nil: ?create=1 is ignored and unknown slugs get 404.
+	AutoProvision func(pingKey, slug string) (model.Check, bool)
+	// TrustProxyHeaders takes the client address from X-Forwarded-For and
+	// the scheme from X-Forwarded-Proto, as healthchecks.io does behind its
+	// proxy. Default false: the headers are client-controlled.
+	TrustProxyHeaders bool
+	// Logger receives store errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves the ping protocol. It is safe for concurrent use.
+type Handler struct {
+	e    Engine
+	opts Options
+	log  *slog.Logger
+	// createMu serialises lookup-then-create of auto-provisioned checks,
+	// so two racing ?create=1 pings create one check.
+	createMu sync.Mutex
+}
+
+// New returns a handler over e. See Options for defaults.
+func New(e Engine, opts Options) *Handler {
+	if opts.Prefix == "" {
+		opts.Prefix = "/ping/"
+	}
+	if opts.BodyLimit == 0 {
+		opts.BodyLimit = model.DefaultBodyLimit
+	}
+	if opts.BodyLimit < 0 {
+		opts.BodyLimit = 0
+	}
+	if opts.MaxDiscard <= 0 {
+		opts.MaxDiscard = 1 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Handler{e: e, opts: opts, log: opts.Logger}
+}
+
+// ReasonHeader carries a longer explanation of a 4xx/5xx answer than the
+// body, whose text is fixed by the protocol.
+const ReasonHeader = "X-Vitals-Reason"
+
+func answer(w http.ResponseWriter, r *http.Request, code int, body, reason string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if reason != "" {
+		h.Set(ReasonHeader, reason)
+	}
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, body)
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("Cache-Control", "no-store")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	default:
+		hd.Set("Allow", "GET, HEAD, POST")
+		answer(w, r, http.StatusMethodNotAllowed, "method not allowed", "ping endpoints take HEAD, GET and POST")
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, h.opts.Prefix)
+	if !ok {
+		answer(w, r, http.StatusNotFound, "not found", "not a ping URL")
+		return
+	}
+	t, perr := ParsePath(rest)
+	if errors.Is(perr, ErrNoEndpoint) {
+		answer(w, r, http.StatusNotFound, "not found", "not a ping URL: want /ping/<uuid>[/start|/fail|/log|/<0-255>] or /ping/<ping-key>/<slug>[/…]")
+		return
+	}
+
+	created := false
+	id := t.ID
+	if t.BySlug() {
+		var code int
+		var reason string
+		id, created, code, reason = h.resolveSlug(r, t)
+		if code != 0 {
+			body := "not found"
+			if code == http.StatusConflict {
+				body = "ambiguous slug"
+			}
+			answer(w, r, code, body, reason)
+			return
+		}
+	}
+	p := model.Ping{Kind: t.Kind, ExitStatus: t.ExitStatus, Method: r.Method}
+	q := r.URL.Query()
+	if vals, ok := q["rid"]; ok {
+		rid, valid := parseUUID(vals[len(vals)-1])
+		if !valid {
+			if h.exists(id) {
+				answer(w, r, http.StatusBadRequest, "invalid uuid format", "?rid= must be a UUID in canonical form")
+			} else {
+				answer(w, r, http.StatusNotFound, "not found", "no check with this UUID")
+			}
+			return
+		}
+		p.RID = rid
+	}
+	if perr != nil { // ErrBadExitStatus: as healthchecks.io, an unknown check is answered first
+		if h.exists(id) {
+			answer(w, r, http.StatusBadRequest, "invalid url format", "exit status must be 0-255")
+		} else {
+			answer(w, r, http.StatusNotFound, "not found", "no check with this UUID")
+		}
+		return
+	}
+
+	p.Body, p.BodyTruncated = h.readBody(w, r)
+	p.Scheme, p.RemoteAddr = h.client(r)
+	p.UserAgent = model.Truncate(r.UserAgent(), model.MaxUserAgentLen)
+
+	if _, err := h.e.Ping(r.Context(), id, p); err != nil {
+		if errors.Is(err, watchdog.ErrNotFound) {
+			answer(w, r, http.StatusNotFound, "not found", "no check with this UUID")
+			return
+		}
+		h.log.Error("ping not recorded", "check", id, "err", err)
+		hd.Set("Retry-After", "1")
+		answer(w, r, http.StatusServiceUnavailable, "store unavailable", "the ping could not be made durable; retry")
+		return
+	}
+	hd.Set("Ping-Body-Limit", strconv.Itoa(h.opts.BodyLimit))
+	if created {
+		answer(w, r, http.StatusCreated, "Created", "")
+		return
+	}
+	answer(w, r, http.StatusOK, "OK", "")
+}
+
+// exists reports whether check id exists, for the error paths that must
+// answer an unknown check before a malformed request (healthchecks.io's
+// order).
+func (h *Handler) exists(id uuid.UUID) bool {
+	_, ok := h.e.Get(id)
+	return ok
+}
+
+// resolveSlug finds (or, with ?create=1, creates) the check of a slug URL.
+// A non-zero code is the error answer.
+func (h *Handler) resolveSlug(r *http.Request, t Target) (id uuid.UUID, created bool, code int, reason string) {
+	ids := h.e.LookupSlug(t.PingKey, t.Slug)
+	switch {
+	case len(ids) == 1:
+		return ids[0], false, 0, ""
+	case len(ids) > 1:
+		return uuid.Nil, false, http.StatusConflict, strconv.Itoa(len(ids)) + " checks have this ping key and slug"
+	}
+	if r.URL.Query().Get("create") != "1" || h.opts.AutoProvision == nil {
+		return uuid.Nil, false, http.StatusNotFound, "no check with this ping key and slug"
+	}
+	h.createMu.Lock()
+	defer h.createMu.Unlock()
+	if ids := h.e.LookupSlug(t.PingKey, t.Slug); len(ids) == 1 { // created meanwhile
+		return ids[0], false, 0, ""
+	}
+	c, ok := h.opts.AutoProvision(t.PingKey, t.Slug)
+	if !ok {
+		return uuid.Nil, false, http.StatusNotFound, "no check with this ping key and slug, and the key does not allow ?create=1"
+	}
+	c.PingKey, c.Slug = t.PingKey, t.Slug
+	if c.Name == "" {
+		c.Name = t.Slug
+	}
+	if c.Kind == "" {
+		c.Kind = model.KindPush
+	}
+	c, err := h.e.Create(r.Context(), c)
+	if err != nil {
+		h.log.Error("auto-provisioning failed", "ping_key", t.PingKey, "slug", t.Slug, "err", err)
+		return uuid.Nil, false, http.StatusServiceUnavailable, "could not create the check"
+	}
+	return c.ID, true, 0, ""
+}
+
+// readBody keeps the first BodyLimit bytes and discards the rest.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, false
+	}
+	limit := int64(h.opts.BodyLimit)
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit))
+	if err != nil {
+		return body, false
+	}
+	n, _ := io.Copy(io.Discard, io.LimitReader(r.Body, h.opts.MaxDiscard+1))
+	if n > h.opts.MaxDiscard {
+		w.Header().Set("Connection", "close") // stop reading an endless body
+	}
+	if len(body) == 0 {
+		body = nil
+	}
+	return body, n > 0
+}
+
+// client returns the request's scheme and client address.
+func (h *Handler) client(r *http.Request) (scheme, addr string) {
+	scheme = "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	addr = r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	if h.opts.TrustProxyHeaders {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			addr = strings.TrimSpace(strings.Split(xff, ",")[0])
+			if strings.Contains(addr, ".") && strings.Contains(addr, ":") { // ipv4:port
+				addr = addr[:strings.IndexByte(addr, ':')]
+			}
+		}
+		if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+			scheme = p
+		}
+	}
+	return scheme, model.Truncate(addr, model.MaxRemoteAddrLen)
+}
