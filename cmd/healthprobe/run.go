@@ -282,6 +282,9 @@ func printDetails(w io.Writer, target probe.Target, res probe.Result) {
 	if res.ServingStatus != "" {
 		fmt.Fprintf(w, "serving:     %s\n", res.ServingStatus)
 	}
+	if !res.CertExpiry.IsZero() {
+		fmt.Fprintf(w, "cert expiry: %s (in %s)\n", res.CertExpiry.UTC().Format(time.RFC3339), time.Until(res.CertExpiry).Round(time.Minute))
+	}
 	if len(res.Body) > 0 {
 		more := ""
 		if res.Truncated {

@@ -58,7 +58,7 @@ func (p *Prober) probeGRPC(ctx context.Context, t Target) Result {
 		return Result{Err: watch.diagnose(ctx, err, p.tls)}
 	}
 	defer resp.Body.Close()
-	res := Result{StatusCode: resp.StatusCode}
+	res := Result{StatusCode: resp.StatusCode, CertExpiry: certExpiry(resp.TLS)}
 	// Read the body to its end: only then are the trailers known.
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxGRPCResponse+1))
 	if err != nil {

@@ -222,6 +222,9 @@ func TestGRPCTLS(t *testing.T) {
 			if tt.kind != nil && !errors.Is(res.Err, tt.kind) {
 				t.Fatalf("err = %v, want %v", res.Err, tt.kind)
 			}
+			if tt.healthy && !res.CertExpiry.Equal(server.x509.NotAfter) {
+				t.Errorf("CertExpiry %v, want the server certificate's %v", res.CertExpiry, server.x509.NotAfter)
+			}
 			if tt.name == "cleartext to TLS server" && !strings.Contains(res.Reason, "grpcs://") {
 				t.Fatalf("reason %q lacks the grpcs hint", res.Reason)
 			}

@@ -75,7 +75,7 @@ func (p *Prober) probeHTTP(ctx context.Context, t Target) Result {
 		return Result{Err: classify(ctx, err)}
 	}
 	defer resp.Body.Close()
-	res := Result{StatusCode: resp.StatusCode}
+	res := Result{StatusCode: resp.StatusCode, CertExpiry: certExpiry(resp.TLS)}
 	if p.opts.MaxBody > 0 {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, int64(p.opts.MaxBody)+1))
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {

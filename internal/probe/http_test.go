@@ -281,6 +281,9 @@ func TestHTTPS(t *testing.T) {
 			if strings.HasPrefix(tt.reason, "TLS: ") && !errors.Is(res.Err, ErrTLS) {
 				t.Fatalf("err %v does not wrap ErrTLS", res.Err)
 			}
+			if tt.healthy && !res.CertExpiry.Equal(server.x509.NotAfter) {
+				t.Errorf("CertExpiry %v, want the server certificate's %v", res.CertExpiry, server.x509.NotAfter)
+			}
 		})
 	}
 }

@@ -79,6 +79,10 @@ type Result struct {
 	// "SERVING", "NOT_SERVING", "UNKNOWN" or "SERVICE_UNKNOWN"; "" for other
 	// targets or when no answer was decoded.
 	ServingStatus string
+	// CertExpiry is the earliest NotAfter among the certificates the server
+	// presented over TLS (https, grpcs), for certificate-expiry alerts; zero
+	// without TLS or when no response arrived.
+	CertExpiry time.Time
 	// Body holds the first bytes of an HTTP response body, up to
 	// Options.MaxBody.
 	Body []byte
@@ -259,4 +263,18 @@ func oneLine(s string, n int) string {
 		}
 	}
 	return b.String()
+}
+
+// certExpiry returns the earliest NotAfter of the peer's certificates.
+func certExpiry(cs *tls.ConnectionState) time.Time {
+	var earliest time.Time
+	if cs == nil {
+		return earliest
+	}
+	for _, c := range cs.PeerCertificates {
+		if earliest.IsZero() || c.NotAfter.Before(earliest) {
+			earliest = c.NotAfter
+		}
+	}
+	return earliest
 }
