@@ -69,8 +69,12 @@ func FuzzParsePath(f *testing.F) {
 			t.Fatalf("unexpected error %v", err)
 		}
 		if err == nil {
-			if got.BySlug() == (got.ID.String() != "00000000-0000-0000-0000-000000000000") {
-				t.Fatalf("%q: neither or both of uuid and slug: %+v", s, got)
+			if !got.BySlug() {
+				if _, ok := parseUUID(strings.SplitN(s, "/", 2)[0]); !ok {
+					t.Fatalf("%q: uuid target without a uuid: %+v", s, got)
+				}
+			} else if _, ok := parseUUID(got.PingKey); ok {
+				t.Fatalf("%q: uuid taken as a ping key: %+v", s, got)
 			}
 			if got.Kind == model.PingExitStatus != (got.ExitStatus >= 0) || got.ExitStatus > 255 {
 				t.Fatalf("%q: exit status %d for kind %s", s, got.ExitStatus, got.Kind)
