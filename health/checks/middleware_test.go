@@ -354,4 +354,3 @@ func TestPassiveMiddleware(t *testing.T) {
 		t.Errorf("disabled: counted %d, status %d", t1-t0, resp.StatusCode)
 	}
 }
-
