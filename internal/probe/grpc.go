@@ -37,7 +37,11 @@ func (p *Prober) probeGRPC(ctx context.Context, t Target) Result {
 	}
 	for name, values := range p.opts.Header {
 		name = strings.ToLower(name)
-		if name == "host" || strings.HasPrefix(name, "grpc-") || name == "content-type" || name == "te" {
+		if name == "host" && len(values) > 0 {
+			req.Host = values[len(values)-1] // the :authority pseudo-header
+			continue
+		}
+		if strings.HasPrefix(name, "grpc-") || name == "content-type" || name == "te" {
 			continue // reserved by the protocol
 		}
 		for _, v := range values {

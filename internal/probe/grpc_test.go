@@ -339,6 +339,7 @@ func TestGRPCResponses(t *testing.T) {
 	// What the probe sent: a real gRPC request.
 	mu.Lock()
 	defer mu.Unlock()
+	current = reply{200, map[string]string{"Content-Type": "application/grpc"}, frame(0x08, 0x01), map[string]string{"Grpc-Status": "0"}}
 	if gotReq.ProtoMajor != 2 || gotReq.Method != "POST" || gotReq.URL.Path != "/grpc.health.v1.Health/Check" ||
 		gotReq.Header.Get("Content-Type") != "application/grpc" || gotReq.Header.Get("Te") != "trailers" ||
 		!strings.HasSuffix(gotReq.Header.Get("Grpc-Timeout"), "m") {
@@ -346,5 +347,16 @@ func TestGRPCResponses(t *testing.T) {
 	}
 	if want := []byte{0, 0, 0, 0, 5, 0x0a, 3, 's', 'v', 'c'}; !bytes.Equal(gotBody, want) {
 		t.Errorf("request body % x, want % x", gotBody, want)
+	}
+	mu.Unlock()
+
+	// Host sets :authority; grpc-* and protocol headers cannot be overridden.
+	res := probeURL(t, "grpc://"+srv.Listener.Addr().String(), Options{Timeout: 5 * time.Second, Header: http.Header{
+		"Host": {"orders.internal"}, "Grpc-Timeout": {"1S"}, "Content-Type": {"text/plain"}, "X-Token": {"t"},
+	}})
+	mu.Lock()
+	if gotReq.Host != "orders.internal" || gotReq.Header.Get("Content-Type") != "application/grpc" ||
+		gotReq.Header.Get("Grpc-Timeout") == "1S" || gotReq.Header.Get("X-Token") != "t" {
+		t.Errorf("request with headers: host %q, headers %v (result %q)", gotReq.Host, gotReq.Header, res.Reason)
 	}
 }

@@ -41,7 +41,8 @@ type Options struct {
 
 	// Header is added to HTTP requests, and sent as request metadata to
 	// grpc and grpcs targets (an authorization token, for instance). A
-	// "Host" entry sets the HTTP Host header. An entry replaces the default
+	// "Host" entry sets the HTTP Host header (the :authority of a gRPC
+	// request, for a proxy that routes by it). An entry replaces the default
 	// of the same name; the defaults are User-Agent: DefaultUserAgent and,
 	// for HTTP, Accept: */*.
 	Header http.Header
