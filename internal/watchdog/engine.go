@@ -75,6 +75,7 @@ type entry struct {
 	check   model.Check
 	state   model.State
 	deleted bool
+	stale   bool // a write failed and the state could not be re-read
 }
 
 // New returns an engine over st, not started. See Options for defaults.
@@ -207,10 +208,34 @@ func (e *Engine) lookup(id uuid.UUID) (*entry, error) {
 	return en, nil
 }
 
+// resyncLocked reloads the check's state from the store after a failed
+// write, so that memory equals what is stored whether or not the write
+// landed. If the store cannot be read either, the check is marked stale and
+// reloaded before its next event.
+func (e *Engine) resyncLocked(en *entry) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.WriteTimeout)
+	defer cancel()
+	_, st, err := e.st.GetCheck(ctx, en.check.ID)
+	if err != nil {
+		en.stale = true
+		return
+	}
+	en.stale = false
+	if !st.Deadline.Equal(en.state.Deadline) {
+		e.sched.Set(en.check.ID, st.Deadline)
+	}
+	en.state = st
+}
+
 // commitLocked runs ev through the machine, writes the outcome, and only
 // then applies it to memory, re-arms the deadline and tells the listeners.
 // en.mu must be held.
 func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) (machine.Outcome, error) {
+	if en.stale {
+		if e.resyncLocked(en); en.stale {
+			return machine.Outcome{State: en.state}, fmt.Errorf("check %s: state not readable from the store", en.check.ID)
+		}
+	}
 	out := machine.Apply(&en.check, en.state, ev)
 	if !out.Changed && ev.Ping == nil {
 		return out, nil
@@ -229,7 +254,13 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 			u.Notifications = append(u.Notifications, p.Plan(tr)...)
 		}
 	}
-	if err := e.st.Apply(ctx, u); err != nil {
+	// The write is not cancelled with the caller's context: once handed
+	// to the store it may commit, and memory must not fall behind what a
+	// restart would load. A failed write (definitive for the SQLite store)
+	// leaves memory as it was; resync covers stores whose errors may be
+	// ambiguous (a network store).
+	if err := e.st.Apply(context.WithoutCancel(ctx), u); err != nil {
+		e.resyncLocked(en)
 		return out, fmt.Errorf("check %s: %w", en.check.ID, err)
 	}
 	old := en.state.Deadline

@@ -158,8 +158,9 @@ func (s *Store) Apply(ctx context.Context, u store.Update) error {
 		p := *u.Ping
 		p.Body = bytes.Clone(p.Body)
 		r.pings = append(r.pings, p)
-		if n := len(r.pings) - s.opts.PingRetention; n > 0 {
-			r.pings = slices.Delete(r.pings, 0, n)
+		// Compact only when twice over retention: amortised O(1) per ping.
+		if len(r.pings) >= 2*s.opts.PingRetention {
+			r.pings = slices.Delete(r.pings, 0, len(r.pings)-s.opts.PingRetention)
 		}
 	}
 	s.flips = append(s.flips, u.Flips...)
@@ -197,7 +198,8 @@ func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]m
 		limit = store.DefaultLimit
 	}
 	var out []model.Ping
-	for i := len(r.pings) - 1; i >= 0 && len(out) < limit; i-- {
+	oldest := max(len(r.pings)-s.opts.PingRetention, 0)
+	for i := len(r.pings) - 1; i >= oldest && len(out) < limit; i-- {
 		if q.Before > 0 && r.pings[i].N >= q.Before {
 			continue
 		}

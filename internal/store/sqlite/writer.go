@@ -11,23 +11,35 @@ import (
 	"github.com/vitals-go/vitals/internal/store"
 )
 
-// writer owns the single write connection; only the writer goroutine uses
-// it. tx is the batch's transaction while a batch runs.
+// writer owns the single write connection (the write pool has exactly
+// one); only the writer goroutine uses it. Statements are prepared on the
+// pool, not on a *sql.Conn: database/sql re-prepares a Conn's statement in
+// every transaction, but reuses a pool statement already prepared on the
+// transaction's connection. tx is the batch's transaction while a batch
+// runs.
 type writer struct {
-	conn *sql.Conn
+	db   *sql.DB
 	opts Options
 	tx   *sql.Tx
+	txs  map[*sql.Stmt]*sql.Stmt // the batch transaction's copies
 
 	updState, insPing, delPings, insFlip, insOutbox, addUptime *sql.Stmt
 }
 
+// stmt returns the batch transaction's copy of s, made once per batch.
+func (w *writer) stmt(s *sql.Stmt) *sql.Stmt {
+	if ts, ok := w.txs[s]; ok {
+		return ts
+	}
+	ts := w.tx.Stmt(s)
+	w.txs[s] = ts
+	return ts
+}
+
 func newWriter(db *sql.DB, opts Options) (*writer, error) {
 	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	w := &writer{conn: conn, opts: opts}
+	w := &writer{db: db, opts: opts, txs: make(map[*sql.Stmt]*sql.Stmt)}
+	var err error
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
@@ -42,7 +54,7 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 		{&w.addUptime, `INSERT INTO uptime(check_id, day, up, total) VALUES(?, ?, ?, ?)
 			ON CONFLICT(check_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total`},
 	} {
-		if *p.stmt, err = conn.PrepareContext(ctx, p.sql); err != nil {
+		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
 			w.close()
 			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
 		}
@@ -56,7 +68,6 @@ func (w *writer) close() {
 			s.Close()
 		}
 	}
-	w.conn.Close()
 }
 
 // clean reports whether err is one a request returns having written
@@ -90,12 +101,18 @@ func (w *writer) commit(batch []*request) {
 // error, or a transaction-wide error (rolled back).
 func (w *writer) run(batch []*request) ([]error, error) {
 	ctx := context.Background()
-	tx, err := w.conn.BeginTx(ctx, nil)
+	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin: %w", err)
 	}
 	w.tx = tx
-	defer func() { w.tx = nil }()
+	defer func() {
+		w.tx = nil
+		for k, ts := range w.txs {
+			ts.Close()
+			delete(w.txs, k)
+		}
+	}()
 	errs := make([]error, len(batch))
 	for i, r := range batch {
 		err := r.fn(ctx, w)
@@ -113,9 +130,8 @@ func (w *writer) run(batch []*request) ([]error, error) {
 
 // apply writes one store.Update; sj is its state, JSON-encoded.
 func (w *writer) apply(ctx context.Context, u store.Update, sj []byte) error {
-	tx := w.tx
 	id := u.CheckID.String()
-	res, err := tx.StmtContext(ctx, w.updState).ExecContext(ctx, sj, id)
+	res, err := w.stmt(w.updState).ExecContext(ctx, sj, id)
 	if err != nil {
 		return err
 	}
@@ -127,29 +143,29 @@ func (w *writer) apply(ctx context.Context, u store.Update, sj []byte) error {
 		if body == nil {
 			body = []byte{}
 		}
-		if _, err := tx.StmtContext(ctx, w.insPing).ExecContext(ctx, id, p.N, string(p.Kind), p.ExitStatus, rid(p.RID),
+		if _, err := w.stmt(w.insPing).ExecContext(ctx, id, p.N, string(p.Kind), p.ExitStatus, rid(p.RID),
 			tm(p.Time), int64(p.Duration), p.Method, p.Scheme, p.RemoteAddr, p.UserAgent, body, p.BodyTruncated); err != nil {
 			return fmt.Errorf("insert ping: %w", err)
 		}
 		if keep := int64(w.opts.PingRetention); p.N > keep {
-			if _, err := tx.StmtContext(ctx, w.delPings).ExecContext(ctx, id, p.N-keep); err != nil {
+			if _, err := w.stmt(w.delPings).ExecContext(ctx, id, p.N-keep); err != nil {
 				return fmt.Errorf("ping retention: %w", err)
 			}
 		}
 	}
 	for _, f := range u.Flips {
-		if _, err := tx.StmtContext(ctx, w.insFlip).ExecContext(ctx, f.ID.String(), id, string(f.From), string(f.To), tm(f.Time), f.Reason); err != nil {
+		if _, err := w.stmt(w.insFlip).ExecContext(ctx, f.ID.String(), id, string(f.From), string(f.To), tm(f.Time), f.Reason); err != nil {
 			return fmt.Errorf("insert flip: %w", err)
 		}
 	}
 	for _, n := range u.Notifications {
-		if _, err := tx.StmtContext(ctx, w.insOutbox).ExecContext(ctx, n.ID.String(), n.FlipID.String(), id, n.Channel, []byte(n.Payload),
+		if _, err := w.stmt(w.insOutbox).ExecContext(ctx, n.ID.String(), n.FlipID.String(), id, n.Channel, []byte(n.Payload),
 			string(n.State), n.Attempts, tm(n.NextAttempt), n.LastError, tm(n.Created), tm(n.Delivered)); err != nil {
 			return fmt.Errorf("insert notification: %w", err)
 		}
 	}
 	for _, d := range u.Uptime {
-		if _, err := tx.StmtContext(ctx, w.addUptime).ExecContext(ctx, id, d.Day.Unix(), int64(d.Up), int64(d.Total)); err != nil {
+		if _, err := w.stmt(w.addUptime).ExecContext(ctx, id, d.Day.Unix(), int64(d.Up), int64(d.Total)); err != nil {
 			return fmt.Errorf("uptime: %w", err)
 		}
 	}
