@@ -199,35 +199,43 @@ func (p *Passive) Counts() (total, failed uint64) {
 // that next sees supports http.Flusher, http.Hijacker and
 // http.ResponseController (through Unwrap) when the original one does.
 func (p *Passive) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !p.enabled.Load() {
-			next.ServeHTTP(w, r)
-			return
+	return &passiveHandler{p: p, next: next}
+}
+
+type passiveHandler struct {
+	p    *Passive
+	next http.Handler
+}
+
+func (h *passiveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := h.p
+	if !p.enabled.Load() {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	pw := p.writers.Get().(*passiveWriter)
+	pw.ResponseWriter, pw.status = w, 0
+	completed := false
+	defer func() {
+		if !completed { // next panicked: count it, let the panic go on up
+			pw.shard.add(true)
 		}
-		pw := p.writers.Get().(*passiveWriter)
-		pw.ResponseWriter, pw.status = w, 0
-		completed := false
-		defer func() {
-			if !completed { // next panicked: count it, let it go on up
-				pw.shard.add(true)
-			}
-		}()
-		next.ServeHTTP(pw, r)
-		completed = true
-		status := pw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		var failed bool
-		if p.failed != nil {
-			failed = p.failed(status)
-		} else {
-			failed = status >= 500
-		}
-		pw.shard.add(failed)
-		pw.ResponseWriter = nil
-		p.writers.Put(pw)
-	})
+	}()
+	h.next.ServeHTTP(pw, r)
+	completed = true
+	status := pw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	var failed bool
+	if p.failed != nil {
+		failed = p.failed(status)
+	} else {
+		failed = status >= 500
+	}
+	pw.shard.add(failed)
+	pw.ResponseWriter = nil
+	p.writers.Put(pw)
 }
 
 // Check evaluates the window. It fails with [ErrEjected] when the failure

@@ -2,7 +2,6 @@ package checks_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -203,5 +202,3 @@ func TestInFlight(t *testing.T) {
 		}
 	})
 }
-
-var errBoom = errors.New("boom")
