@@ -168,6 +168,7 @@ func (s *Server) Start() error {
 		return ErrStarted
 	}
 	s.started = true
+	s.wg.Add(1) // before unlocking: a concurrent Stop waits for the loop
 	s.mu.Unlock()
 
 	poke := func() {
@@ -185,7 +186,6 @@ func (s *Server) Start() error {
 	s.m.OnStatusChange(func(health.StatusEvent) { poke() })
 
 	s.update()
-	s.wg.Add(1)
 	go s.loop()
 	return nil
 }
