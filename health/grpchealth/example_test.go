@@ -24,7 +24,7 @@ func Example() {
 	var once sync.Once
 	m.Register(health.Check{Name: "db", NoStagger: true, Checker: health.CheckerFunc(func(context.Context) error {
 		once.Do(func() { close(ran) }) // so that the example waits for the first result
-		return nil // db.PingContext(ctx) in a real service
+		return nil                     // db.PingContext(ctx) in a real service
 	})})
 
 	hs, err := grpchealth.New(m, grpchealth.Options{
