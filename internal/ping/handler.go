@@ -221,6 +221,9 @@ func (h *Handler) resolveSlug(r *http.Request, t Target) (id uuid.UUID, created 
 	if c.Kind == "" {
 		c.Kind = model.KindPush
 	}
+	if c.Source == "" {
+		c.Source = model.SourceAuto
+	}
 	c, err := h.e.Create(r.Context(), c)
 	if err != nil {
 		h.log.Error("auto-provisioning failed", "ping_key", t.PingKey, "slug", t.Slug, "err", err)

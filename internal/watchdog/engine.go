@@ -371,20 +371,25 @@ func (e *Engine) Create(ctx context.Context, c model.Check) (model.Check, error)
 	}
 	now := e.now().UTC()
 	c.Created, c.Updated = now, now
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.running {
+	e.mu.RLock()
+	running, exists := e.running, e.checks[c.ID] != nil
+	e.mu.RUnlock()
+	if !running {
 		return model.Check{}, ErrClosed
 	}
-	if _, ok := e.checks[c.ID]; ok {
+	if exists {
 		return model.Check{}, fmt.Errorf("check %s: %w", c.ID, ErrExists)
 	}
+	// The store write runs without the engine's lock (other checks keep
+	// flowing); the store refuses a duplicate id if two Creates race.
 	st := model.NewState(c.ID, now)
 	if err := e.st.CreateCheck(ctx, c, st); err != nil {
 		return model.Check{}, err
 	}
+	e.mu.Lock()
 	e.checks[c.ID] = &entry{check: c, state: st}
 	e.indexLocked(c)
+	e.mu.Unlock()
 	e.notifyCheck(c, false)
 	return c, nil
 }
@@ -449,7 +454,8 @@ func equalChecks(a, b model.Check) bool {
 	return a.ID == b.ID && a.Name == b.Name && a.Slug == b.Slug && a.PingKey == b.PingKey &&
 		slices.Equal(a.Tags, b.Tags) && a.Desc == b.Desc && a.Kind == b.Kind &&
 		a.Schedule == b.Schedule && a.MinRunTime == b.MinRunTime && a.Thresholds == b.Thresholds &&
-		a.ManualResume == b.ManualResume && a.PostOnly == b.PostOnly && string(a.Probe) == string(b.Probe)
+		a.ManualResume == b.ManualResume && a.PostOnly == b.PostOnly && string(a.Probe) == string(b.Probe) &&
+		a.Source == b.Source
 }
 
 // Delete removes check id with its history. ErrNotFound if absent.

@@ -283,3 +283,39 @@ func TestConcurrentPings(t *testing.T) {
 		t.Fatalf("%d pings counted, want 1600", total)
 	}
 }
+
+func TestSync(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		e := start(t, memstore.New(memstore.Options{}), watchdog.Options{})
+		api, _ := e.Create(ctx, pushCheck("api-made"))
+		a, b := pushCheck("a"), pushCheck("b")
+		a.ID, b.ID = uuid.New(), uuid.New()
+		res, err := e.Sync(ctx, model.SourceConfig, []model.Check{a, b})
+		if err != nil || res != (watchdog.SyncResult{Created: 2}) {
+			t.Fatalf("first sync: %+v %v", res, err)
+		}
+		if _, err := e.Ping(ctx, a.ID, model.Ping{Kind: model.PingSuccess}); err != nil {
+			t.Fatal(err)
+		}
+		a.Desc = "changed"
+		res, err = e.Sync(ctx, model.SourceConfig, []model.Check{a})
+		if err != nil || res != (watchdog.SyncResult{Updated: 1, Deleted: 1}) {
+			t.Fatalf("second sync: %+v %v", res, err)
+		}
+		if cs, _ := e.Get(a.ID); cs.State.Status != model.StatusUp || cs.Check.Desc != "changed" {
+			t.Fatalf("state lost on update: %+v", cs)
+		}
+		if _, ok := e.Get(api.ID); !ok {
+			t.Fatal("sync deleted an API check")
+		}
+		bad := a
+		bad.Schedule.Cron = "not cron"
+		if _, err := e.Sync(ctx, model.SourceConfig, []model.Check{bad}); err == nil || !strings.Contains(err.Error(), "schedule") {
+			t.Fatalf("invalid sync: %v", err)
+		}
+		if cs, _ := e.Get(a.ID); cs.Check.Desc != "changed" {
+			t.Fatal("invalid sync applied something")
+		}
+	})
+}

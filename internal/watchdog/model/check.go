@@ -21,6 +21,13 @@ const (
 	KindPull Kind = "pull"
 )
 
+// Sources of check definitions, see Check.Source.
+const (
+	SourceConfig = "config"
+	SourceAPI    = "api"
+	SourceAuto   = "auto"
+)
+
 // Limits on user-supplied fields, enforced by [Check.Validate].
 const (
 	MaxNameLen = 100
@@ -82,6 +89,10 @@ type Check struct {
 	// (the pull scheduler owns its format, e.g. a JSON-encoded probe spec).
 	// Empty for push checks.
 	Probe []byte `json:"probe,omitempty"`
+	// Source says who owns the definition: SourceConfig (the YAML file:
+	// a reload deletes the config checks it no longer lists), SourceAPI,
+	// SourceAuto (created by a ?create=1 slug ping). Empty means SourceAPI.
+	Source string `json:"source,omitempty"`
 	// Created and Updated are set by the engine (UTC).
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
