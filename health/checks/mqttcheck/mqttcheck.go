@@ -112,20 +112,27 @@ func (c *Checker) roundTrip(ctx context.Context) error {
 		}
 	}
 	if err := wait(ctx, c.client.Subscribe(topic, c.opts.QoS, onMessage)); err != nil {
+		c.client.Unsubscribe(topic) // in case the broker subscribed after all
 		return fmt.Errorf("mqtt: subscribe %s: %w", topic, err)
 	}
-	// Unsubscribing is not waited for: the topic is unique to this run.
-	defer c.client.Unsubscribe(topic)
-
 	if err := wait(ctx, c.client.Publish(topic, c.opts.QoS, false, payload)); err != nil {
+		c.client.Unsubscribe(topic)
 		return fmt.Errorf("mqtt: publish %s: %w", topic, err)
 	}
 	select {
 	case <-got:
-		return nil
 	case <-ctx.Done():
+		c.client.Unsubscribe(topic)
 		return fmt.Errorf("mqtt: receive %s: %w", topic, ctx.Err())
 	}
+	// Waiting for the unsubscription leaves nothing in flight after the
+	// check: an unacknowledged UNSUBSCRIBE would delay the next run's
+	// SUBSCRIBE behind brokers that Nagle their acknowledgements (Mosquitto's
+	// default), by a TCP delayed ACK (40 ms).
+	if err := wait(ctx, c.client.Unsubscribe(topic)); err != nil {
+		return fmt.Errorf("mqtt: unsubscribe %s: %w", topic, err)
+	}
+	return nil
 }
 
 // wait waits for t or ctx, whichever ends first.

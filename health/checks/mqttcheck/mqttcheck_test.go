@@ -25,7 +25,7 @@ func check(c health.Checker, d time.Duration) func() error {
 
 // connect connects to the broker at addr the way a service would, with
 // automatic reconnects, skipping the test when the real broker is absent.
-func connect(t *testing.T, addr string) mqtt.Client {
+func connect(t testing.TB, addr string) mqtt.Client {
 	t.Helper()
 	testenv.Require(t, "mosquitto", testenv.Reachable(testenv.MQTTAddr()))
 	opts := mqtt.NewClientOptions().

@@ -25,7 +25,7 @@ func check(c health.Checker, d time.Duration) func() error {
 
 // serverAddr returns the real NATS server's host:port, skipping the test
 // when it is absent.
-func serverAddr(t *testing.T) string {
+func serverAddr(t testing.TB) string {
 	t.Helper()
 	addr := strings.TrimPrefix(testenv.NATSURL(), "nats://")
 	testenv.Require(t, "nats", testenv.Reachable(addr))
@@ -33,7 +33,7 @@ func serverAddr(t *testing.T) string {
 }
 
 // connect connects to addr the way a service would, reconnecting forever.
-func connect(t *testing.T, addr string) *nats.Conn {
+func connect(t testing.TB, addr string) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect("nats://"+addr,
 		nats.Timeout(time.Second),
