@@ -3,6 +3,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -97,6 +98,15 @@ func badTarget(raw, format string, args ...any) error {
 // never show up in process listings or logs: send them as a header instead.
 // Every error wraps ErrBadTarget and quotes the input.
 func ParseTarget(raw string) (Target, error) {
+	t, err := parseTarget(raw)
+	if err == nil && len(t.String()) > maxTargetLen {
+		// Escaping (of non-ASCII bytes, say) made it longer than the limit.
+		return Target{}, badTarget(raw, "longer than %d bytes once escaped", maxTargetLen)
+	}
+	return t, err
+}
+
+func parseTarget(raw string) (Target, error) {
 	if len(raw) > maxTargetLen {
 		return Target{}, badTarget(raw, "longer than %d bytes", maxTargetLen)
 	}
@@ -152,7 +162,48 @@ func parseURL(raw string) (*url.URL, error) {
 			return nil, badTarget(raw, "%v", err)
 		}
 	}
+	if err := checkHost(u); err != nil {
+		return nil, badTarget(raw, "%v", err)
+	}
 	return u, nil
+}
+
+// checkHost accepts a DNS name, an IPv4 address, or a bracketed IPv6
+// address with an optional zone, followed by an optional port; it rejects
+// what url.Parse lets through but no probe can mean.
+func checkHost(u *url.URL) error {
+	host, port := u.Hostname(), u.Port()
+	want := host
+	if strings.HasPrefix(u.Host, "[") {
+		addr, err := netip.ParseAddr(host)
+		if err != nil || !addr.Is6() {
+			return fmt.Errorf("bad IPv6 address %q", clip(host, 50))
+		}
+		for _, r := range addr.Zone() {
+			if !isHostChar(r) {
+				return fmt.Errorf("bad IPv6 zone %q", clip(addr.Zone(), 20))
+			}
+		}
+		want = "[" + host + "]"
+	} else {
+		for _, r := range host {
+			if !isHostChar(r) {
+				return fmt.Errorf("bad host %q", clip(host, 50))
+			}
+		}
+	}
+	if port != "" || strings.HasSuffix(u.Host, ":") {
+		want += ":" + port
+	}
+	if u.Host != want {
+		return fmt.Errorf("bad host %q", clip(u.Host, 50))
+	}
+	return nil
+}
+
+// isHostChar reports whether r may appear in a host name or an IPv6 zone.
+func isHostChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_'
 }
 
 func checkPort(p string) error {
