@@ -146,7 +146,7 @@ func NewPassive(opts PassiveOptions) *Passive {
 }
 
 func (p *Passive) nextShard() *passiveShard {
-	return &p.shards[int(p.next.Add(1))%len(p.shards)]
+	return &p.shards[p.next.Add(1)%uint32(len(p.shards))]
 }
 
 // SetEnabled switches passive health checking on or off. Switching it off
@@ -270,6 +270,7 @@ func (p *Passive) Check(ctx context.Context) error {
 		base = s
 	}
 	dTotal, dFailed := total-base.total, failed-base.failed
+	dFailed = min(dFailed, dTotal) // counters read while requests are recorded
 	var ratio float64
 	if dTotal > 0 {
 		ratio = float64(dFailed) / float64(dTotal)
