@@ -61,6 +61,12 @@ func BenchmarkApply(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			if s, ok := st.(*sqlite.Store); ok {
+				stats := s.Stats()
+				b.ReportMetric(float64(stats.Writes)/float64(max(stats.Batches, 1)), "writes/batch")
+				b.ReportMetric(float64(stats.CommitTime.Microseconds())/float64(max(stats.Batches, 1)), "µs/batch")
+			}
 		})
 	}
 }

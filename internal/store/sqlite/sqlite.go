@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,7 +36,16 @@ type Options struct {
 	Synchronous string
 	// ReadConns is the size of the read connection pool. Default 4.
 	ReadConns int
+	// CheckpointInterval is how often a background goroutine copies the
+	// WAL into the database (a PASSIVE checkpoint, which never blocks the
+	// writer), instead of SQLite doing it inside a commit on the writer's
+	// critical path. Default 1s.
+	CheckpointInterval time.Duration
 }
+
+// truncateFrames is the WAL size (in pages) past which the background
+// checkpoint also truncates the WAL file (briefly blocking the writer).
+const truncateFrames = 16384
 
 // Store is a store.Store over one SQLite file. It is safe for concurrent
 // use. Open starts its writer goroutine; Close stops it.
@@ -46,10 +56,29 @@ type Store struct {
 
 	reqs chan *request
 	quit chan struct{}
-	done chan struct{}
+	done chan struct{} // writer exited
+	ckpt chan struct{} // checkpointer exited
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
+
+	batches, writes, commitNanos atomic.Int64
+}
+
+// Stats are counters of the writer, for /metrics and benchmarks.
+type Stats struct {
+	// Batches is the number of transactions committed (group commits).
+	Batches int64
+	// Writes is the number of writes (Apply and the other write methods)
+	// they carried; Writes / Batches is the mean group size.
+	Writes int64
+	// CommitTime is the total time spent running and committing batches.
+	CommitTime time.Duration
+}
+
+// Stats returns the writer's counters. Safe for concurrent use.
+func (s *Store) Stats() Stats {
+	return Stats{Batches: s.batches.Load(), Writes: s.writes.Load(), CommitTime: time.Duration(s.commitNanos.Load())}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -71,6 +100,7 @@ func dsn(path string, opts Options, write bool) string {
 	q.Add("_pragma", "cache_size(-16000)")
 	if write {
 		q.Add("_txlock", "immediate")
+		q.Add("_pragma", "wal_autocheckpoint(0)") // see Options.CheckpointInterval
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -93,6 +123,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 4
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Second
 	}
 	wdb, err := sql.Open("sqlite", dsn(path, opts, true))
 	if err != nil {
@@ -117,6 +150,7 @@ func Open(path string, opts Options) (*Store, error) {
 		reqs: make(chan *request, 4*opts.MaxBatch),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
+		ckpt: make(chan struct{}),
 	}
 	w, err := newWriter(wdb, opts)
 	if err != nil {
@@ -125,6 +159,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
 	go s.loop(w)
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -160,7 +195,31 @@ func (s *Store) Close() error {
 	close(s.quit)
 	s.mu.Unlock()
 	<-s.done
-	return errors.Join(s.wdb.Close(), s.rdb.Close())
+	<-s.ckpt
+	_, err := s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(err, s.wdb.Close(), s.rdb.Close())
+}
+
+// checkpointer runs PASSIVE checkpoints every CheckpointInterval, and a
+// TRUNCATE one when the WAL grew past truncateFrames pages.
+func (s *Store) checkpointer() {
+	defer close(s.ckpt)
+	t := time.NewTicker(s.opts.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		var busy, frames, done int
+		if err := s.rdb.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+			continue
+		}
+		if frames > truncateFrames && done == frames {
+			_, _ = s.rdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		}
+	}
 }
 
 // write hands fn to the writer goroutine and waits until its batch is
@@ -212,12 +271,12 @@ func (s *Store) loop(w *writer) {
 				case r := <-s.reqs:
 					batch = append(batch, r)
 					if len(batch) == s.opts.MaxBatch {
-						w.commit(batch)
+						s.commit(w, batch)
 						batch = batch[:0]
 					}
 				default:
 					if len(batch) > 0 {
-						w.commit(batch)
+						s.commit(w, batch)
 					}
 					return
 				}
@@ -247,8 +306,16 @@ func (s *Store) loop(w *writer) {
 		if timer != nil {
 			timer.Stop()
 		}
-		w.commit(batch)
+		s.commit(w, batch)
 	}
+}
+
+func (s *Store) commit(w *writer, batch []*request) {
+	start := time.Now()
+	w.commit(batch)
+	s.commitNanos.Add(int64(time.Since(start)))
+	s.batches.Add(1)
+	s.writes.Add(int64(len(batch)))
 }
 
 // Time and id encodings.
