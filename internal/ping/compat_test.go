@@ -348,3 +348,43 @@ func TestNotDurableIsNotOK(t *testing.T) {
 		t.Fatalf("got %d %q", resp.StatusCode, b)
 	}
 }
+
+// FuzzHandler sends arbitrary methods, paths, queries and bodies through the
+// whole handler: it never panics, answers only the protocol's codes, and
+// records a ping only with a 200 or 201.
+func FuzzHandler(f *testing.F) {
+	st := memstore.New(memstore.Options{})
+	e := watchdog.New(st, watchdog.Options{})
+	if err := e.Start(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	defer e.Close()
+	c, err := e.Create(context.Background(), model.Check{Name: "fz", Slug: "fz", PingKey: "key", Kind: model.KindPush})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := ping.New(e, ping.Options{BodyLimit: 64, AutoProvision: func(k, s string) (model.Check, bool) { return model.Check{}, k == "key" }})
+	id := c.ID.String()
+	for _, s := range []string{id, id + "/start", id + "/256", "key/fz/fail", "key/new?create=1", id + "?rid=x", id + "/log?rid=" + id} {
+		f.Add("GET", s, []byte("body"))
+	}
+	f.Add("POST", "a/b/c/d", []byte{0xff})
+	f.Fuzz(func(t *testing.T, method, target string, body []byte) {
+		req, err := http.NewRequest(method, "http://vitals/ping/"+target, strings.NewReader(string(body)))
+		if err != nil {
+			return // not a request a server could receive
+		}
+		before, _ := e.Get(c.ID)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch w.Code {
+		case 200, 201, 400, 404, 405, 409:
+		default:
+			t.Fatalf("%s %q: code %d %q", method, target, w.Code, w.Body.String())
+		}
+		after, _ := e.Get(c.ID)
+		if after.State.NPings != before.State.NPings && w.Code != 200 {
+			t.Fatalf("%s %q: recorded with code %d", method, target, w.Code)
+		}
+	})
+}

@@ -187,9 +187,16 @@ func testCheckCRUD(t *testing.T, cfg Config) {
 	if len(all) != 6 {
 		t.Fatalf("%d checks listed, want 6", len(all))
 	}
-	for i := 1; i < len(all); i++ {
-		if bytes.Compare(all[i-1].Check.ID[:], all[i].Check.ID[:]) >= 0 {
+	listed := map[uuid.UUID]bool{}
+	for i := range all {
+		listed[all[i].Check.ID] = true
+		if i > 0 && bytes.Compare(all[i-1].Check.ID[:], all[i].Check.ID[:]) >= 0 {
 			t.Fatal("ListChecks not ordered by id")
+		}
+	}
+	for _, id := range append(ids, c.ID) {
+		if !listed[id] {
+			t.Fatalf("check %s not listed", id)
 		}
 	}
 
