@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,6 +77,17 @@ type entry struct {
 	state   model.State
 	deleted bool
 	stale   bool // a write failed and the state could not be re-read
+
+	// snap is a copy of (check, state) published after every change, so
+	// that readers (Get, List: the API, metrics, the status page) never
+	// wait for a check's lock, which is held across store writes.
+	snap atomic.Pointer[store.CheckState]
+}
+
+// publishLocked refreshes the entry's snapshot; en.mu must be held (or the
+// entry not yet shared).
+func (en *entry) publishLocked() {
+	en.snap.Store(&store.CheckState{Check: en.check, State: en.state.Clone()})
 }
 
 // New returns an engine over st, not started. See Options for defaults.
@@ -120,6 +132,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	for _, cs := range all {
 		en := &entry{check: cs.Check, state: cs.State}
+		en.publishLocked()
 		e.checks[cs.Check.ID] = en
 		e.indexLocked(cs.Check)
 	}
@@ -225,6 +238,7 @@ func (e *Engine) resyncLocked(en *entry) {
 		e.sched.Set(en.check.ID, st.Deadline)
 	}
 	en.state = st
+	en.publishLocked()
 }
 
 // commitLocked runs ev through the machine, writes the outcome, and only
@@ -265,6 +279,7 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 	}
 	old := en.state.Deadline
 	en.state = out.State
+	en.publishLocked()
 	if !old.Equal(out.State.Deadline) {
 		e.sched.Set(en.check.ID, out.State.Deadline)
 	}
@@ -387,7 +402,9 @@ func (e *Engine) Create(ctx context.Context, c model.Check) (model.Check, error)
 		return model.Check{}, err
 	}
 	e.mu.Lock()
-	e.checks[c.ID] = &entry{check: c, state: st}
+	en := &entry{check: c, state: st}
+	en.publishLocked()
+	e.checks[c.ID] = en
 	e.indexLocked(c)
 	e.mu.Unlock()
 	e.notifyCheck(c, false)
@@ -420,6 +437,7 @@ func (e *Engine) Update(ctx context.Context, c model.Check) (model.Check, error)
 	e.mu.Lock()
 	e.unindexLocked(old)
 	en.check = c
+	en.publishLocked()
 	e.indexLocked(c)
 	e.mu.Unlock()
 	if _, err := e.commitLocked(ctx, en, machine.Event{Kind: machine.Reschedule, Now: e.now()}); err != nil {
@@ -508,36 +526,27 @@ func (e *Engine) LookupSlug(pingKey, slug string) []uuid.UUID {
 	return slices.Clone(e.slugs[slugKey{pingKey, slug}])
 }
 
-// Get returns a copy of check id and its state.
+// Get returns a copy of check id and its state, as of the last committed
+// change. It never waits for a store write.
 func (e *Engine) Get(id uuid.UUID) (store.CheckState, bool) {
 	en := e.entry(id)
 	if en == nil {
 		return store.CheckState{}, false
 	}
-	en.mu.Lock()
-	defer en.mu.Unlock()
-	if en.deleted {
-		return store.CheckState{}, false
-	}
-	return store.CheckState{Check: en.check, State: en.state.Clone()}, true
+	cs := en.snap.Load()
+	return store.CheckState{Check: cs.Check, State: cs.State.Clone()}, true
 }
 
-// List returns copies of every check and its state, ordered by id.
+// List returns copies of every check and its state, ordered by id, as of
+// their last committed changes. It never waits for a store write.
 func (e *Engine) List() []store.CheckState {
 	e.mu.RLock()
-	ens := make([]*entry, 0, len(e.checks))
+	out := make([]store.CheckState, 0, len(e.checks))
 	for _, en := range e.checks {
-		ens = append(ens, en)
+		cs := en.snap.Load()
+		out = append(out, store.CheckState{Check: cs.Check, State: cs.State.Clone()})
 	}
 	e.mu.RUnlock()
-	out := make([]store.CheckState, 0, len(ens))
-	for _, en := range ens {
-		en.mu.Lock()
-		if !en.deleted {
-			out = append(out, store.CheckState{Check: en.check, State: en.state.Clone()})
-		}
-		en.mu.Unlock()
-	}
 	slices.SortFunc(out, func(a, b store.CheckState) int { return compareUUID(a.Check.ID, b.Check.ID) })
 	return out
 }
