@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
-	"github.com/prometheus/prometheus/promql/promqltest"
 
 	"github.com/vitals-go/vitals/health"
 	"github.com/vitals-go/vitals/health/healthprom"
@@ -215,78 +214,4 @@ func selectorProblems(expr parser.Expr, metrics map[string]map[string][]string) 
 		}
 	}
 	return out
-}
-
-// TestRulesEvaluate runs each alert's expression (taken from the rules
-// file) through Prometheus' query engine over example series, checking
-// when it fires and when it does not.
-func TestRulesEvaluate(t *testing.T) {
-	rules := loadRules(t)
-	expr := func(alert string) string {
-		return strings.Join(strings.Fields(rules[alert].Expr), " ")
-	}
-	const a = `job="api",instance="a:8080"`
-	const b = `job="api",instance="b:8080"`
-	cases := map[string]string{
-		"HealthCheckDown": `
-load 1m
-	health_check_up{` + a + `,check="db",kind="readiness",critical="true"} 1 1 0 0 0
-	health_check_up{` + b + `,check="db",kind="readiness",critical="true"} 1 1 1 1 1
-	health_check_up{` + a + `,check="cache",kind="readiness",critical="false"} 0 0 0 0 0
-
-eval instant at 4m ` + expr("HealthCheckDown") + `
-	health_check_up{` + a + `,check="db",kind="readiness",critical="true"} 0
-`,
-		"HealthCheckDegraded": `
-load 1m
-	health_check_up{` + a + `,check="db",kind="readiness",critical="true"} 0 0 0
-	health_check_up{` + a + `,check="cache",kind="readiness",critical="false"} 0 0 0
-
-eval instant at 2m ` + expr("HealthCheckDegraded") + `
-	health_check_up{` + a + `,check="cache",kind="readiness",critical="false"} 0
-`,
-		// db flips at every scrape on a; on b it went down once; on a the
-		// cache flipped 4 times between scrapes (seen by the counter only).
-		"HealthCheckFlapping": `
-load 1m
-	health_check_up{` + a + `,check="db",kind="readiness",critical="true"} 1 0 1 0 1 0 1
-	health_check_up{` + b + `,check="db",kind="readiness",critical="true"} 1 1 1 0 0 0 0
-	health_check_up{` + a + `,check="cache",kind="readiness",critical="false"} 1 1 1 1 1 1 1
-	health_check_transitions_total{` + a + `,check="db",to="down"} 0 1 1 2 2 3 3
-	health_check_transitions_total{` + a + `,check="db",to="up"} 0 0 1 1 2 2 3
-	health_check_transitions_total{` + b + `,check="db",to="down"} 0 0 0 1 1 1 1
-	health_check_transitions_total{` + b + `,check="db",to="up"} 0 0 0 0 0 0 0
-	health_check_transitions_total{` + a + `,check="cache",to="down"} 0 0 2 2 2 2 2
-	health_check_transitions_total{` + a + `,check="cache",to="up"} 0 0 2 2 2 2 2
-
-eval instant at 6m ` + expr("HealthCheckFlapping") + `
-	{` + a + `,check="db"} 6
-	{` + a + `,check="cache"} 4
-`,
-		// api: 2 of 4 instances unready; web: 1 of 5.
-		"HealthUnreadyInstancesHigh": `
-load 1m
-	health_probe_up{job="api",instance="1",probe="readiness"} 0 0
-	health_probe_up{job="api",instance="2",probe="readiness"} 0 0
-	health_probe_up{job="api",instance="3",probe="readiness"} 1 1
-	health_probe_up{job="api",instance="4",probe="readiness"} 1 1
-	health_probe_up{job="api",instance="1",probe="liveness"} 1 1
-	health_probe_up{job="web",instance="1",probe="readiness"} 0 0
-	health_probe_up{job="web",instance="2",probe="readiness"} 1 1
-	health_probe_up{job="web",instance="3",probe="readiness"} 1 1
-	health_probe_up{job="web",instance="4",probe="readiness"} 1 1
-	health_probe_up{job="web",instance="5",probe="readiness"} 1 1
-
-eval instant at 1m ` + expr("HealthUnreadyInstancesHigh") + `
-	{job="api"} 0.5
-`,
-	}
-	for alert, script := range cases {
-		t.Run(alert, func(t *testing.T) {
-			if _, ok := rules[alert]; !ok {
-				t.Skip("no such rule")
-			}
-			promqltest.RunTest(t, script, promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery))
-		})
-	}
 }
