@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -101,4 +103,24 @@ func TestMQTTObservesRoundTrip(t *testing.T) {
 	if err := mqttcheck.New(client, mqttcheck.Options{RoundTrip: true}).Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMQTTProcessKilledAndRestarted kills a real mosquitto process of the
+// test's own and starts it again on the same port: the check fails while it
+// is dead and passes once the same client has reconnected.
+func TestMQTTProcessKilledAndRestarted(t *testing.T) {
+	port := testenv.FreePort(t)
+	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\n", port), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := testenv.StartServer(t, "mosquitto", port, "mosquitto", "-c", conf)
+	client := connect(t, srv.Addr())
+	ok := check(mqttcheck.New(client, mqttcheck.Options{RoundTrip: true}), 2*time.Second)
+	testenv.WaitFor(t, "check passes", 30*time.Second, ok)
+
+	srv.Stop()
+	testenv.WaitFor(t, "check fails while mosquitto is dead", 30*time.Second, testenv.Not(ok))
+	srv.Start()
+	testenv.WaitFor(t, "check passes once mosquitto runs again", 30*time.Second, ok)
 }

@@ -3,6 +3,7 @@ package natscheck_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +103,20 @@ func TestNATSObservesRoundTrip(t *testing.T) {
 	if r.Status != health.StatusUp || r.Observation == nil || r.Observation.Unit != "ms" || r.Observation.Value <= 0 {
 		t.Errorf("status %v, observation %+v, error %q; want UP with a round trip in ms", r.Status, r.Observation, r.Error)
 	}
+}
+
+// TestNATSProcessKilledAndRestarted kills a real nats-server process of the
+// test's own and starts it again on the same port: the check fails while it
+// is dead and passes once the same connection has reconnected.
+func TestNATSProcessKilledAndRestarted(t *testing.T) {
+	port := testenv.FreePort(t)
+	srv := testenv.StartServer(t, "nats-server", port, "nats-server", "-a", "127.0.0.1", "-p", fmt.Sprint(port))
+	nc := connect(t, srv.Addr())
+	ok := check(natscheck.New(nc, natscheck.Options{}), 2*time.Second)
+	testenv.WaitFor(t, "check passes", 30*time.Second, ok)
+
+	srv.Stop()
+	testenv.WaitFor(t, "check fails while nats-server is dead", 30*time.Second, testenv.Not(ok))
+	srv.Start()
+	testenv.WaitFor(t, "check passes once nats-server runs again", 30*time.Second, ok)
 }

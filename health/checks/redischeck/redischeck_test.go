@@ -92,3 +92,21 @@ func ExampleNew() {
 	fmt.Println(err)
 	// Output: <nil>
 }
+
+// TestRedisProcessKilledAndRestarted kills a real redis-server process of the
+// test's own and starts it again on the same port: the check fails while it
+// is dead and passes once the same client reconnects.
+func TestRedisProcessKilledAndRestarted(t *testing.T) {
+	port := testenv.FreePort(t)
+	srv := testenv.StartServer(t, "redis-server", port, "redis-server",
+		"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialTimeout: time.Second, ContextTimeoutEnabled: true, MaxRetries: -1})
+	defer rdb.Close()
+	ok := check(redischeck.New(rdb), 2*time.Second)
+	testenv.WaitFor(t, "check passes", 30*time.Second, ok)
+
+	srv.Stop()
+	testenv.WaitFor(t, "check fails while redis-server is dead", 30*time.Second, testenv.Not(ok))
+	srv.Start()
+	testenv.WaitFor(t, "check passes once redis-server runs again", 30*time.Second, ok)
+}
