@@ -6,6 +6,10 @@
 //
 // Dependencies and the machine:
 //
+//   - [NewSQL]: a database through the application's own *sql.DB (ping or
+//     query), observing the pool's saturation. Client libraries (Redis,
+//     AMQP, NATS, MQTT) have adapters in subpackages, so that this package
+//     stays standard-library only.
 //   - [NewTCP]: a TCP connection to an address can be opened.
 //   - [NewDNS]: a host name resolves to at least N addresses.
 //   - [NewHTTP]: an HTTP endpoint (a sidecar of the service) answers with an
