@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test lint bench bench-http fuzz build
+.PHONY: test lint bench bench-http fuzz build e2e
 
 ## test: every test, with the race detector (what the README and CI run)
 test:
@@ -29,3 +29,7 @@ fuzz:
 ## build: the binaries, static
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/ ./cmd/...
+
+## e2e: the example service in the real Docker engine (HEALTHCHECK, drain, Swarm)
+e2e:
+	$(GO) test -tags e2e -count=1 -v -timeout 20m ./e2e/...

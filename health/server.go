@@ -27,7 +27,7 @@ func (m *Monitor) Serve(ctx context.Context, srv *http.Server, ln net.Listener) 
 	}
 	m.Drain()
 	log := m.opts.Logger.With("addr", ln.Addr().String())
-	log.Info("health: shutting down: serving while draining", "drain_period", m.opts.DrainPeriod)
+	log.Info("health: shutting down: serving while draining", "drain_period", m.opts.DrainPeriod.String())
 	t := time.NewTimer(m.opts.DrainPeriod)
 	defer t.Stop()
 	select {

@@ -1,0 +1,257 @@
+//go:build e2e
+
+// Package e2e runs the example service in the real Docker engine of this
+// machine and checks that its HEALTHCHECK tells Docker the truth: healthy
+// when it is, unhealthy when a dependency breaks for real, healthy again when
+// it is restored, and a drain on stop. Run with `make e2e`.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitals-go/vitals/internal/testenv"
+)
+
+const (
+	image = "vitals/accountservice:e2e"
+	// The Dockerfile's HEALTHCHECK: --interval=2s --timeout=2s --retries=3.
+	hcInterval, hcTimeout, hcRetries = 2 * time.Second, 2 * time.Second, 3
+	// The service's own detection: checks every second; a worker that has
+	// not beaten for 3s is stalled.
+	checkInterval, stallAfter = time.Second, 3 * time.Second
+)
+
+// unhealthyBudget is how long Docker may take to report unhealthy after a
+// dependency breaks: the service notices (stall period + one check interval),
+// then Docker needs interval × retries + timeout. Generous slack absorbs a
+// loaded 2-core CI machine; the measured time is logged.
+var unhealthyBudget = stallAfter + checkInterval + hcInterval*hcRetries + hcTimeout + 10*time.Second
+
+func TestContainerTellsDockerTheTruth(t *testing.T) {
+	requireDocker(t)
+	buildImage(t)
+
+	name := fmt.Sprintf("vitals-e2e-%d", time.Now().UnixNano())
+	docker(t, "run", "-d", "--name", name, "-p", "127.0.0.1::8080", "-e", "CHAOS=1", image)
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	base := "http://" + strings.TrimSpace(docker(t, "port", name, "8080/tcp"))
+
+	waitHealth(t, name, "healthy", time.Minute)
+	t.Logf("container %s healthy, serving %s", name, base)
+
+	for _, tc := range []struct{ breakIt, restore string }{
+		{"/chaos/worker/stall", "/chaos/worker/resume"},
+		{"/chaos/store/offline", "/chaos/store/online"},
+	} {
+		start := time.Now()
+		post(t, base+tc.breakIt)
+		took := waitHealth(t, name, "unhealthy", unhealthyBudget)
+		t.Logf("%s: Docker reported unhealthy after %v (budget %v)", tc.breakIt, took.Round(100*time.Millisecond), unhealthyBudget)
+		if time.Since(start) > unhealthyBudget {
+			t.Fatalf("%s: unhealthy only after %v", tc.breakIt, time.Since(start))
+		}
+		post(t, base+tc.restore)
+		took = waitHealth(t, name, "healthy", time.Minute)
+		t.Logf("%s: healthy again after %v", tc.restore, took.Round(100*time.Millisecond))
+	}
+
+	// docker stop sends SIGTERM: the service drains, then stops.
+	docker(t, "stop", "-t", "30", name)
+	logs := docker(t, "logs", name)
+	for _, want := range []string{`"reason":"draining"`, "serving while draining", "health: server stopped", "accountservice stopped"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, tail(logs, 20))
+		}
+	}
+	if code := strings.TrimSpace(docker(t, "inspect", "-f", "{{.State.ExitCode}}", name)); code != "0" {
+		t.Errorf("exit code %s after a graceful stop", code)
+	}
+}
+
+// TestSwarmReplacesUnhealthyTask runs the image as a Swarm service and shows
+// Swarm replacing the task that turned unhealthy: the original story of this
+// product. Where swarm mode cannot start here, it says why.
+func TestSwarmReplacesUnhealthyTask(t *testing.T) {
+	requireDocker(t)
+	buildImage(t)
+	state := strings.TrimSpace(docker(t, "info", "-f", "{{.Swarm.LocalNodeState}}"))
+	if state != "active" {
+		out, err := exec.Command("docker", "swarm", "init", "--advertise-addr", "127.0.0.1").CombinedOutput()
+		if err != nil {
+			t.Skipf("swarm mode cannot start on this engine: %v: %s", err, bytes.TrimSpace(out))
+		}
+		t.Cleanup(func() { exec.Command("docker", "swarm", "leave", "--force").Run() })
+	}
+	svc := fmt.Sprintf("vitals-e2e-%d", time.Now().UnixNano())
+	port := freePort(t)
+	docker(t, "service", "create", "--detach", "--name", svc, "--replicas", "1",
+		"--publish", fmt.Sprintf("published=%d,target=8080,mode=host", port),
+		"--env", "CHAOS=1", "--restart-condition", "any", "--update-order", "stop-first", image)
+	t.Cleanup(func() { exec.Command("docker", "service", "rm", svc).Run() })
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	first := waitTask(t, svc, "", time.Minute)
+	container := strings.TrimSpace(docker(t, "inspect", "-f", "{{.Status.ContainerStatus.ContainerID}}", first))
+	t.Logf("task %s running in container %.12s", first, container)
+	waitHealth(t, container, "healthy", time.Minute)
+	waitHTTP(t, base+"/readyz", time.Minute)
+
+	post(t, base+"/chaos/worker/stall")
+	start := time.Now()
+	took := waitHealth(t, container, "unhealthy", unhealthyBudget)
+	t.Logf("task %s unhealthy after %v", first, took.Round(100*time.Millisecond))
+	second := waitTask(t, svc, first, 2*time.Minute)
+	t.Logf("Swarm replaced the unhealthy task %s with %s, %v after the stall", first, second, time.Since(start).Round(time.Second))
+	waitHTTP(t, base+"/readyz", time.Minute) // the new task serves
+	hist := docker(t, "service", "ps", "--no-trunc", "--format", "{{.ID}} {{.DesiredState}} {{.CurrentState}}", svc)
+	if !strings.Contains(hist, first+" Shutdown") {
+		t.Errorf("service history does not show the first task shut down:\n%s", hist)
+	}
+}
+
+func requireDocker(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("docker", "version", "-f", "{{.Server.Version}}").CombinedOutput()
+	if err != nil {
+		err = fmt.Errorf("no Docker engine answers: %v: %s", err, bytes.TrimSpace(out))
+	}
+	testenv.Require(t, "docker", err)
+}
+
+// buildImage builds the Go toolchain image (no registry here) and the
+// service's image from its multi-stage Dockerfile, once per test binary.
+func buildImage(t *testing.T) {
+	t.Helper()
+	if built {
+		return
+	}
+	root := repoRoot(t)
+	run(t, root, "scripts/go-builder-image.sh")
+	start := time.Now()
+	run(t, root, "docker", "build", "-q", "-f", "examples/accountservice/Dockerfile",
+		"--build-arg", "GO_IMAGE=vitals/go-builder:local", "-t", image, ".")
+	t.Logf("built %s in %v", image, time.Since(start).Round(time.Second))
+	built = true
+}
+
+var built bool
+
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+func run(t *testing.T, dir string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func docker(t *testing.T, args ...string) string {
+	t.Helper()
+	return run(t, "", "docker", args...)
+}
+
+// waitHealth polls docker inspect until the container's health is want and
+// returns how long it took; it fails after within.
+func waitHealth(t *testing.T, name, want string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var last string
+	for time.Since(start) < within {
+		last = strings.TrimSpace(docker(t, "inspect", "-f", "{{.State.Health.Status}}", name))
+		if last == want {
+			return time.Since(start)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("container %s still %q after %v, want %q; health log:\n%s", name, last, within, want,
+		docker(t, "inspect", "-f", "{{json .State.Health.Log}}", name))
+	return 0
+}
+
+// waitTask waits until the service has a running task other than not, and
+// returns its ID.
+func waitTask(t *testing.T, svc, not string, within time.Duration) string {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		out := docker(t, "service", "ps", "--no-trunc", "--filter", "desired-state=running", "--format", "{{.ID}} {{.CurrentState}}", svc)
+		for line := range strings.Lines(out) {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] != not && f[1] == "Running" {
+				return f[0]
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("service %s: no new running task within %v:\n%s", svc, within, docker(t, "service", "ps", "--no-trunc", svc))
+	return ""
+}
+
+func waitHTTP(t *testing.T, url string, within time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer 200 within %v", url, within)
+}
+
+func post(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST %s: %s", url, resp.Status)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	for p := 18500; p < 18600; p++ {
+		if testenv.Reachable(fmt.Sprintf("127.0.0.1:%d", p)) != nil {
+			return p
+		}
+	}
+	t.Fatal("no free port in 18500-18599")
+	return 0
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// api is the accounts HTTP API.
+type api struct{ store *Store }
+
+// routes registers the API on mux, each handler wrapped by wrap (the load
+// shedding middleware: the probes themselves are not counted as load).
+func (a *api) routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
+	mux.Handle("GET /accounts", wrap(http.HandlerFunc(a.list)))
+	mux.Handle("POST /accounts", wrap(http.HandlerFunc(a.create)))
+	mux.Handle("GET /accounts/{id}", wrap(http.HandlerFunc(a.get)))
+	mux.Handle("POST /accounts/{id}/deposit", wrap(http.HandlerFunc(a.deposit)))
+}
+
+func (a *api) list(w http.ResponseWriter, r *http.Request) {
+	accts, err := a.store.List(r.Context(), 100)
+	if err != nil {
+		writeErr(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, accts)
+}
+
+func (a *api) create(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Owner string `json:"owner"`
+	}
+	if err := decodeBody(r, &in); err != nil || in.Owner == "" {
+		writeErr(w, http.StatusBadRequest, errors.New(`body must be {"owner": "<name>"}`))
+		return
+	}
+	acct, err := a.store.Create(r.Context(), in.Owner)
+	if err != nil {
+		writeErr(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, acct)
+}
+
+func (a *api) get(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, errors.New("account id must be an integer"))
+		return
+	}
+	acct, err := a.store.Get(r.Context(), id)
+	a.answer(w, acct, err)
+}
+
+func (a *api) deposit(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, errors.New("account id must be an integer"))
+		return
+	}
+	var in struct {
+		Cents int64 `json:"cents"`
+	}
+	if err := decodeBody(r, &in); err != nil || in.Cents == 0 {
+		writeErr(w, http.StatusBadRequest, errors.New(`body must be {"cents": <non-zero integer>}`))
+		return
+	}
+	acct, err := a.store.Deposit(r.Context(), id, in.Cents)
+	a.answer(w, acct, err)
+}
+
+func (a *api) answer(w http.ResponseWriter, acct Account, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		writeErr(w, http.StatusNotFound, err)
+	case errors.Is(err, errInsufficient):
+		writeErr(w, http.StatusConflict, err)
+	case err != nil:
+		writeErr(w, http.StatusServiceUnavailable, err)
+	default:
+		writeJSON(w, http.StatusOK, acct)
+	}
+}
+
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
