@@ -27,7 +27,7 @@ import (
 
 // startGRPC serves a real grpc-go server on a loopback port and returns its
 // address. register adds services; the server is stopped at the end of the test.
-func startGRPC(t *testing.T, register func(*grpc.Server), opts ...grpc.ServerOption) string {
+func startGRPC(t testing.TB, register func(*grpc.Server), opts ...grpc.ServerOption) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +43,7 @@ func startGRPC(t *testing.T, register func(*grpc.Server), opts ...grpc.ServerOpt
 
 // startHealth serves grpc-go's own health server with "" SERVING,
 // "orders" SERVING and "billing" NOT_SERVING.
-func startHealth(t *testing.T, opts ...grpc.ServerOption) string {
+func startHealth(t testing.TB, opts ...grpc.ServerOption) string {
 	t.Helper()
 	return startGRPC(t, func(s *grpc.Server) {
 		hs := health.NewServer()
