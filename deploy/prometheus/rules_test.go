@@ -190,7 +190,7 @@ func selectorProblems(expr parser.Expr, metrics map[string]map[string][]string) 
 	for _, sel := range parser.ExtractSelectors(expr) {
 		var metric string
 		for _, mt := range sel {
-			if mt.Name == labels.MetricName && mt.Type == labels.MatchEqual {
+			if mt.Name == model.MetricNameLabel && mt.Type == labels.MatchEqual {
 				metric = mt.Value
 			}
 		}
@@ -200,7 +200,7 @@ func selectorProblems(expr parser.Expr, metrics map[string]map[string][]string) 
 			continue
 		}
 		for _, mt := range sel {
-			if mt.Name == labels.MetricName || slices.Contains(targetLabels, mt.Name) {
+			if mt.Name == model.MetricNameLabel || slices.Contains(targetLabels, mt.Name) {
 				continue
 			}
 			values, ok := lv[mt.Name]
