@@ -116,7 +116,10 @@ install() {
 
 # ---------------------------------------------------------------- postgres
 
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
+pg_bin() {
+	local d
+	for d in /usr/lib/postgresql/*/bin; do [[ -d $d ]] && echo "$d"; done | sort -V | tail -n1
+}
 pg_ready() { "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
 as_postgres() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
