@@ -143,6 +143,12 @@ full_page_writes = off
 EOF
 		local fresh=1
 	fi
+	# A postmaster.pid left by a killed server whose PID now belongs to another process would make
+	# postgres refuse to start: remove it unless that PID is a postgres.
+	local pidf=$d/data/postmaster.pid
+	if [[ -s $pidf ]] && [[ $(cat "/proc/$(head -n1 "$pidf")/comm" 2>/dev/null) != postgres ]]; then
+		rm -f "$pidf"
+	fi
 	touch "$d/log"
 	[[ $(id -u) != 0 ]] || chown postgres: "$d/log"
 	as_postgres "$bin/pg_ctl" -D "$d/data" -l "$d/log" -w -t "$TIMEOUT" start >/dev/null ||
