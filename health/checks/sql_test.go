@@ -335,3 +335,14 @@ func ExampleNewSQL() {
 	fmt.Println(checks.NewSQL(db, checks.SQLOptions{Query: "SELECT 1"}).Check(context.Background()))
 	// Output: <nil>
 }
+
+// TestSQLOutageThroughMonitor: through a real Monitor, the check turns DOWN
+// on the failure threshold's run and UP on the success threshold's run.
+func TestSQLOutageThroughMonitor(t *testing.T) {
+	for _, s := range sqlServers {
+		t.Run(s.name, func(t *testing.T) {
+			db, proxy := s.openVia(t)
+			checkrun.Outage(t, checks.NewSQL(db, checks.SQLOptions{Query: "SELECT 1"}), proxy.Down, proxy.Up)
+		})
+	}
+}

@@ -200,3 +200,12 @@ func TestAMQPObservesRoundTrip(t *testing.T) {
 		t.Errorf("status %v, observation %+v, error %q; want UP with a round trip in ms", r.Status, r.Observation, r.Error)
 	}
 }
+
+// TestAMQPOutageThroughMonitor: through a real Monitor, the check turns DOWN
+// on the failure threshold's run and UP on the success threshold's run.
+func TestAMQPOutageThroughMonitor(t *testing.T) {
+	u, addr := brokerURL(t)
+	proxy := testenv.NewProxy(t, addr)
+	conns := newRedialer(t, u, proxy.Addr())
+	checkrun.Outage(t, amqpcheck.New(amqpcheck.ConnectionFunc(conns.conn.Load), amqpcheck.Options{}), proxy.Down, proxy.Up)
+}

@@ -124,3 +124,11 @@ func TestMQTTProcessKilledAndRestarted(t *testing.T) {
 	srv.Start()
 	testenv.WaitFor(t, "check passes once mosquitto runs again", 30*time.Second, ok)
 }
+
+// TestMQTTOutageThroughMonitor: through a real Monitor, the check turns DOWN
+// on the failure threshold's run and UP on the success threshold's run.
+func TestMQTTOutageThroughMonitor(t *testing.T) {
+	proxy := testenv.NewProxy(t, testenv.MQTTAddr())
+	client := connect(t, proxy.Addr())
+	checkrun.Outage(t, mqttcheck.New(client, mqttcheck.Options{RoundTrip: true}), proxy.Down, proxy.Up)
+}

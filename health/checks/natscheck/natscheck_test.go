@@ -120,3 +120,11 @@ func TestNATSProcessKilledAndRestarted(t *testing.T) {
 	srv.Start()
 	testenv.WaitFor(t, "check passes once nats-server runs again", 30*time.Second, ok)
 }
+
+// TestNATSOutageThroughMonitor: through a real Monitor, the check turns DOWN
+// on the failure threshold's run and UP on the success threshold's run.
+func TestNATSOutageThroughMonitor(t *testing.T) {
+	proxy := testenv.NewProxy(t, serverAddr(t))
+	nc := connect(t, proxy.Addr())
+	checkrun.Outage(t, natscheck.New(nc, natscheck.Options{}), proxy.Down, proxy.Up)
+}

@@ -110,3 +110,10 @@ func TestRedisProcessKilledAndRestarted(t *testing.T) {
 	srv.Start()
 	testenv.WaitFor(t, "check passes once redis-server runs again", 30*time.Second, ok)
 }
+
+// TestRedisOutageThroughMonitor: through a real Monitor, the check turns DOWN
+// on the failure threshold's run and UP on the success threshold's run.
+func TestRedisOutageThroughMonitor(t *testing.T) {
+	rdb, proxy := newClient(t)
+	checkrun.Outage(t, redischeck.New(rdb), proxy.Down, proxy.Up)
+}
