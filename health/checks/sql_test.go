@@ -346,3 +346,23 @@ func TestSQLOutageThroughMonitor(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLSlowDatabase covers two rows of the decision matrix on a real
+// PostgreSQL server made slow by the proxy: a slow answer under the check's
+// timeout keeps the check UP; one over it takes the check DOWN.
+func TestSQLSlowDatabase(t *testing.T) {
+	db, proxy := sqlServers[0].openVia(t)
+	c := checks.NewSQL(db, checks.SQLOptions{Query: "SELECT 1", CheckRow: wantInt(1)})
+
+	proxy.Delay(50 * time.Millisecond) // a round trip costs at least 100 ms
+	if r := checkrun.Once(t, c, 5*time.Second); r.Status != health.StatusUp {
+		t.Errorf("slow under the timeout: status %v, error %q; want UP", r.Status, r.Error)
+	}
+	if r := checkrun.Once(t, c, 20*time.Millisecond); r.Status != health.StatusDown {
+		t.Errorf("slower than the timeout: status %v; want DOWN", r.Status)
+	} else {
+		t.Logf("slower than the timeout: %s", r.Error)
+	}
+	proxy.Delay(0)
+	testenv.WaitFor(t, "check passes once the database is fast again", 30*time.Second, checkWithin(c, 2*time.Second))
+}

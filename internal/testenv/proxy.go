@@ -26,6 +26,7 @@ type Proxy struct {
 	conns  map[net.Conn]struct{}
 	kill   chan struct{} // closed by Down and Close: waiters give up
 	resume chan struct{} // closed when a hang ends
+	delay  time.Duration // added before forwarding each chunk, in both directions
 }
 
 type proxyState int
@@ -84,6 +85,15 @@ func (p *Proxy) Hang() {
 	}
 	p.state = proxyHung
 	p.resume = make(chan struct{})
+}
+
+// Delay makes the proxy wait d before forwarding each chunk of bytes, in
+// both directions: a slow server (a round trip costs at least 2d). Zero
+// removes the delay. It applies to chunks read from now on.
+func (p *Proxy) Delay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
 }
 
 // Up undoes Down or Hang: the proxy listens on the same address again and
@@ -186,16 +196,26 @@ func (p *Proxy) untrack(c net.Conn) {
 	p.mu.Unlock()
 }
 
-// waitForward blocks while the proxy hangs and reports whether bytes may be
-// forwarded (false once the proxy is down or closed).
+// waitForward blocks while the proxy hangs, then for the delay, and reports
+// whether bytes may be forwarded (false once the proxy is down or closed).
 func (p *Proxy) waitForward() bool {
 	for {
 		p.mu.Lock()
-		state, resume, kill := p.state, p.resume, p.kill
+		state, resume, kill, delay := p.state, p.resume, p.kill, p.delay
 		p.mu.Unlock()
 		switch state {
 		case proxyUp:
-			return true
+			if delay <= 0 {
+				return true
+			}
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+				return true
+			case <-kill:
+				t.Stop()
+				return false
+			}
 		case proxyHung:
 			select {
 			case <-resume:

@@ -180,3 +180,28 @@ func TestEnvDefaults(t *testing.T) {
 		t.Errorf("RedisAddr() = %q", got)
 	}
 }
+
+func TestProxyDelay(t *testing.T) {
+	p := NewProxy(t, echoServer(t))
+	c, r := dial(t, p.Addr())
+	if err := roundTrip(c, r, "fast", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.Delay(200 * time.Millisecond)
+	err := roundTrip(c, r, "slow", 50*time.Millisecond)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("with a 200ms delay and a 50ms deadline: got %v, want a timeout", err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if got, err := r.ReadString('\n'); err != nil || got != "slow\n" {
+		t.Fatalf("delayed bytes: %q, %v", got, err)
+	}
+	p.Delay(0)
+	if err := roundTrip(c, r, "fast again", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.Delay(time.Hour)
+	fmt.Fprintln(c, "never")
+	p.Close() // must not wait for the delay
+}
