@@ -255,3 +255,37 @@ func tail(s string, n int) string {
 func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
+
+// TestComposeWaitsForHealthy runs deploy/compose: the client starts only
+// once the account service is healthy, and finds it ready.
+func TestComposeWaitsForHealthy(t *testing.T) {
+	requireDocker(t)
+	if _, err := exec.LookPath("docker-compose"); err != nil {
+		testenv.Require(t, "docker-compose", err)
+	}
+	buildImage(t)
+	root := repoRoot(t)
+	project := fmt.Sprintf("vitalse2e%d", time.Now().UnixNano())
+	file := filepath.Join(root, "deploy/compose/docker-compose.yaml")
+	env := []string{"IMAGE=" + image, fmt.Sprintf("PORT=%d", freePort(t))}
+	compose := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "docker-compose", append([]string{"-p", project, "-f", file}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	t.Cleanup(func() { compose("down", "-v", "--timeout", "30") })
+	if out, err := compose("config", "-q"); err != nil {
+		t.Fatalf("compose file invalid: %v\n%s", err, out)
+	}
+	out, err := compose("up", "--exit-code-from", "client", "--abort-on-container-exit")
+	if err != nil {
+		t.Fatalf("compose up: %v\n%s", err, tail(out, 30))
+	}
+	if !strings.Contains(out, "healthy") {
+		t.Errorf("client did not report the service healthy:\n%s", tail(out, 30))
+	}
+	t.Logf("%s", tail(out, 5))
+}
