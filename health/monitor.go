@@ -219,8 +219,10 @@ var ErrStopped = errors.New("health: monitor stopped")
 // Register adds a check. Defaults fill its zero fields (see [Check]). A check
 // registered after Start begins running at once (after its initial delay and
 // stagger). Registering a critical startup check before startup has completed
-// holds liveness and readiness DOWN until it passes. Registering is not a
-// transition: listeners are not called for it.
+// holds liveness and readiness DOWN until it passes. Before Start,
+// registering is configuration, not a transition: listeners are not called.
+// After Start, a probe that a new (pending) check takes DOWN is reported to
+// the status listeners.
 func (m *Monitor) Register(c Check) error {
 	if err := c.validate(); err != nil {
 		return err
@@ -257,8 +259,13 @@ func (m *Monitor) Register(c Check) error {
 	if m.started && !c.OnDemand {
 		m.startLoopLocked(cs)
 	}
-	m.rebuildLocked() // registering is not a transition: no events
+	events := m.rebuildLocked()
 	m.mu.Unlock()
+	if m.startedNow() {
+		// Once running, a new pending check changes what the probes
+		// answer, and listeners must hear it.
+		m.deliver(nil, events, nil)
+	}
 	return nil
 }
 
@@ -372,7 +379,8 @@ func (m *Monitor) setDraining(v bool) {
 // OnCheckChange registers fn to be called whenever a check changes status.
 // Listeners are called one at a time, in the order of transitions, from the
 // goroutine that recorded the result; they must not block for long and must
-// not call Register, Drain or Undrain.
+// not call Register, Drain, Undrain, Stop or Report (use Peek, which never
+// runs a check).
 func (m *Monitor) OnCheckChange(fn func(CheckEvent)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -415,6 +423,12 @@ func (m *Monitor) Result(name string) (Result, bool) {
 		return Result{}, false
 	}
 	return cs.res, true
+}
+
+func (m *Monitor) startedNow() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.started
 }
 
 // Uptime is the time since New.

@@ -408,3 +408,36 @@ func TestBurstCausesNoCheckRuns(t *testing.T) {
 		}
 	})
 }
+
+// A check registered after Start takes the probe DOWN until it passes, and
+// listeners hear both transitions; before Start, registering is silent.
+func TestRegisterAfterStartIsATransition(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New(Options{Logger: quiet})
+		var mu sync.Mutex
+		var got []string
+		m.OnStatusChange(func(e StatusEvent) {
+			if e.Kinds == Liveness {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, fmt.Sprintf("%v->%v", e.From, e.To))
+			}
+		})
+		must(t, m.Register(Check{Name: "early", Checker: down("x"), Kinds: Liveness, NonCritical: true, NoStagger: true}))
+		must(t, m.Start())
+		defer stop(t, m)
+		settle(time.Millisecond)
+		c := down("refused")
+		must(t, m.Register(Check{Name: "late", Checker: c, Kinds: Liveness, NoStagger: true, Interval: time.Second}))
+		expect(t, get(t, m, "/livez"), 503, `{"status":"DOWN"}`+"\n")
+		settle(time.Millisecond)
+		c.set(nil)
+		settle(time.Second)
+		expect(t, get(t, m, "/livez"), 200, `{"status":"DEGRADED"}`+"\n")
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Join(got, ",") != "DEGRADED->DOWN,DOWN->DEGRADED" {
+			t.Errorf("liveness events %v, want [DEGRADED->DOWN DOWN->DEGRADED]", got)
+		}
+	})
+}
