@@ -24,11 +24,11 @@ import (
 
 // Errors returned by [Checker.Check], matched with errors.Is.
 var (
-	// ErrClosed: the connection is closed (or, with [ConnectionFunc], there
-	// is no connection now).
+	// ErrClosed is returned when the connection is closed (or, with
+	// [ConnectionFunc], there is no connection now).
 	ErrClosed = errors.New("amqp: connection is closed")
-	// ErrBusy: the previous run's channel open has not returned yet. The
-	// checker never has more than one such call outstanding, so a broker
+	// ErrBusy is returned while the previous run's channel open has not
+	// returned yet. The checker never has more than one such call outstanding, so a broker
 	// that stopped answering cannot pile up goroutines.
 	ErrBusy = errors.New("amqp: previous check still waiting for the broker")
 )

@@ -22,8 +22,8 @@ import (
 	"github.com/vitals-go/vitals/health"
 )
 
-// ErrNotConnected: the client's connection is not open (never connected,
-// lost and reconnecting, or disconnected).
+// ErrNotConnected is returned when the client's connection is not open
+// (never connected, lost and reconnecting, or disconnected).
 var ErrNotConnected = errors.New("mqtt: not connected")
 
 // DefaultTopic is the prefix of the round trip's topics.
