@@ -23,7 +23,7 @@ func Example() {
 	m.Register(health.Check{
 		Name:     "db",
 		Checker:  health.CheckerFunc(func(ctx context.Context) error { return nil }), // db.PingContext
-		OnDemand: true,                                                             // so this example runs it at once
+		OnDemand: true,                                                               // so this example runs it at once
 	})
 	m.Register(health.Check{
 		Name:        "cache",

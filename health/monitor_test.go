@@ -250,7 +250,9 @@ func TestDrainEventsWhileUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := New(Options{Logger: quiet})
 		var got []string
-		m.OnStatusChange(func(e StatusEvent) { got = append(got, fmt.Sprintf("%s %v->%v %s", probeName(e.Kinds), e.From, e.To, e.Reason)) })
+		m.OnStatusChange(func(e StatusEvent) {
+			got = append(got, fmt.Sprintf("%s %v->%v %s", probeName(e.Kinds), e.From, e.To, e.Reason))
+		})
 		m.Drain()
 		m.Drain() // idempotent
 		m.Undrain()
