@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Engine is what the API needs of the watchdog engine; *watchdog.Engine
+// implements it.
+type Engine interface {
+	Create(ctx context.Context, c model.Check) (model.Check, error)
+	Update(ctx context.Context, c model.Check) (model.Check, error)
+	Delete(ctx context.Context, id uuid.UUID) error
+	Pause(ctx context.Context, id uuid.UUID, reason string) (model.State, error)
+	Resume(ctx context.Context, id uuid.UUID, reason string) (model.State, error)
+	Get(id uuid.UUID) (store.CheckState, bool)
+	List() []store.CheckState
+	LookupSlug(pingKey, slug string) []uuid.UUID
+}
+
+var _ Engine = (*watchdog.Engine)(nil)
+
+// History is what the API reads from the store: a check's pings and flips.
+// Every store.Store implements it.
+type History interface {
+	Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]model.Ping, error)
+	Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]model.Flip, error)
+}
+
+// Key is one API key.
+type Key struct {
+	// Name identifies the key in logs (never the secret). Optional.
+	Name string
+	// Secret is the key's value, sent by clients in X-Api-Key or
+	// Authorization: Bearer. Required; an empty secret is ignored.
+	Secret string
+	// ReadOnly keys may only GET; they see unique_key instead of a check's
+	// UUID, ping key and ping URLs.
+	ReadOnly bool
+}
+
+// Options configure a Handler.
+type Options struct {
+	// Engine is the watchdog engine the checks live in. Required.
+	Engine Engine
+	// Store is where pings and flips are read from (the engine's store).
+	// Required.
+	Store History
+	// Keys are the accepted API keys. With none, every request is answered
+	// 401: the API is closed until a key is configured.
+	Keys []Key
+	// Prefix is the path the handler is mounted at. Default "/api/v1/".
+	Prefix string
+	// PingURL is the base of the ping URLs shown to read-write keys, such
+	// as "https://vitals.example.com/ping/". Default: derived from each
+	// request's scheme and Host, plus "/ping/".
+	PingURL string
+	// PingKey is the ping key given to checks created through the API
+	// without one (slug URLs are /ping/<ping_key>/<slug>). Default "": such
+	// checks have no slug URL.
+	PingKey string
+	// MaxBodyBytes caps request bodies; longer ones are answered 413.
+	// Default 64 KiB.
+	MaxBodyBytes int64
+	// ValidateProbe checks the probe definition of a pull check (the JSON
+	// object in "probe"), for the pull scheduler to plug in its parser.
+	// Default nil: any JSON object is accepted.
+	ValidateProbe func(json.RawMessage) error
+	// Logger receives store errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Default limits.
+const (
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultLimit and MaxLimit bound the page size of list endpoints.
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Handler serves the JSON API. It is safe for concurrent use.
+type Handler struct {
+	e    Engine
+	st   History
+	opts Options
+	log  *slog.Logger
+	keys []hashedKey
+
+	// writeMu serialises creates and updates, so that the check for a
+	// duplicate slug and the write it guards are atomic among API calls.
+	writeMu sync.Mutex
+}
+
+// New returns a handler. See Options for what is required and the
+// defaults. It panics if Engine or Store is nil (a wiring bug).
+func New(opts Options) *Handler {
+	if opts.Engine == nil || opts.Store == nil {
+		panic("api.New: Options.Engine and Options.Store are required")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "/api/v1/"
+	}
+	if !strings.HasSuffix(opts.Prefix, "/") {
+		opts.Prefix += "/"
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Handler{e: opts.Engine, st: opts.Store, opts: opts, log: opts.Logger}
+	for _, k := range opts.Keys {
+		if k.Secret == "" {
+			continue
+		}
+		h.keys = append(h.keys, hashedKey{sum: hashKey(k.Secret), name: k.Name, readOnly: k.ReadOnly})
+	}
+	return h
+}
+
+// uniqueKey returns the check's unique_key: the hex SHA-1 of its UUID's
+// canonical string, as healthchecks.io computes it for read-only keys.
+func uniqueKey(id uuid.UUID) string {
+	sum := sha1.Sum([]byte(id.String()))
+	return hex.EncodeToString(sum[:])
+}
