@@ -1,0 +1,272 @@
+package config
+
+import (
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Config is a loaded, defaulted and validated configuration. Get one from
+// Load or Parse. It is a value: the daemon keeps the current one and swaps
+// in a new one on reload.
+type Config struct {
+	// File is the path it was loaded from ("" for Parse without a name).
+	File string `yaml:"-"`
+
+	Server    Server    `yaml:"server"`
+	Store     Store     `yaml:"store"`
+	APIKeys   []APIKey  `yaml:"api_keys"`
+	Pings     Pings     `yaml:"pings"`
+	Retention Retention `yaml:"retention"`
+	Pull      Pull      `yaml:"pull"`
+	Defaults  Defaults  `yaml:"defaults"`
+	Checks    []Check   `yaml:"checks"`
+
+	// Notifiers and Maintenance are reserved for the actions of issue 6
+	// (receivers by name; maintenance windows). They are accepted as raw
+	// YAML now and reported by Warnings when set.
+	Notifiers   yaml.Node `yaml:"notifiers"`
+	Maintenance yaml.Node `yaml:"maintenance"`
+
+	// checks are the model checks built from Checks by validation.
+	checks   []model.Check
+	warnings []string
+}
+
+// Server is the daemon's HTTP server.
+type Server struct {
+	// Listen are the addresses served (pings, API, metrics, health).
+	// Default ["127.0.0.1:8000"].
+	Listen []string `yaml:"listen"`
+	// PublicURL is the base URL clients reach the daemon at, used in the
+	// ping URLs the startup log prints. Default "http://" + Listen[0].
+	PublicURL string `yaml:"public_url"`
+	// TrustProxyHeaders takes ping clients' address and scheme from
+	// X-Forwarded-For / X-Forwarded-Proto. Default false.
+	TrustProxyHeaders bool `yaml:"trust_proxy_headers"`
+	// ShutdownTimeout bounds the graceful shutdown on SIGTERM. Default 10s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// DeadMansSwitch is a URL the daemon GETs every DeadMansSwitchInterval
+	// (an external heartbeat, e.g. a healthchecks.io check), so that a dead
+	// watchdog is noticed. Default "": off.
+	DeadMansSwitch string `yaml:"dead_mans_switch"`
+	// DeadMansSwitchInterval: default 1m.
+	DeadMansSwitchInterval Duration `yaml:"dead_mans_switch_interval"`
+}
+
+// Store says where state is kept.
+type Store struct {
+	SQLite SQLite `yaml:"sqlite"`
+	// Postgres is reserved for the PostgreSQL store (several replicas,
+	// SPEC §5); setting it is an error until then.
+	Postgres *Postgres `yaml:"postgres"`
+}
+
+// SQLite is the embedded store.
+type SQLite struct {
+	// Path of the database file; relative paths are relative to the config
+	// file's directory. Default DefaultSQLitePath() ($XDG_STATE_HOME/vitals/
+	// vitals.db, else ~/.local/state/vitals/vitals.db, else
+	// ./vitals-data/vitals.db).
+	Path string `yaml:"path"`
+}
+
+// Postgres is the PostgreSQL store (not yet available).
+type Postgres struct {
+	DSN string `yaml:"dsn"`
+}
+
+// APIKey is one key of the JSON API (and POST /-/reload).
+type APIKey struct {
+	// Name identifies the key in logs. Required, unique.
+	Name string `yaml:"name"`
+	// Key is the secret (at least 16 characters); take it from the
+	// environment: key: ${VITALS_API_KEY}. Required, unique.
+	Key string `yaml:"key"`
+	// Access is "read-only" (default) or "read-write".
+	Access string `yaml:"access"`
+}
+
+// Access levels of an APIKey.
+const (
+	ReadOnly  = "read-only"
+	ReadWrite = "read-write"
+)
+
+// Pings configures the ping endpoints.
+type Pings struct {
+	// BodyLimit is how many bytes of a ping's body are kept. Default
+	// 10000 (healthchecks.io's PING_BODY_LIMIT).
+	BodyLimit *int `yaml:"body_limit"`
+	// PingKey is the ping key of the checks' slug URLs
+	// /ping/<ping-key>/<slug>, unless a check sets its own. Default "":
+	// no slug URLs.
+	PingKey string `yaml:"ping_key"`
+	// AutoCreate lets a ping to /ping/<ping_key>/<unknown-slug>?create=1
+	// create a push check (period and grace from defaults). Default false.
+	AutoCreate bool `yaml:"auto_create"`
+}
+
+// Retention bounds the history kept.
+type Retention struct {
+	// Pings is how many pings are kept per check. Default 100.
+	Pings int `yaml:"pings"`
+}
+
+// Pull configures the pull-probe scheduler.
+type Pull struct {
+	// MaxConcurrent bounds the probes running at once. Default 512.
+	MaxConcurrent int `yaml:"max_concurrent"`
+}
+
+// Defaults are applied to every check that leaves the field unset.
+type Defaults struct {
+	// Period and Grace of push checks. Default 1d and 1h (healthchecks.io's).
+	Period Duration `yaml:"period"`
+	Grace  Duration `yaml:"grace"`
+	// TZ of cron schedules. Default "UTC".
+	TZ string `yaml:"tz"`
+	// Interval and Timeout of pull checks. Default 30s and 5s (the timeout
+	// is capped at the interval).
+	Interval Duration `yaml:"interval"`
+	Timeout  Duration `yaml:"timeout"`
+	// Thresholds of every check. Default: decide on every result.
+	Thresholds *Thresholds `yaml:"thresholds"`
+}
+
+// Thresholds damp decisions (model.Thresholds).
+type Thresholds struct {
+	// Failures: consecutive failures before down. Default 1.
+	Failures int `yaml:"failures"`
+	// Successes: consecutive successes before up again. Default 1.
+	Successes int `yaml:"successes"`
+	// StartPeriod: failures after creation or resume do not count for this
+	// long. Default 0.
+	StartPeriod Duration `yaml:"start_period"`
+	// FlapChanges of the last FlapWindow results make the check flapping.
+	// Default 0: off.
+	FlapChanges int `yaml:"flap_changes"`
+	FlapWindow  int `yaml:"flap_window"`
+}
+
+// Check is one check as written in the config. A check with one of HTTP,
+// GRPC, TCP or Command is a pull check (probed); otherwise a push check
+// (heartbeats).
+type Check struct {
+	// Name is required and unique in the file.
+	Name string `yaml:"name"`
+	// ID is the check's UUID: for push checks, the secret of its ping URL
+	// /ping/<id>. Default: a UUID derived from Name (stable across reloads,
+	// but guessable from the name: set an explicit random one, or use slug
+	// URLs with a secret ping key, where the URL must stay secret).
+	ID   string   `yaml:"id"`
+	Slug string   `yaml:"slug"`
+	Tags []string `yaml:"tags"`
+	Desc string   `yaml:"desc"`
+	// PingKey overrides pings.ping_key for this check's slug URL.
+	PingKey string `yaml:"ping_key"`
+
+	// Push checks: Period or Cron (with TZ), Grace, MinRunTime.
+	Period       Duration `yaml:"period"`
+	Cron         string   `yaml:"cron"`
+	TZ           string   `yaml:"tz"`
+	Grace        Duration `yaml:"grace"`
+	MinRunTime   Duration `yaml:"min_run_time"`
+	ManualResume bool     `yaml:"manual_resume"`
+	PostOnly     bool     `yaml:"post_only"`
+
+	// Pull checks: exactly one probe, Interval and Timeout.
+	HTTP     *HTTPProbe    `yaml:"http"`
+	GRPC     *GRPCProbe    `yaml:"grpc"`
+	TCP      *TCPProbe     `yaml:"tcp"`
+	Command  *CommandProbe `yaml:"command"`
+	Interval Duration      `yaml:"interval"`
+	Timeout  Duration      `yaml:"timeout"`
+
+	Thresholds *Thresholds `yaml:"thresholds"`
+
+	// Actions is reserved for issue 6 (on down / up / flapping); accepted
+	// as raw YAML now and reported by Warnings when set.
+	Actions yaml.Node `yaml:"actions"`
+}
+
+// HTTPProbe probes an HTTP endpoint.
+type HTTPProbe struct {
+	// URL: http://, https:// or unix:///socket:/path. Required.
+	URL string `yaml:"url"`
+	// Method: default GET.
+	Method string `yaml:"method"`
+	// Headers are added to the request (put secrets in ${ENV}).
+	Headers map[string]string `yaml:"headers"`
+	// Status: accepted statuses, "200-299,304". Default "200-399".
+	Status string `yaml:"status"`
+	// JSON: conditions on the JSON body, all must hold, such as
+	// '$.status == "UP"' (syntax: docs/config.md). Default none.
+	JSON []string `yaml:"json"`
+	// MaxLatency: slower answers fail. Default 0: off.
+	MaxLatency Duration `yaml:"max_latency"`
+	// MinCertValidity: https only; fails when the server certificate
+	// expires within it (e.g. 14d). Default 0: off.
+	MinCertValidity Duration `yaml:"min_cert_validity"`
+	TLS             *TLS     `yaml:"tls"`
+}
+
+// GRPCProbe probes grpc.health.v1.
+type GRPCProbe struct {
+	// Address: host:port. Required.
+	Address string `yaml:"address"`
+	// Service: the service name asked about. Default "": the server.
+	Service string `yaml:"service"`
+	// TLS: set (even empty, tls: {}) to use TLS. Default: cleartext h2c.
+	TLS *TLS `yaml:"tls"`
+	// Headers are sent as request metadata.
+	Headers map[string]string `yaml:"headers"`
+	// MinCertValidity: with TLS; fails when the certificate expires
+	// within it. Default 0: off.
+	MinCertValidity Duration `yaml:"min_cert_validity"`
+}
+
+// TCPProbe checks that a TCP connection opens.
+type TCPProbe struct {
+	// Address: host:port. Required.
+	Address string `yaml:"address"`
+}
+
+// CommandProbe runs a program; healthy when it exits 0 within the timeout.
+type CommandProbe struct {
+	// Run is the program and its arguments (no shell: use
+	// ["sh", "-c", "..."] for one). Required.
+	Run []string `yaml:"run"`
+	// Dir: working directory. Default: the daemon's.
+	Dir string `yaml:"dir"`
+	// Env is added to the daemon's environment.
+	Env map[string]string `yaml:"env"`
+	// MaxOutput caps the output kept (its tail is the failure reason).
+	// Default 4096.
+	MaxOutput int `yaml:"max_output"`
+}
+
+// TLS configures a probe's TLS client.
+type TLS struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// ModelChecks returns the checks as the engine takes them (IDs set,
+// defaults applied, validated), in file order. The slice is a copy.
+func (c *Config) ModelChecks() []model.Check {
+	return append([]model.Check(nil), c.checks...)
+}
+
+// Warnings are things that are accepted but not acted upon (sections
+// reserved for later features).
+func (c *Config) Warnings() []string { return append([]string(nil), c.warnings...) }
+
+// APIKeyAccess returns the access level of key and whether it is one of
+// the configured keys; keys are compared in constant time.
+func (c *Config) APIKeyAccess(key string) (access string, ok bool) {
+	return lookupKey(c.APIKeys, key)
+}

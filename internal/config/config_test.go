@@ -1,0 +1,267 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitals-go/vitals/internal/pull"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+func env(vars map[string]string) LookupEnv {
+	return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
+}
+
+// TestLoadBadConfigs loads each file of testdata/bad and compares every
+// error with the exact text expected.
+func TestLoadBadConfigs(t *testing.T) {
+	tests := map[string][]string{
+		"bad_cron": {`bad_cron.yaml:3: checks[0].cron: invalid cron expression "61 * * * *": end of range (61) above maximum (59): 61`},
+		"bad_duration": {
+			`bad_duration.yaml:3: checks[0].period: invalid duration "10" (use units such as 500ms, 30s, 5m, 1h, 1d)`,
+			`bad_duration.yaml:5: checks[1].period: invalid duration "5 minutes" (use units such as 500ms, 30s, 5m, 1h, 1d)`,
+		},
+		"bad_json_condition": {
+			`bad_json_condition.yaml:5: checks[0].http.json[0]: bad condition "status == UP": the path must start with "$"`,
+			`bad_json_condition.yaml:5: checks[0].http.json[1]: bad condition "$.status==\"UP\"": put spaces around the operator`,
+		},
+		"bad_ref":         {`bad_ref.yaml:2: server.public_url: bad variable reference "${1BAD}": write ${NAME} or ${NAME:-default} (and $$ for a literal $)`},
+		"duplicate_names": {`duplicate_names.yaml:3: checks[1].name: "a" is also the name of checks[0]`},
+		"env_unset":       {`env_unset.yaml:3: api_keys[0].key: environment variable VITALS_TEST_UNSET_KEY is not set (write ${VITALS_TEST_UNSET_KEY:-default} for a default)`},
+		"many": {
+			`many.yaml:2: server.listen[0]: "nohostport" is not host:port (e.g. 127.0.0.1:8000 or :8000)`,
+			`many.yaml:5: checks[0].tz: unknown time zone "Mars/Olympus"`,
+			`many.yaml:6: checks[0].period: 500ms is under 1s`,
+			`many.yaml:9: checks[1].timeout: 2s is longer than the interval 1s`,
+			`many.yaml:12: checks[2].slug: a slug URL needs a ping key: set pings.ping_key or ping_key`,
+			`many.yaml:12: checks[2].slug: "Not_A_Slug" must be 1-100 characters of a-z, 0-9, '-' and '_'`,
+		},
+		"missing": {
+			`missing.yaml:2: checks[0].name: is required`,
+			`missing.yaml:4: checks[1].http.url: is required`,
+		},
+		"postgres":      {`postgres.yaml:2: store.postgres: the PostgreSQL store is not available yet: use store.sqlite`},
+		"push_and_pull": {`push_and_pull.yaml:3: checks[0].period: applies to push checks only (a tcp probe is polled every interval)`},
+		"short_key": {
+			`short_key.yaml:3: api_keys[0].key: shorter than 16 characters`,
+			`short_key.yaml:4: api_keys[0].access: "admin" must be "read-only" or "read-write"`,
+		},
+		"syntax":     {`syntax.yaml:1: YAML syntax: did not find expected '-' indicator`},
+		"two_probes": {`two_probes.yaml:2: checks[0]: has several probes (http, tcp): a check has at most one`},
+		"type_errors": {
+			`type_errors.yaml:2: pings.body_limit: expected an integer, found "lots"`,
+			`type_errors.yaml:4: retention.pings: expected an integer, found a list`,
+		},
+		"unknown_nested": {`unknown_nested.yaml:5: checks[0].http.stauts: unknown field (did you mean "status"?)`},
+		"unknown_top":    {`unknown_top.yaml:1: serveur: unknown field (did you mean "server"?)`},
+	}
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(tests) {
+		t.Errorf("%d files in testdata/bad, %d in the table", len(files), len(tests))
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			want, ok := tests[name]
+			if !ok {
+				t.Fatalf("no expected errors for %s", f)
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Parse(filepath.Base(f), data, env(nil))
+			if err == nil {
+				t.Fatalf("loaded: %+v", cfg)
+			}
+			got := strings.Split(err.Error(), "\n")
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("errors:\n%s\nwant:\n%s", err, strings.Join(want, "\n"))
+			}
+			// Each line is one *Error.
+			var e *Error
+			if !errors.As(err, &e) || e.File != filepath.Base(f) {
+				t.Errorf("not an *Error: %T", err)
+			}
+		})
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	cfg, err := Parse("/etc/vitals/good.yaml", mustRead(t, "testdata/good.yaml"), env(map[string]string{"RO_KEY": "read-only-key-0123456789"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Store.SQLite.Path; got != "/etc/vitals/data/vitals.db" {
+		t.Errorf("sqlite path %q: relative paths are relative to the config file", got)
+	}
+	if a, ok := cfg.APIKeyAccess("read-only-key-0123456789"); !ok || a != ReadOnly {
+		t.Errorf("ro key: %q %v", a, ok)
+	}
+	if a, ok := cfg.APIKeyAccess("a-default-key-of-length"); !ok || a != ReadWrite {
+		t.Errorf("rw key from the default: %q %v", a, ok)
+	}
+	if _, ok := cfg.APIKeyAccess("nope"); ok {
+		t.Error("unknown key accepted")
+	}
+	if *cfg.Pings.BodyLimit != 2000 || cfg.Pings.PingKey != "pk" || cfg.Retention.Pings != 50 || cfg.Server.ShutdownTimeout.D() != DefaultShutdownTimeout {
+		t.Errorf("settings: %+v %+v %+v", cfg.Pings, cfg.Retention, cfg.Server)
+	}
+	checks := cfg.ModelChecks()
+	if len(checks) != 6 {
+		t.Fatalf("%d checks", len(checks))
+	}
+	byName := map[string]model.Check{}
+	for _, c := range checks {
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+		}
+		if c.Source != model.SourceConfig {
+			t.Errorf("%s: source %q", c.Name, c.Source)
+		}
+		byName[c.Name] = c
+	}
+	b := byName["backup"]
+	if b.ID.String() != "5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278" || b.Kind != model.KindPush || b.Schedule.Cron != "0 3 * * *" ||
+		b.Schedule.TZ != "Europe/Paris" || b.Schedule.Grace != 2*time.Hour || b.MinRunTime != time.Minute || b.PingKey != "pk" || b.Slug != "backup" {
+		t.Errorf("backup: %+v", b)
+	}
+	if b.Thresholds.Failures != 2 {
+		t.Errorf("defaults.thresholds not applied: %+v", b.Thresholds)
+	}
+	h := byName["heartbeat"]
+	if h.ID != CheckID("heartbeat") || h.Schedule.Period != 24*time.Hour || h.Schedule.Grace != DefaultGrace || h.PingKey != "" {
+		t.Errorf("heartbeat: %+v", h)
+	}
+	api := byName["api"]
+	spec, err := pull.Decode(api.Probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api.Kind != model.KindPull || api.Schedule.Period != time.Minute || spec.Timeout != 3*time.Second || spec.Status != "200-299" ||
+		len(spec.JSON) != 2 || spec.MinCertValidity != 14*24*time.Hour || spec.Header["Authorization"] != "Bearer x" || api.Thresholds.Failures != 3 {
+		t.Errorf("api: %+v %+v", api, spec)
+	}
+	g, _ := pull.Decode(byName["grpc"].Probe)
+	if g.URL != "grpc://127.0.0.1:9090/orders.v1.Orders" || byName["grpc"].Schedule.Period != 20*time.Second || g.Timeout != 5*time.Second {
+		t.Errorf("grpc: %+v %+v", g, byName["grpc"].Schedule)
+	}
+	d, _ := pull.Decode(byName["disk"].Probe)
+	if len(d.Command) != 3 || d.Env[0] != "LANG=C" {
+		t.Errorf("disk: %+v", d)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", "/var/state")
+	cfg, err := Parse("empty.yaml", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Listen[0] != DefaultListen || cfg.Server.PublicURL != "http://"+DefaultListen || cfg.Store.SQLite.Path != "/var/state/vitals/vitals.db" ||
+		*cfg.Pings.BodyLimit != DefaultBodyLimit || cfg.Retention.Pings != DefaultPingRetention || cfg.Pull.MaxConcurrent != DefaultMaxConcurrent {
+		t.Errorf("%+v", cfg)
+	}
+	// A pull check's timeout is capped at its interval.
+	cfg, err = Parse("x.yaml", []byte("checks:\n- name: t\n  tcp: {address: 'localhost:1'}\n  interval: 2s\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := pull.Decode(cfg.ModelChecks()[0].Probe); s.Timeout != 2*time.Second {
+		t.Errorf("timeout %v", s.Timeout)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	vars := env(map[string]string{"PORT": "9000", "EMPTY": "", "KEY": "x: y\n- z"})
+	cfg, err := Parse("e.yaml", []byte(`
+server:
+  listen: ["127.0.0.1:${PORT}"]
+  public_url: "http://h:${EMPTY:-80}/$${NOT}"
+retention:
+  pings: ${PORT}
+api_keys:
+  - {name: a, key: "${KEY}0123456789abcdef"}
+  - {name: b, key: "k$EMPTY-0123456789abcdef"}
+`), vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Listen[0] != "127.0.0.1:9000" || cfg.Server.PublicURL != "http://h:80/${NOT}" || cfg.Retention.Pings != 9000 {
+		t.Errorf("%+v %+v", cfg.Server, cfg.Retention)
+	}
+	// A value with YAML syntax stays a value (expansion is after parsing).
+	if cfg.APIKeys[0].Key != "x: y\n- z0123456789abcdef" || cfg.APIKeys[1].Key != "k$EMPTY-0123456789abcdef" {
+		t.Errorf("%q %q", cfg.APIKeys[0].Key, cfg.APIKeys[1].Key)
+	}
+}
+
+func TestReservedSectionsWarn(t *testing.T) {
+	cfg, err := Parse("w.yaml", []byte("notifiers:\n  ops: {webhook: http://x}\nchecks:\n- name: a\n  actions: {down: [restart]}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := cfg.Warnings(); len(w) != 2 {
+		t.Errorf("warnings %q", w)
+	}
+}
+
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		b.WriteString("a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [")
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("*a" + string(rune('0'+i-1)))
+		}
+		b.WriteString("]\n")
+	}
+	_, err := Parse("bomb.yaml", []byte(b.String()), nil)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"1d": 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1d12h": 36 * time.Hour, "90s": 90 * time.Second, "1w2d3h": (9*24 + 3) * time.Hour} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "10", "d", "1x", "5 minutes", "99999d"} {
+		if _, err := ParseDuration(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+func TestExampleConfigs(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/watchdog/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no example configs")
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func mustRead(t *testing.T, f string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

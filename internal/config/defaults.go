@@ -1,0 +1,109 @@
+package config
+
+import (
+	"crypto/subtle"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vitals-go/vitals/internal/pull"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// The defaults, in one place (docs/config.md lists them with each field).
+const (
+	DefaultListen                 = "127.0.0.1:8000"
+	DefaultShutdownTimeout        = 10 * time.Second
+	DefaultDeadMansSwitchInterval = time.Minute
+	DefaultPingRetention          = store.DefaultPingRetention // 100
+	DefaultBodyLimit              = model.DefaultBodyLimit     // 10000
+	DefaultPeriod                 = model.DefaultPeriod        // 24h
+	DefaultGrace                  = model.DefaultGrace         // 1h
+	DefaultTZ                     = model.DefaultTZ            // UTC
+	DefaultInterval               = 30 * time.Second
+	DefaultTimeout                = pull.DefaultTimeout // 5s
+	DefaultMaxConcurrent          = pull.DefaultMaxConcurrent
+	DefaultAccess                 = ReadOnly
+	// MinAPIKeyLen is the shortest API key accepted.
+	MinAPIKeyLen = 16
+	// MaxFileSize bounds a config file.
+	MaxFileSize = 8 << 20
+)
+
+// DefaultSQLitePath is where the embedded store lives when the config does
+// not say: $XDG_STATE_HOME/vitals/vitals.db, else
+// $HOME/.local/state/vitals/vitals.db, else ./vitals-data/vitals.db.
+func DefaultSQLitePath() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "vitals", "vitals.db")
+	}
+	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
+		return filepath.Join(h, ".local", "state", "vitals", "vitals.db")
+	}
+	return filepath.Join("vitals-data", "vitals.db")
+}
+
+// applyDefaults fills the zero fields that have a default. Check fields are
+// defaulted while building model checks (validate.go), from c.Defaults.
+func (c *Config) applyDefaults() {
+	s := &c.Server
+	if len(s.Listen) == 0 {
+		s.Listen = []string{DefaultListen}
+	}
+	if s.PublicURL == "" {
+		s.PublicURL = "http://" + s.Listen[0]
+	}
+	if s.ShutdownTimeout == 0 {
+		s.ShutdownTimeout = Duration(DefaultShutdownTimeout)
+	}
+	if s.DeadMansSwitchInterval == 0 {
+		s.DeadMansSwitchInterval = Duration(DefaultDeadMansSwitchInterval)
+	}
+	if c.Store.SQLite.Path == "" {
+		c.Store.SQLite.Path = DefaultSQLitePath()
+	} else if !filepath.IsAbs(c.Store.SQLite.Path) && c.File != "" {
+		c.Store.SQLite.Path = filepath.Join(filepath.Dir(c.File), c.Store.SQLite.Path)
+	}
+	for i := range c.APIKeys {
+		if c.APIKeys[i].Access == "" {
+			c.APIKeys[i].Access = DefaultAccess
+		}
+	}
+	if c.Pings.BodyLimit == nil {
+		n := DefaultBodyLimit
+		c.Pings.BodyLimit = &n
+	}
+	if c.Retention.Pings == 0 {
+		c.Retention.Pings = DefaultPingRetention
+	}
+	if c.Pull.MaxConcurrent == 0 {
+		c.Pull.MaxConcurrent = DefaultMaxConcurrent
+	}
+	d := &c.Defaults
+	if d.Period == 0 {
+		d.Period = Duration(DefaultPeriod)
+	}
+	if d.Grace == 0 {
+		d.Grace = Duration(DefaultGrace)
+	}
+	if d.TZ == "" {
+		d.TZ = DefaultTZ
+	}
+	if d.Interval == 0 {
+		d.Interval = Duration(DefaultInterval)
+	}
+	if d.Timeout == 0 {
+		d.Timeout = Duration(DefaultTimeout)
+	}
+}
+
+func lookupKey(keys []APIKey, key string) (string, bool) {
+	access, found := "", false
+	for _, k := range keys { // no early exit: the time does not depend on which key matched
+		if subtle.ConstantTimeCompare([]byte(k.Key), []byte(key)) == 1 {
+			access, found = k.Access, true
+		}
+	}
+	return access, found
+}

@@ -1,0 +1,40 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse: any bytes give a config or errors, never a panic, and every
+// error names the file.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	bad, _ := filepath.Glob("testdata/bad/*.yaml")
+	examples, _ := filepath.Glob("../../examples/watchdog/*.yaml")
+	for _, p := range append(append(files, bad...), examples...) {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("a: &a [*a]"))
+	f.Add([]byte("checks: [{name: x, http: {url: 'http://x', json: ['$[\"a]\"] == 1']}}]"))
+	vars := env(map[string]string{"X": "1"})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("f.yaml", data, vars)
+		if err != nil {
+			for _, e := range flatten(err) {
+				if ce, ok := e.(*Error); !ok || ce.File != "f.yaml" {
+					t.Fatalf("error %T %v", e, e)
+				}
+			}
+			return
+		}
+		for _, c := range cfg.ModelChecks() {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("loaded an invalid check: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,423 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Error is one problem in a config file. Load and Parse return every
+// Error found, joined with errors.Join; unwrap with
+// `interface{ Unwrap() []error }` or errors.As.
+type Error struct {
+	File string // the file's name as given
+	Line int    // 1-based; 0 when the problem has no line (an empty file)
+	Path string // the field, as "checks[2].http.url"; "" for the document
+	Msg  string
+}
+
+// Error formats the problem as "file:line: path: message".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Path != "" {
+		b.WriteString(e.Path + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// LookupEnv looks up an environment variable, as os.LookupEnv does.
+type LookupEnv func(name string) (string, bool)
+
+// Load reads, expands, decodes, defaults and validates the config file at
+// path, with ${NAME} taken from the process environment. It returns every
+// problem found (see Error).
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse is Load on the bytes of a file named name (used in errors and to
+// resolve relative paths), with environment lookups through env (nil: no
+// variable is set).
+func Parse(name string, data []byte, env LookupEnv) (*Config, error) {
+	if env == nil {
+		env = func(string) (string, bool) { return "", false }
+	}
+	l := &loader{file: name, env: env, lines: map[string]int{}}
+	cfg := l.parse(data)
+	if len(l.errs) > 0 {
+		return nil, l.joined()
+	}
+	cfg.File = name
+	cfg.applyDefaults()
+	l.validate(cfg)
+	if len(l.errs) > 0 {
+		return nil, l.joined()
+	}
+	return cfg, nil
+}
+
+type loader struct {
+	file   string
+	env    LookupEnv
+	errs   []*Error
+	lines  map[string]int // field path → line
+	byLine map[int]string // line → the longest path on it (a value)
+	// shortByLine: line → the shortest path on it (the key of a flow
+	// list or mapping).
+	shortByLine map[int]string
+	budget int            // nodes the schema walk may still visit (aliases)
+}
+
+func (l *loader) errorf(path string, format string, args ...any) {
+	l.errs = append(l.errs, &Error{File: l.file, Line: l.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// line returns the line of path, or of its nearest ancestor that has one.
+func (l *loader) line(path string) int {
+	for p := path; p != ""; p = parent(p) {
+		if n, ok := l.lines[p]; ok {
+			return n
+		}
+	}
+	return 0
+}
+
+func parent(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i <= 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func (l *loader) joined() error {
+	sort.SliceStable(l.errs, func(i, j int) bool { return l.errs[i].Line < l.errs[j].Line })
+	errs := make([]error, 0, len(l.errs))
+	seen := map[string]bool{}
+	for _, e := range l.errs {
+		if s := e.Error(); !seen[s] {
+			seen[s] = true
+			errs = append(errs, e)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+)(?: col (\d+))?: (.*)$`)
+
+// parse turns data into a Config, recording every syntax, schema and type
+// error.
+func (l *loader) parse(data []byte) *Config {
+	cfg := &Config{}
+	if len(data) > MaxFileSize {
+		l.errs = append(l.errs, &Error{File: l.file, Msg: fmt.Sprintf("larger than %d bytes", MaxFileSize)})
+		return cfg
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return cfg // an empty file is the all-defaults config
+		}
+		l.yamlError(err)
+		return cfg
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.errs = append(l.errs, &Error{File: l.file, Line: extra.Line, Msg: "more than one YAML document"})
+		return cfg
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return cfg
+	}
+	if root.Kind != yaml.MappingNode {
+		l.errs = append(l.errs, &Error{File: l.file, Line: root.Line, Msg: "the document must be a mapping (server:, checks:, ...)"})
+		return cfg
+	}
+	l.index(root, "")
+	l.byLine, l.shortByLine = map[int]string{}, map[int]string{}
+	for p, n := range l.lines {
+		if q, ok := l.byLine[n]; !ok || len(p) > len(q) || len(p) == len(q) && p > q {
+			l.byLine[n] = p
+		}
+		if q, ok := l.shortByLine[n]; !ok || len(p) < len(q) || len(p) == len(q) && p < q {
+			l.shortByLine[n] = p
+		}
+	}
+	l.budget = 100_000
+	l.walk(root, reflect.TypeOf(cfg).Elem(), "")
+	if len(l.errs) > 0 {
+		return cfg
+	}
+	if err := root.Decode(cfg); err != nil {
+		l.yamlError(err)
+	}
+	return cfg
+}
+
+// yamlError records a yaml error ("line N: msg", possibly several).
+func (l *loader) yamlError(err error) {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	for _, m := range msgs {
+		m = strings.TrimPrefix(m, "yaml: ")
+		sub := yamlLine.FindStringSubmatch(m)
+		if sub == nil {
+			l.errs = append(l.errs, &Error{File: l.file, Msg: m})
+			continue
+		}
+		line, _ := strconv.Atoi(sub[1])
+		msg, path := sub[3], l.byLine[line]
+		if l.byLine == nil {
+			msg = "YAML syntax: " + msg
+		}
+		// yaml's own messages name Go types; say what is wanted instead.
+		if i := strings.Index(msg, " into "); strings.HasPrefix(msg, "cannot unmarshal ") && i > 0 {
+			found := strings.TrimPrefix(msg[:i], "cannot unmarshal ")
+			switch {
+			case strings.HasPrefix(found, "!!seq"):
+				found, path = "a list", l.shortByLine[line]
+			case strings.HasPrefix(found, "!!map"):
+				found, path = "a mapping", l.shortByLine[line]
+			default:
+				if _, v, ok := strings.Cut(found, " `"); ok {
+					found = strconv.Quote(strings.TrimSuffix(v, "`"))
+				}
+			}
+			msg = "expected " + goTypeWord(msg[i+len(" into "):]) + ", found " + found
+		}
+		l.errs = append(l.errs, &Error{File: l.file, Line: line, Path: path, Msg: msg})
+	}
+}
+
+func goTypeWord(t string) string {
+	switch {
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case t == "bool":
+		return "true or false"
+	case t == "string":
+		return "a string"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
+		return "a mapping"
+	}
+	return t
+}
+
+var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}|\$\{[^}]*\}?`)
+
+// index records the line of every path and expands ${NAME} references in
+// scalar values (not keys).
+func (l *loader) index(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := join(path, k.Value)
+			if k.Kind != yaml.ScalarNode {
+				p = join(path, "?")
+			}
+			if _, dup := l.lines[p]; !dup {
+				l.lines[p] = k.Line
+			}
+			l.index(v, p)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			l.lines[p] = c.Line
+			l.index(c, p)
+		}
+	case yaml.ScalarNode:
+		if strings.Contains(n.Value, "$") {
+			l.expand(n, path)
+		}
+	}
+}
+
+// expand replaces ${NAME}, ${NAME:-default} and $$ in a scalar.
+func (l *loader) expand(n *yaml.Node, path string) {
+	out := envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+		if m == "$$" {
+			return "$"
+		}
+		sub := envRef.FindStringSubmatch(m)
+		if sub[1] == "" {
+			l.errs = append(l.errs, &Error{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf("bad variable reference %q: write ${NAME} or ${NAME:-default} (and $$ for a literal $)", clip(m, 40))})
+			return m
+		}
+		v, ok := l.env(sub[1])
+		if sub[2] != "" {
+			if !ok || v == "" {
+				return sub[3]
+			}
+			return v
+		}
+		if !ok {
+			l.errs = append(l.errs, &Error{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf("environment variable %s is not set (write ${%s:-default} for a default)", sub[1], sub[1])})
+		}
+		return v
+	})
+	if out != n.Value {
+		n.Value = out
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+			n.Tag = "" // resolve the expanded value afresh: ${PORT} may be a number
+		}
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+var (
+	unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+	nodeType        = reflect.TypeOf(yaml.Node{})
+)
+
+// walk checks every mapping key against the schema t.
+func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
+	if l.budget--; l.budget < 0 {
+		if l.budget == -1 {
+			l.errorf(path, "too many nodes (aliases expand past 100000)")
+		}
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		if n.Alias != nil {
+			l.walk(n.Alias, t, path)
+		}
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nodeType || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return // decoding reports the type error
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind == yaml.ScalarNode && k.Value == "<<" {
+				l.walk(v, t, path) // merge key: its mappings follow the same schema
+				continue
+			}
+			f, ok := fieldByTag(t, k.Value)
+			if !ok {
+				l.errs = append(l.errs, &Error{File: l.file, Line: k.Line, Path: join(path, k.Value), Msg: "unknown field" + suggest(t, k.Value)})
+				continue
+			}
+			l.walk(v, f.Type, join(path, k.Value))
+		}
+	case reflect.Slice:
+		if n.Kind == yaml.SequenceNode {
+			for i, c := range n.Content {
+				l.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	case reflect.Map:
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				l.walk(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
+			}
+		}
+	}
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag != "" && tag != "-" && tag == name && f.IsExported() {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// suggest names the known field closest to name, or lists the fields.
+func suggest(t reflect.Type, name string) string {
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if tag != "" && tag != "-" && t.Field(i).IsExported() {
+			names = append(names, tag)
+		}
+	}
+	best, bestD := "", 3
+	for _, c := range names {
+		if d := distance(strings.ToLower(name), c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return " (known: " + strings.Join(names, ", ") + ")"
+}
+
+// distance is the Levenshtein distance of short strings.
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 99
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

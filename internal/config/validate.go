@@ -1,0 +1,380 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/probe"
+	"github.com/vitals-go/vitals/internal/pull"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// idNamespace derives the UUID of a check that sets no id from its name
+// (UUIDv5), so that it is stable across reloads.
+var idNamespace = uuid.MustParse("6f1d8f86-3c2a-4a8e-9a57-3f0c5f2b7a10")
+
+// CheckID returns the ID a check named name gets when the config sets none.
+func CheckID(name string) uuid.UUID {
+	return uuid.NewSHA1(idNamespace, []byte("vitals-config-check:"+name))
+}
+
+func (l *loader) validate(c *Config) {
+	s := c.Server
+	for i, a := range s.Listen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			l.errorf(fmt.Sprintf("server.listen[%d]", i), "%q is not host:port (e.g. 127.0.0.1:8000 or :8000)", clip(a, 60))
+		}
+	}
+	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.errorf("server.public_url", "%q is not an http(s) URL", clip(s.PublicURL, 60))
+	}
+	if s.ShutdownTimeout < 0 {
+		l.errorf("server.shutdown_timeout", "must not be negative")
+	}
+	if s.DeadMansSwitch != "" {
+		if u, err := url.Parse(s.DeadMansSwitch); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			l.errorf("server.dead_mans_switch", "%q is not an http(s) URL", clip(s.DeadMansSwitch, 60))
+		}
+	}
+	if s.DeadMansSwitchInterval < 0 || (s.DeadMansSwitchInterval > 0 && s.DeadMansSwitchInterval.D() < 1e9) {
+		l.errorf("server.dead_mans_switch_interval", "must be at least 1s")
+	}
+	if c.Store.Postgres != nil {
+		l.errorf("store.postgres", "the PostgreSQL store is not available yet: use store.sqlite")
+	}
+	names, keys := map[string]bool{}, map[string]bool{}
+	for i, k := range c.APIKeys {
+		p := fmt.Sprintf("api_keys[%d]", i)
+		switch {
+		case k.Name == "":
+			l.errorf(p+".name", "is required")
+		case names[k.Name]:
+			l.errorf(p+".name", "%q is used twice", k.Name)
+		}
+		names[k.Name] = true
+		switch {
+		case k.Key == "":
+			l.errorf(p+".key", "is required (take it from the environment: key: ${VITALS_API_KEY})")
+		case len(k.Key) < MinAPIKeyLen:
+			l.errorf(p+".key", "shorter than %d characters", MinAPIKeyLen)
+		case keys[k.Key]:
+			l.errorf(p+".key", "the same key is given twice")
+		}
+		keys[k.Key] = true
+		if k.Access != ReadOnly && k.Access != ReadWrite {
+			l.errorf(p+".access", "%q must be %q or %q", clip(k.Access, 30), ReadOnly, ReadWrite)
+		}
+	}
+	if *c.Pings.BodyLimit < 0 {
+		l.errorf("pings.body_limit", "must not be negative")
+	}
+	if c.Pings.PingKey != "" && !validPingKey(c.Pings.PingKey) {
+		l.errorf("pings.ping_key", "must be 1-100 characters of a-z, A-Z, 0-9, '-' and '_'")
+	}
+	if c.Pings.AutoCreate && c.Pings.PingKey == "" {
+		l.errorf("pings.auto_create", "needs pings.ping_key")
+	}
+	if c.Retention.Pings < 1 {
+		l.errorf("retention.pings", "must be at least 1")
+	}
+	if c.Pull.MaxConcurrent < 1 {
+		l.errorf("pull.max_concurrent", "must be at least 1")
+	}
+	d := c.Defaults
+	for _, f := range []struct {
+		path string
+		v    Duration
+	}{{"defaults.period", d.Period}, {"defaults.grace", d.Grace}, {"defaults.interval", d.Interval}, {"defaults.timeout", d.Timeout}} {
+		if f.v <= 0 {
+			l.errorf(f.path, "must be positive")
+		}
+	}
+	if !c.Notifiers.IsZero() {
+		c.warnings = append(c.warnings, "notifiers: not implemented yet, ignored")
+	}
+	if !c.Maintenance.IsZero() {
+		c.warnings = append(c.warnings, "maintenance: not implemented yet, ignored")
+	}
+
+	checkNames, ids := map[string]int{}, map[uuid.UUID]int{}
+	for i := range c.Checks {
+		p := fmt.Sprintf("checks[%d]", i)
+		mc, ok := l.check(c, &c.Checks[i], p)
+		prev, dupName := checkNames[c.Checks[i].Name]
+		if dupName && c.Checks[i].Name != "" {
+			l.errorf(p+".name", "%q is also the name of checks[%d]", c.Checks[i].Name, prev)
+		} else {
+			checkNames[c.Checks[i].Name] = i
+		}
+		if !ok {
+			continue
+		}
+		if prev, dup := ids[mc.ID]; dup && (!dupName || c.Checks[i].ID != "") {
+			l.errorf(p+".id", "%s is also the id of checks[%d]", mc.ID, prev)
+		}
+		ids[mc.ID] = i
+		c.checks = append(c.checks, mc)
+		if !c.Checks[i].Actions.IsZero() {
+			c.warnings = append(c.warnings, p+".actions: not implemented yet, ignored")
+		}
+	}
+}
+
+func validPingKey(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b == '-' || b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// check builds the model check of cc, recording every problem under path.
+func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
+	nerr := len(l.errs)
+	m := model.Check{
+		Name:         cc.Name,
+		Slug:         cc.Slug,
+		Tags:         cc.Tags,
+		Desc:         cc.Desc,
+		MinRunTime:   cc.MinRunTime.D(),
+		ManualResume: cc.ManualResume,
+		PostOnly:     cc.PostOnly,
+		Source:       model.SourceConfig,
+	}
+	switch {
+	case cc.ID != "":
+		id, err := uuid.Parse(cc.ID)
+		if err != nil || id == uuid.Nil {
+			l.errorf(path+".id", "%q is not a UUID (8-4-4-4-12 hex digits)", clip(cc.ID, 40))
+		}
+		m.ID = id
+	case cc.Name != "":
+		m.ID = CheckID(cc.Name)
+	}
+	if cc.Slug != "" {
+		m.PingKey = cc.PingKey
+		if m.PingKey == "" {
+			m.PingKey = c.Pings.PingKey
+		}
+		if m.PingKey == "" {
+			l.errorf(path+".slug", "a slug URL needs a ping key: set pings.ping_key or ping_key")
+		}
+	}
+	if cc.PingKey != "" && !validPingKey(cc.PingKey) {
+		l.errorf(path+".ping_key", "must be 1-100 characters of a-z, A-Z, 0-9, '-' and '_'")
+	}
+	th := cc.Thresholds
+	if th == nil {
+		th = c.Defaults.Thresholds
+	}
+	if th != nil {
+		m.Thresholds = model.Thresholds{Failures: th.Failures, Successes: th.Successes, StartPeriod: th.StartPeriod.D(), FlapChanges: th.FlapChanges, FlapWindow: th.FlapWindow}
+	}
+
+	var probes []string
+	var spec pull.Spec
+	missing := "" // the probe's required field, when unset
+	if h := cc.HTTP; h != nil {
+		probes = append(probes, "http")
+		spec = pull.Spec{URL: h.URL, Method: h.Method, Header: h.Headers, Status: h.Status, JSON: h.JSON, MaxLatency: h.MaxLatency.D(), MinCertValidity: h.MinCertValidity.D(), TLS: h.TLS.options()}
+		if h.URL == "" {
+			missing = "url"
+		} else if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") && !strings.HasPrefix(h.URL, "unix://") {
+			l.errorf(path+".http.url", "%q must start with http://, https:// or unix://", clip(h.URL, 60))
+		}
+	}
+	if g := cc.GRPC; g != nil {
+		probes = append(probes, "grpc")
+		scheme := "grpc"
+		if g.TLS != nil {
+			scheme = "grpcs"
+		}
+		spec = pull.Spec{URL: scheme + "://" + g.Address, Header: g.Headers, TLS: g.TLS.options(), MinCertValidity: g.MinCertValidity.D()}
+		if g.Service != "" {
+			spec.URL += "/" + g.Service
+		}
+		if g.Address == "" {
+			missing = "address"
+		}
+	}
+	if t := cc.TCP; t != nil {
+		probes = append(probes, "tcp")
+		spec = pull.Spec{URL: "tcp://" + t.Address}
+		if t.Address == "" {
+			missing = "address"
+		}
+	}
+	if x := cc.Command; x != nil {
+		probes = append(probes, "command")
+		spec = pull.Spec{Command: x.Run, Dir: x.Dir, MaxOutput: x.MaxOutput}
+		keys := make([]string, 0, len(x.Env))
+		for k := range x.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			spec.Env = append(spec.Env, k+"="+x.Env[k])
+		}
+		if len(x.Run) == 0 {
+			missing = "run"
+		}
+	}
+	if len(probes) > 1 {
+		l.errorf(path, "has several probes (%s): a check has at most one", strings.Join(probes, ", "))
+	}
+	pushOnly := map[string]bool{"period": cc.Period != 0, "cron": cc.Cron != "", "tz": cc.TZ != "", "grace": cc.Grace != 0, "min_run_time": cc.MinRunTime != 0, "manual_resume": cc.ManualResume, "post_only": cc.PostOnly}
+	if len(probes) == 1 {
+		kind := probes[0]
+		m.Kind = model.KindPull
+		for _, f := range sortedKeys(pushOnly) {
+			if pushOnly[f] {
+				l.errorf(path+"."+f, "applies to push checks only (a %s probe is polled every interval)", kind)
+			}
+		}
+		interval := cc.Interval.D()
+		if interval == 0 {
+			interval = c.Defaults.Interval.D()
+		}
+		timeout := cc.Timeout.D()
+		if timeout == 0 {
+			timeout = min(c.Defaults.Timeout.D(), interval)
+		}
+		if cc.Timeout < 0 {
+			l.errorf(path+".timeout", "must not be negative")
+		} else if timeout > interval && interval > 0 {
+			l.errorf(path+".timeout", "%v is longer than the interval %v", timeout, interval)
+		}
+		spec.Timeout = timeout
+		m.Schedule = model.Schedule{Period: interval, Grace: timeout}
+		if missing != "" {
+			l.errorf(path+"."+kind+"."+missing, "is required")
+		} else if _, err := pull.Compile(spec); err != nil {
+			l.fieldErrors(path+"."+kind, kind, err)
+		}
+		m.Probe = spec.Encode()
+	} else {
+		m.Kind = model.KindPush
+		if cc.Interval != 0 {
+			l.errorf(path+".interval", "applies to pull checks only (push checks take period or cron)")
+		}
+		if cc.Timeout != 0 {
+			l.errorf(path+".timeout", "applies to pull checks only")
+		}
+		m.Schedule = model.Schedule{Period: cc.Period.D(), Cron: cc.Cron, TZ: cc.TZ, Grace: cc.Grace.D()}
+		if m.Schedule.Cron == "" && m.Schedule.Period == 0 {
+			m.Schedule.Period = c.Defaults.Period.D()
+		}
+		if m.Schedule.TZ == "" {
+			m.Schedule.TZ = c.Defaults.TZ
+		}
+		if m.Schedule.Grace == 0 {
+			m.Schedule.Grace = c.Defaults.Grace.D()
+		}
+	}
+	m = m.WithDefaults()
+	if err := m.Validate(); err != nil {
+		l.modelErrors(path, cc, err)
+	}
+	return m, len(l.errs) == nerr
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (t *TLS) options() probe.TLSOptions {
+	if t == nil {
+		return probe.TLSOptions{}
+	}
+	return probe.TLSOptions{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+}
+
+// fieldErrors records pull.Compile's field errors under path.
+func (l *loader) fieldErrors(path, kind string, err error) {
+	for _, e := range flatten(err) {
+		var fe *pull.FieldError
+		if errors.As(e, &fe) {
+			field := fe.Field
+			switch {
+			case kind == "grpc" || kind == "tcp":
+				field = strings.Replace(field, "url", "address", 1)
+			case kind == "command" && strings.HasPrefix(field, "command"):
+				field = "run" + strings.TrimPrefix(field, "command")
+			case kind == "command" && strings.HasPrefix(field, "env"):
+				field = "env"
+			}
+			l.errorf(path+"."+field, "%v", fe.Err)
+		} else {
+			l.errorf(path, "%v", e)
+		}
+	}
+}
+
+// modelFields maps model.Check.Validate's field names to the YAML's.
+var modelFields = map[string][2]string{ // field → {push name, pull name}
+	"schedule.period": {"period", "interval"},
+	"schedule.cron":   {"cron", "cron"},
+	"schedule.tz":     {"tz", "tz"},
+	"schedule.grace":  {"grace", "timeout"},
+	"schedule":        {"period", "interval"},
+}
+
+// modelErrors records model.Check.Validate's errors under path, naming the
+// YAML field (which may be in defaults: when the check does not set it).
+func (l *loader) modelErrors(path string, cc *Check, err error) {
+	pullCheck := cc.HTTP != nil || cc.GRPC != nil || cc.TCP != nil || cc.Command != nil
+	for _, e := range flatten(err) {
+		msg := strings.TrimPrefix(e.Error(), model.ErrInvalidCheck.Error()+": ")
+		field, rest, ok := strings.Cut(msg, ": ")
+		if !ok {
+			l.errorf(path, "%s", msg)
+			continue
+		}
+		if field == "id" && cc.ID == "" {
+			continue // derived from the name, which is missing: reported as such
+		}
+		name := field
+		if f, ok := modelFields[field]; ok {
+			name = f[0]
+			if pullCheck {
+				name = f[1]
+			}
+		}
+		if field == "schedule.cron" && !strings.Contains(rest, "time zone") && !strings.Contains(rest, "@every") && !strings.Contains(rest, "pull checks") {
+			rest = fmt.Sprintf("invalid cron expression %q: %s", clip(cc.Cron, 60), rest)
+		}
+		p := path + "." + name
+		if _, set := l.lines[p]; !set {
+			if d := "defaults." + name; l.lines[d] != 0 {
+				p = d
+			}
+		}
+		l.errorf(p, "%s", rest)
+	}
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

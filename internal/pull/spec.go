@@ -1,0 +1,341 @@
+package pull
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vitals-go/vitals/internal/probe"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Defaults of a Spec's fields left zero.
+const (
+	// DefaultTimeout bounds one probe.
+	DefaultTimeout = 5 * time.Second
+	// DefaultJSONBodyLimit is how much of an HTTP body is read when JSON
+	// conditions are set (otherwise probe.DefaultMaxBody).
+	DefaultJSONBodyLimit = 64 << 10
+	// DefaultMaxOutput is how much of a command's output (stdout and
+	// stderr together) is kept; the tail is reported in a failure.
+	DefaultMaxOutput = 4 << 10
+)
+
+// Spec is the definition of a pull check's probe: what model.Check.Probe
+// holds, JSON-encoded (Encode, Decode). Exactly one of URL and Command is
+// set. Field names in errors are those of the YAML config (see
+// docs/config.md), so a config loader can point at the line.
+type Spec struct {
+	// URL is the target: http://, https://, unix://…:/path (HTTP),
+	// grpc://, grpcs:// (gRPC health, service as the path), tcp://.
+	// Parsed by probe.ParseTarget.
+	URL string `json:"url,omitempty"`
+	// Method is the HTTP method. Default GET.
+	Method string `json:"method,omitempty"`
+	// Header is added to HTTP requests (and sent as gRPC metadata).
+	Header map[string]string `json:"header,omitempty"`
+	// Status lists the accepted HTTP statuses, as "200-299,304". Default
+	// "200-399".
+	Status string `json:"status,omitempty"`
+	// JSON are conditions on the JSON body (see Condition); all must hold.
+	JSON []string `json:"json,omitempty"`
+	// MaxLatency fails a probe that took longer. Default 0: off.
+	MaxLatency time.Duration `json:"max_latency,omitempty"`
+	// MinCertValidity fails an https or grpcs probe whose server
+	// certificate (the earliest expiring of the chain) expires within it.
+	// Default 0: off.
+	MinCertValidity time.Duration `json:"min_cert_validity,omitempty"`
+	// TLS configures https and grpcs targets.
+	TLS probe.TLSOptions `json:"tls,omitzero"`
+	// Command is a program and its arguments (no shell), healthy when it
+	// exits 0.
+	Command []string `json:"command,omitempty"`
+	// Dir is the command's working directory. Default: the daemon's.
+	Dir string `json:"dir,omitempty"`
+	// Env is added to the command's environment, as KEY=VALUE.
+	Env []string `json:"env,omitempty"`
+	// MaxOutput caps the captured output of a command. Default
+	// DefaultMaxOutput.
+	MaxOutput int `json:"max_output,omitempty"`
+	// Timeout bounds one probe. Default DefaultTimeout.
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// FieldError is a problem with one field of a Spec; Field is the YAML name
+// relative to the probe ("url", "json[1]", "tls.ca_file").
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+// Error implements error.
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Encode returns the JSON form stored in model.Check.Probe.
+func (s Spec) Encode() []byte {
+	b, err := json.Marshal(s)
+	if err != nil { // a Spec always encodes
+		panic(err)
+	}
+	return b
+}
+
+// Decode parses model.Check.Probe.
+func Decode(b []byte) (Spec, error) {
+	var s Spec
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Spec{}, fmt.Errorf("probe spec: %w", err)
+	}
+	return s, nil
+}
+
+// Prober is a compiled Spec, ready to run. It is safe for concurrent use.
+type Prober struct {
+	spec    Spec
+	target  probe.Target
+	prober  *probe.Prober
+	conds   []*Condition
+	timeout time.Duration
+}
+
+// Compile checks s and prepares it (parses the target and conditions,
+// loads TLS files). Every problem is reported, joined, as a *FieldError.
+func Compile(s Spec) (*Prober, error) {
+	var errs []error
+	bad := func(field string, err error) { errs = append(errs, &FieldError{field, err}) }
+	p := &Prober{spec: s, timeout: s.Timeout}
+	if p.timeout == 0 {
+		p.timeout = DefaultTimeout
+	}
+	if s.Timeout < 0 {
+		bad("timeout", errors.New("must not be negative"))
+	}
+	if s.MaxLatency < 0 {
+		bad("max_latency", errors.New("must not be negative"))
+	}
+	if s.MinCertValidity < 0 {
+		bad("min_cert_validity", errors.New("must not be negative"))
+	}
+	switch {
+	case len(s.Command) > 0 && s.URL != "":
+		bad("command", errors.New("a probe is a URL or a command, not both"))
+	case len(s.Command) > 0:
+		if s.Command[0] == "" {
+			bad("command[0]", errors.New("the program must not be empty"))
+		}
+		if s.MaxOutput < 0 {
+			bad("max_output", errors.New("must not be negative"))
+		}
+		for i, kv := range s.Env {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+				bad(fmt.Sprintf("env[%d]", i), fmt.Errorf("%q is not KEY=VALUE", clip(kv, 40)))
+			}
+		}
+	case s.URL == "":
+		bad("url", errors.New("is required"))
+	default:
+		t, err := probe.ParseTarget(s.URL)
+		if err != nil {
+			bad("url", err)
+			break
+		}
+		p.target = t
+		opts := probe.Options{Timeout: p.timeout, Method: s.Method, TLS: s.TLS, MaxBody: -1}
+		if !t.IsHTTP() && (s.Method != "" || s.Status != "" || len(s.JSON) > 0) {
+			bad("url", fmt.Errorf("method, status and json conditions need an HTTP target, not %s", t.Scheme))
+		}
+		if s.Status != "" {
+			r, err := probe.ParseStatusRanges(s.Status)
+			if err != nil {
+				bad("status", err)
+			}
+			opts.Status = r
+		}
+		if len(s.Header) > 0 {
+			opts.Header = http.Header{}
+			for k, v := range s.Header {
+				opts.Header.Set(k, v)
+			}
+		}
+		for i, text := range s.JSON {
+			c, err := ParseCondition(text)
+			if err != nil {
+				bad(fmt.Sprintf("json[%d]", i), err)
+				continue
+			}
+			p.conds = append(p.conds, c)
+		}
+		if len(s.JSON) > 0 {
+			opts.MaxBody = DefaultJSONBodyLimit
+		}
+		if s.MinCertValidity > 0 && t.Scheme != probe.SchemeHTTPS && t.Scheme != probe.SchemeGRPCS {
+			bad("min_cert_validity", fmt.Errorf("needs an https or grpcs target, not %s", t.Scheme))
+		}
+		if len(errs) > 0 {
+			break
+		}
+		pr, err := probe.New(opts)
+		if err != nil {
+			bad("url", err)
+			break
+		}
+		p.prober = pr
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Spec returns the spec p was compiled from.
+func (p *Prober) Spec() Spec { return p.spec }
+
+// Timeout returns the probe's timeout, with the default applied.
+func (p *Prober) Timeout() time.Duration { return p.timeout }
+
+// Probe runs the probe once, within its timeout (and ctx), and returns the
+// outcome as the engine takes it. A panic is a failed result.
+func (p *Prober) Probe(ctx context.Context) (r model.Result) {
+	start := time.Now()
+	r.Time = start.UTC()
+	defer func() {
+		if v := recover(); v != nil {
+			r.OK, r.Error = false, fmt.Sprintf("probe panicked: %v", v)
+		}
+		if r.Duration == 0 {
+			r.Duration = time.Since(start)
+		}
+		r.Error = model.Truncate(r.Error, model.MaxReasonLen)
+	}()
+	if len(p.spec.Command) > 0 {
+		return p.runCommand(ctx, start)
+	}
+	res := p.prober.Probe(ctx, p.target)
+	r.Duration = res.Duration
+	if !res.Healthy {
+		r.Error = res.Reason
+		return r
+	}
+	if p.spec.MaxLatency > 0 && res.Duration > p.spec.MaxLatency {
+		r.Error = fmt.Sprintf("latency %v over %v", res.Duration.Round(time.Millisecond), p.spec.MaxLatency)
+		return r
+	}
+	if p.spec.MinCertValidity > 0 && !res.CertExpiry.IsZero() {
+		if left := res.CertExpiry.Sub(start); left < p.spec.MinCertValidity {
+			r.Error = fmt.Sprintf("certificate expires %s (in %v, under %v)", res.CertExpiry.UTC().Format(time.RFC3339), left.Round(time.Minute), p.spec.MinCertValidity)
+			return r
+		}
+	}
+	if len(p.conds) > 0 {
+		if res.Truncated {
+			r.Error = fmt.Sprintf("body longer than %d bytes", DefaultJSONBodyLimit)
+			return r
+		}
+		doc, err := decodeJSON(res.Body)
+		if err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		for _, c := range p.conds {
+			if err := c.Eval(doc); err != nil {
+				r.Error = err.Error()
+				return r
+			}
+		}
+	}
+	r.OK = true
+	return r
+}
+
+// runCommand runs the command probe: healthy on exit status 0.
+func (p *Prober) runCommand(ctx context.Context, start time.Time) model.Result {
+	r := model.Result{Time: start.UTC()}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, p.spec.Command[0], p.spec.Command[1:]...)
+	cmd.Dir = p.spec.Dir
+	if len(p.spec.Env) > 0 {
+		cmd.Env = append(cmd.Environ(), p.spec.Env...)
+	}
+	// Its own process group, so that a timeout kills what it started too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	limit := p.spec.MaxOutput
+	if limit == 0 {
+		limit = DefaultMaxOutput
+	}
+	out := &TailBuffer{Max: limit}
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	r.Duration = time.Since(start)
+	if err == nil {
+		r.OK = true
+		return r
+	}
+	reason := err.Error()
+	if ctx.Err() != nil {
+		reason = fmt.Sprintf("timeout after %v", p.timeout)
+	}
+	if tail := strings.TrimSpace(out.String()); tail != "" {
+		reason += ": " + lastLines(tail, 300)
+	}
+	r.Error = reason
+	return r
+}
+
+// lastLines returns at most n bytes from the end of s, starting at a line.
+func lastLines(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		s = s[i+1:]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// TailBuffer is an io.Writer keeping the last Max bytes written (the end of
+// a job's output is where its error is). Truncated reports whether
+// anything was dropped. Not safe for concurrent use: exec serialises
+// writes when Stdout and Stderr are the same writer.
+type TailBuffer struct {
+	Max       int
+	buf       []byte
+	Truncated bool
+}
+
+// Write implements io.Writer; it never fails.
+func (b *TailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) >= b.Max {
+		b.Truncated = b.Truncated || len(p) > b.Max || len(b.buf) > 0
+		b.buf = append(b.buf[:0], p[len(p)-b.Max:]...)
+		return n, nil
+	}
+	if over := len(b.buf) + len(p) - b.Max; over > 0 {
+		b.Truncated = true
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	b.buf = append(b.buf, p...)
+	return n, nil
+}
+
+// Bytes returns the kept bytes.
+func (b *TailBuffer) Bytes() []byte { return b.buf }
+
+// String returns the kept bytes as a string.
+func (b *TailBuffer) String() string { return string(b.buf) }
