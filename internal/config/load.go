@@ -89,7 +89,7 @@ type loader struct {
 	// shortByLine: line → the shortest path on it (the key of a flow
 	// list or mapping).
 	shortByLine map[int]string
-	budget int            // nodes the schema walk may still visit (aliases)
+	budget      int // nodes the schema walk may still visit (aliases)
 }
 
 func (l *loader) errorf(path string, format string, args ...any) {
