@@ -312,11 +312,14 @@ func (p *Passive) pushLocked(s passiveSnap) {
 	}
 }
 
-// passiveWriter records the status written through it.
+// passiveWriter records the status written through it. It is padded to
+// two cache lines: writers of requests served on different CPUs must not
+// share a line (false sharing would serialise the cores).
 type passiveWriter struct {
 	http.ResponseWriter
 	status int
 	shard  *passiveShard
+	_      [128 - 32]byte
 }
 
 func (w *passiveWriter) WriteHeader(code int) {
