@@ -11,11 +11,13 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // classify turns an error from dialing or a request into a probe failure
 // with a short reason. ctx is the probe's context.
 func classify(ctx context.Context, err error) error {
+	settle(ctx)
 	if cause := context.Cause(ctx); cause != nil {
 		var te *timeoutError
 		switch {
@@ -83,6 +85,16 @@ func classify(ctx context.Context, err error) error {
 		return fail(ErrTLS, "TLS: "+strings.TrimPrefix(msg, "tls: "), err)
 	}
 	return fail(ErrConnect, msg, err)
+}
+
+// settle waits for ctx to be done when its deadline has passed. A failure
+// after the deadline is the deadline's doing (a server that gave up on the
+// grpc-timeout we sent resets the stream, for one), but on a busy machine the
+// context's timer may not have run yet; it is about to.
+func settle(ctx context.Context) {
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		<-ctx.Done()
+	}
 }
 
 // innermost strips the wrappers that only repeat the operation and address

@@ -130,11 +130,7 @@ func grpcStatusError(ctx context.Context, code int, message, service string) err
 	}
 	switch code {
 	case 4: // DEADLINE_EXCEEDED: the server gave up on the grpc-timeout we sent.
-		if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
-			// Our deadline has passed too; its timer may not have run yet
-			// on a busy machine, but is about to.
-			<-ctx.Done()
-		}
+		settle(ctx)
 		if te, ok := context.Cause(ctx).(*timeoutError); ok {
 			return fail(ErrTimeout, te.Error()+" ("+name+")", nil)
 		}

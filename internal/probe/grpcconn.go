@@ -61,6 +61,7 @@ func (w *connWatch) setTLS(tc *tls.Conn) {
 // diagnose classifies err, the error of the HTTP/2 round trip, using what
 // the watch saw. conf is the Prober's TLS configuration (nil if none).
 func (w *connWatch) diagnose(ctx context.Context, err error, conf *tls.Config) error {
+	settle(ctx)
 	if context.Cause(ctx) != nil {
 		return classify(ctx, err)
 	}
