@@ -56,6 +56,15 @@ func BenchmarkPassive(b *testing.B) {
 			}
 		})
 	})
+	// Baseline: what one shared counter (no shards) costs under RunParallel.
+	var shared atomic.Uint64
+	b.Run("one-counter-parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				shared.Add(1)
+			}
+		})
+	})
 	off := checks.NewPassive(checks.PassiveOptions{})
 	off.SetEnabled(false)
 	wrappedOff := off.Middleware(bare)

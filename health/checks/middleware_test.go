@@ -354,3 +354,41 @@ func TestPassiveMiddleware(t *testing.T) {
 		t.Errorf("disabled: counted %d, status %d", t1-t0, resp.StatusCode)
 	}
 }
+
+// TestPassiveConcurrent records from several goroutines while checks run,
+// under the race detector, and loses no count.
+func TestPassiveConcurrent(t *testing.T) {
+	p := checks.NewPassive(checks.PassiveOptions{MinRequests: 1 << 30})
+	const workers, each = 4, 5000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				p.Record(i%4 == w%4)
+			}
+		})
+	}
+	stop := make(chan struct{})
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := p.Check(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-checked
+	total, failed := p.Counts()
+	if total != workers*each || failed != workers*each/4 {
+		t.Errorf("counts %d, %d; want %d, %d", total, failed, workers*each, workers*each/4)
+	}
+}

@@ -247,10 +247,12 @@ func (p *Passive) Check(ctx context.Context) error {
 	if !p.enabled.Load() {
 		return nil
 	}
-	now := p.now()
-	total, failed := p.Counts()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Read the clock and the counters under mu, so that snapshots are
+	// taken in order even when checks run concurrently.
+	now := p.now()
+	total, failed := p.Counts()
 	if !p.ejectedUntil.IsZero() {
 		if left := p.ejectedUntil.Sub(now); left > 0 {
 			health.Observe(ctx, p.lastRatio*100, "percent")
