@@ -145,12 +145,12 @@ func TestLoadGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if api.Kind != model.KindPull || api.Schedule.Period != time.Minute || spec.Timeout != 3*time.Second || spec.Status != "200-299" ||
-		len(spec.JSON) != 2 || spec.MinCertValidity != 14*24*time.Hour || spec.Header["Authorization"] != "Bearer x" || api.Thresholds.Failures != 3 {
+	if api.Kind != model.KindPull || api.Schedule.Period != time.Minute || spec.Timeout.D() != 3*time.Second || spec.Status != "200-299" ||
+		len(spec.JSON) != 2 || spec.MinCertValidity.D() != 14*24*time.Hour || spec.Header["Authorization"] != "Bearer x" || api.Thresholds.Failures != 3 {
 		t.Errorf("api: %+v %+v", api, spec)
 	}
 	g, _ := pull.Decode(byName["grpc"].Probe)
-	if g.URL != "grpc://127.0.0.1:9090/orders.v1.Orders" || byName["grpc"].Schedule.Period != 20*time.Second || g.Timeout != 5*time.Second {
+	if g.URL != "grpc://127.0.0.1:9090/orders.v1.Orders" || byName["grpc"].Schedule.Period != 20*time.Second || g.Timeout.D() != 5*time.Second {
 		t.Errorf("grpc: %+v %+v", g, byName["grpc"].Schedule)
 	}
 	d, _ := pull.Decode(byName["disk"].Probe)
@@ -174,7 +174,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := pull.Decode(cfg.ModelChecks()[0].Probe); s.Timeout != 2*time.Second {
+	if s, _ := pull.Decode(cfg.ModelChecks()[0].Probe); s.Timeout.D() != 2*time.Second {
 		t.Errorf("timeout %v", s.Timeout)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/vitals-go/vitals/internal/probe"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -186,7 +185,7 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 	missing := "" // the probe's required field, when unset
 	if h := cc.HTTP; h != nil {
 		probes = append(probes, "http")
-		spec = pull.Spec{URL: h.URL, Method: h.Method, Header: h.Headers, Status: h.Status, JSON: h.JSON, MaxLatency: h.MaxLatency.D(), MinCertValidity: h.MinCertValidity.D(), TLS: h.TLS.options()}
+		spec = pull.Spec{URL: h.URL, Method: h.Method, Header: h.Headers, Status: h.Status, JSON: h.JSON, MaxLatency: pull.Duration(h.MaxLatency), MinCertValidity: pull.Duration(h.MinCertValidity), TLS: h.TLS.options()}
 		if h.URL == "" {
 			missing = "url"
 		} else if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") && !strings.HasPrefix(h.URL, "unix://") {
@@ -199,7 +198,7 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 		if g.TLS != nil {
 			scheme = "grpcs"
 		}
-		spec = pull.Spec{URL: scheme + "://" + g.Address, Header: g.Headers, TLS: g.TLS.options(), MinCertValidity: g.MinCertValidity.D()}
+		spec = pull.Spec{URL: scheme + "://" + g.Address, Header: g.Headers, TLS: g.TLS.options(), MinCertValidity: pull.Duration(g.MinCertValidity)}
 		if g.Service != "" {
 			spec.URL += "/" + g.Service
 		}
@@ -254,7 +253,7 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 		} else if timeout > interval && interval > 0 {
 			l.errorf(path+".timeout", "%v is longer than the interval %v", timeout, interval)
 		}
-		spec.Timeout = timeout
+		spec.Timeout = pull.Duration(timeout)
 		m.Schedule = model.Schedule{Period: interval, Grace: timeout}
 		if missing != "" {
 			l.errorf(path+"."+kind+"."+missing, "is required")
@@ -297,11 +296,11 @@ func sortedKeys(m map[string]bool) []string {
 	return keys
 }
 
-func (t *TLS) options() probe.TLSOptions {
+func (t *TLS) options() pull.TLS {
 	if t == nil {
-		return probe.TLSOptions{}
+		return pull.TLS{}
 	}
-	return probe.TLSOptions{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+	return pull.TLS{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
 }
 
 // fieldErrors records pull.Compile's field errors under path.

@@ -56,6 +56,27 @@ type Options struct {
 	Observe func(id uuid.UUID, scheduled, started time.Time, r model.Result)
 	// Logger receives scheduling and report errors. Default slog.Default().
 	Logger *slog.Logger
+
+	// compile turns a check into what runs it; tests replace it.
+	compile func(model.Check) (runner, error)
+}
+
+// runner runs one probe: *Prober.
+type runner interface {
+	Probe(ctx context.Context) model.Result
+}
+
+// compileCheck decodes and compiles a pull check's probe.
+func compileCheck(c model.Check) (runner, error) {
+	spec, err := Decode(c.Probe)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Compile(spec)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Scheduler probes every pull check of an engine on its interval: the
@@ -90,7 +111,7 @@ type Scheduler struct {
 type entry struct {
 	id       uuid.UUID
 	raw      []byte // model.Check.Probe, to detect changes
-	prober   *Prober
+	prober   runner
 	err      error // the spec does not compile: every run reports it
 	interval time.Duration
 	next     time.Time
@@ -118,6 +139,9 @@ func New(eng Engine, opts Options) *Scheduler {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.compile == nil {
+		opts.compile = compileCheck
 	}
 	return &Scheduler{
 		eng:     eng,
@@ -194,11 +218,8 @@ func (s *Scheduler) OnCheck(c model.Check, deleted bool) {
 	if e.prober == nil && e.err == nil || !bytes.Equal(e.raw, c.Probe) {
 		e.raw = append([]byte(nil), c.Probe...)
 		e.prober, e.err = nil, nil
-		spec, err := Decode(c.Probe)
-		if err == nil {
-			e.prober, err = Compile(spec)
-		}
-		if err != nil {
+		var err error
+		if e.prober, err = s.opts.compile(c); err != nil {
 			e.err = fmt.Errorf("invalid probe: %w", err)
 			s.opts.Logger.Error("pull check has an invalid probe", "check", c.Name, "id", c.ID, "err", err)
 		}
@@ -236,7 +257,7 @@ func (s *Scheduler) wakeLocked() {
 
 type job struct {
 	e         *entry
-	prober    *Prober
+	prober    runner
 	err       error
 	scheduled time.Time
 }

@@ -47,13 +47,13 @@ type Spec struct {
 	// JSON are conditions on the JSON body (see Condition); all must hold.
 	JSON []string `json:"json,omitempty"`
 	// MaxLatency fails a probe that took longer. Default 0: off.
-	MaxLatency time.Duration `json:"max_latency,omitempty"`
+	MaxLatency Duration `json:"max_latency,omitempty"`
 	// MinCertValidity fails an https or grpcs probe whose server
 	// certificate (the earliest expiring of the chain) expires within it.
 	// Default 0: off.
-	MinCertValidity time.Duration `json:"min_cert_validity,omitempty"`
+	MinCertValidity Duration `json:"min_cert_validity,omitempty"`
 	// TLS configures https and grpcs targets.
-	TLS probe.TLSOptions `json:"tls,omitzero"`
+	TLS TLS `json:"tls,omitzero"`
 	// Command is a program and its arguments (no shell), healthy when it
 	// exits 0.
 	Command []string `json:"command,omitempty"`
@@ -65,7 +65,57 @@ type Spec struct {
 	// DefaultMaxOutput.
 	MaxOutput int `json:"max_output,omitempty"`
 	// Timeout bounds one probe. Default DefaultTimeout.
-	Timeout time.Duration `json:"timeout,omitempty"`
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// TLS configures the TLS client of https and grpcs probes (see
+// probe.TLSOptions). The zero value verifies against the system roots.
+type TLS struct {
+	CAFile             string `json:"ca_file,omitempty"`
+	CertFile           string `json:"cert_file,omitempty"`
+	KeyFile            string `json:"key_file,omitempty"`
+	ServerName         string `json:"server_name,omitempty"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
+}
+
+// Duration is a time.Duration that JSON-encodes as a string such as "5s"
+// (and decodes from one, or from a number of nanoseconds).
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return errors.New(`a duration is a string such as "5s"`)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q", clip(s, 30))
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ValidateProbe checks a JSON-encoded Spec (the "probe" of a pull check
+// created through the JSON API): it decodes and compiles it.
+func ValidateProbe(raw json.RawMessage) error {
+	s, err := Decode(raw)
+	if err != nil {
+		return err
+	}
+	_, err = Compile(s)
+	return err
 }
 
 // FieldError is a problem with one field of a Spec; Field is the YAML name
@@ -115,7 +165,7 @@ type Prober struct {
 func Compile(s Spec) (*Prober, error) {
 	var errs []error
 	bad := func(field string, err error) { errs = append(errs, &FieldError{field, err}) }
-	p := &Prober{spec: s, timeout: s.Timeout}
+	p := &Prober{spec: s, timeout: s.Timeout.D()}
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
 	}
@@ -152,7 +202,7 @@ func Compile(s Spec) (*Prober, error) {
 			break
 		}
 		p.target = t
-		opts := probe.Options{Timeout: p.timeout, Method: s.Method, TLS: s.TLS, MaxBody: -1}
+		opts := probe.Options{Timeout: p.timeout, Method: s.Method, TLS: probe.TLSOptions(s.TLS), MaxBody: -1}
 		if !t.IsHTTP() && (s.Method != "" || s.Status != "" || len(s.JSON) > 0) {
 			bad("url", fmt.Errorf("method, status and json conditions need an HTTP target, not %s", t.Scheme))
 		}
@@ -228,13 +278,13 @@ func (p *Prober) Probe(ctx context.Context) (r model.Result) {
 		r.Error = res.Reason
 		return r
 	}
-	if p.spec.MaxLatency > 0 && res.Duration > p.spec.MaxLatency {
-		r.Error = fmt.Sprintf("latency %v over %v", res.Duration.Round(time.Millisecond), p.spec.MaxLatency)
+	if max := p.spec.MaxLatency.D(); max > 0 && res.Duration > max {
+		r.Error = fmt.Sprintf("latency %v over %v", res.Duration.Round(time.Millisecond), max)
 		return r
 	}
-	if p.spec.MinCertValidity > 0 && !res.CertExpiry.IsZero() {
-		if left := res.CertExpiry.Sub(start); left < p.spec.MinCertValidity {
-			r.Error = fmt.Sprintf("certificate expires %s (in %v, under %v)", res.CertExpiry.UTC().Format(time.RFC3339), left.Round(time.Minute), p.spec.MinCertValidity)
+	if minv := p.spec.MinCertValidity.D(); minv > 0 && !res.CertExpiry.IsZero() {
+		if left := res.CertExpiry.Sub(start); left < minv {
+			r.Error = fmt.Sprintf("certificate expires %s (in %v, under %v)", res.CertExpiry.UTC().Format(time.RFC3339), left.Round(time.Minute), minv)
 			return r
 		}
 	}

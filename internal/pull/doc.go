@@ -1,0 +1,17 @@
+// Package pull runs the watchdog's pull checks: it probes each one on its
+// interval and reports every outcome to the engine, which applies
+// thresholds, start period and flapping (package watchdog).
+//
+// A pull check's model.Check.Probe holds a JSON-encoded Spec: an HTTP(S)
+// URL with conditions on the status, the JSON body (see Condition), the
+// latency and the TLS certificate's expiry; a gRPC health target; a TCP
+// address; or a command whose exit status decides. The network probes are
+// those of package probe, shared with healthprobe and `vitals check`.
+//
+// The Scheduler keeps one timer heap and one goroutine: the first probe of
+// each check runs at a random point of its first interval, the next ones at
+// a fixed rate. Each due probe runs in its own goroutine under a bound on
+// concurrent probes, and a check whose previous probe is still running
+// skips its turn, so a slow target never delays the others. Measured with
+// 10,000 checks: BENCHMARKS.md ("Pull scheduler").
+package pull
