@@ -56,17 +56,17 @@ func TestCondition(t *testing.T) {
 
 func TestParseConditionErrors(t *testing.T) {
 	tests := map[string]string{
-		`status == "UP"`:   `bad condition "status == \"UP\"": the path must start with "$"`,
-		`$.status=="UP"`:   `bad condition "$.status==\"UP\"": put spaces around the operator`,
-		`$.status == UP`:   `bad condition "$.status == UP": the value UP is not a JSON literal (strings take double quotes: "UP")`,
-		`$.status ==`:      `bad condition "$.status ==": a value expected after "=="`,
-		`$.status ~ "x"`:   `bad condition "$.status ~ \"x\"": an operator (== != < <= > >=) expected at "~ \"x\""`,
-		`$.a < "x"`:        `bad condition "$.a < \"x\"": < compares numbers only`,
-		`$.a == [1]`:       `bad condition "$.a == [1]": the value must be a string, number, true, false or null`,
-		`$.`:               `bad condition "$.": empty member name at offset 2`,
-		`$[x]`:             `bad condition "$[x]": array index "x" is not a number 0-1000000`,
-		`$[1`:              `bad condition "$[1": "[" without "]"`,
-		`$.a == "x" "y"`:   `bad condition "$.a == \"x\" \"y\"": the value "x" "y" is not a JSON literal (strings take double quotes: "UP")`,
+		`status == "UP"`:         `bad condition "status == \"UP\"": the path must start with "$"`,
+		`$.status=="UP"`:         `bad condition "$.status==\"UP\"": put spaces around the operator`,
+		`$.status == UP`:         `bad condition "$.status == UP": the value UP is not a JSON literal (strings take double quotes: "UP")`,
+		`$.status ==`:            `bad condition "$.status ==": a value expected after "=="`,
+		`$.status ~ "x"`:         `bad condition "$.status ~ \"x\"": an operator (== != < <= > >=) expected at "~ \"x\""`,
+		`$.a < "x"`:              `bad condition "$.a < \"x\"": < compares numbers only`,
+		`$.a == [1]`:             `bad condition "$.a == [1]": the value must be a string, number, true, false or null`,
+		`$.`:                     `bad condition "$.": empty member name at offset 2`,
+		`$[x]`:                   `bad condition "$[x]": array index "x" is not a number 0-1000000`,
+		`$[1`:                    `bad condition "$[1": "[" without "]"`,
+		`$.a == "x" "y"`:         `bad condition "$.a == \"x\" \"y\"": the value "x" "y" is not a JSON literal (strings take double quotes: "UP")`,
 		strings.Repeat("$", 600): `bad condition "` + strings.Repeat("$", 60) + `...": longer than 500 bytes`,
 	}
 	for in, want := range tests {
