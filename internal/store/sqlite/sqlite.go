@@ -88,6 +88,16 @@ var _ store.Store = (*Store)(nil)
 type request struct {
 	fn   func(ctx context.Context, w *writer) error
 	done chan error
+	// apply, when set instead of fn, is a store.Update: consecutive ones
+	// in a batch are written with multi-row statements (see applyRun).
+	apply *pendingApply
+}
+
+// pendingApply is an Update with its state already JSON-encoded (by the
+// caller's goroutine, off the writer's path).
+type pendingApply struct {
+	u  store.Update
+	sj []byte
 }
 
 func dsn(path string, opts Options, write bool) string {
@@ -228,7 +238,13 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, w *write
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{fn: fn, done: make(chan error, 1)}
+	return s.submit(ctx, &request{fn: fn, done: make(chan error, 1)})
+}
+
+func (s *Store) submit(ctx context.Context, r *request) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -412,9 +428,7 @@ func (s *Store) Apply(ctx context.Context, u store.Update) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(ctx context.Context, w *writer) error {
-		return w.apply(ctx, u, sj)
-	})
+	return s.submit(ctx, &request{apply: &pendingApply{u: u, sj: sj}, done: make(chan error, 1)})
 }
 
 // UpdateNotification implements store.Store.
@@ -536,8 +550,15 @@ func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]m
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
+	// The writer prunes old pings in steps (see writer.prune): rows past
+	// the retention may linger briefly and are hidden here.
+	var newest sql.NullInt64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT max(n) FROM pings WHERE check_id = ?`, id.String()).Scan(&newest); err != nil {
+		return nil, err
+	}
+	oldest := newest.Int64 - int64(s.opts.PingRetention)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated
-		FROM pings WHERE check_id = ? AND n < ? ORDER BY n DESC LIMIT ?`, id.String(), before, limit)
+		FROM pings WHERE check_id = ? AND n < ? AND n > ? ORDER BY n DESC LIMIT ?`, id.String(), before, oldest, limit)
 	if err != nil {
 		return nil, err
 	}

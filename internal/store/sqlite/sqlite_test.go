@@ -5,8 +5,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
@@ -63,5 +67,52 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := sqlite.Open(filepath.Join(t.TempDir(), "missing-dir", "x.db"), sqlite.Options{}); err == nil {
 		t.Fatal("opened a database in a missing directory")
+	}
+}
+
+// One batch mixing good writes, writes to missing checks, a write that
+// violates a constraint (a duplicate ping number) and several writes to the
+// same check: each fails or succeeds on its own, and the last state wins.
+func TestBatchIsolation(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "b.db"), sqlite.Options{MaxWait: 50 * time.Millisecond, PingRetention: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := storetest.SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	ping := func(n int64) store.Update {
+		st := model.NewState(c.ID, time.Now())
+		st.NPings = n
+		return store.Update{CheckID: c.ID, State: st, Ping: &model.Ping{CheckID: c.ID, N: n, Kind: model.PingLog, Time: time.Now()}}
+	}
+	if err := s.Apply(ctx, ping(1)); err != nil {
+		t.Fatal(err)
+	}
+	updates := []store.Update{ping(2), ping(3), ping(1) /* duplicate */, {CheckID: uuid.New(), State: model.NewState(uuid.New(), time.Now())}, ping(4)}
+	errs := make([]error, len(updates))
+	var wg sync.WaitGroup
+	for i, u := range updates {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Apply(ctx, u)
+		}()
+	}
+	wg.Wait()
+	for i, want := range []string{"", "", "constraint", "not found", ""} {
+		if (want == "") != (errs[i] == nil) || (want != "" && !strings.Contains(strings.ToLower(errs[i].Error()), want)) {
+			t.Fatalf("update %d: %v, want %q", i, errs[i], want)
+		}
+	}
+	pings, _ := s.Pings(ctx, c.ID, store.PingQuery{})
+	if len(pings) != 4 {
+		t.Fatalf("%d pings, want 4", len(pings))
+	}
+	if st := s.Stats(); st.Batches < 2 {
+		t.Fatalf("stats %+v", st)
 	}
 }

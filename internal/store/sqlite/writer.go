@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 )
 
@@ -23,30 +25,31 @@ type writer struct {
 	tx   *sql.Tx
 	txs  map[*sql.Stmt]*sql.Stmt // the batch transaction's copies
 
-	updState, insPing, delPings, insFlip, insOutbox, addUptime *sql.Stmt
+	delPings, insFlip, insOutbox, addUptime *sql.Stmt
+	// Multi-row statements by row count (powers of two).
+	updStates, insPings map[int]*sql.Stmt
+
+	// pruned[check] is the highest ping N deleted (or known absent) by
+	// retention; pruning runs once the check is pruneSlack pings past its
+	// retention, so its cost is shared by many pings.
+	pruned map[uuid.UUID]int64
 }
 
-// stmt returns the batch transaction's copy of s, made once per batch.
-func (w *writer) stmt(s *sql.Stmt) *sql.Stmt {
-	if ts, ok := w.txs[s]; ok {
-		return ts
-	}
-	ts := w.tx.Stmt(s)
-	w.txs[s] = ts
-	return ts
-}
+// Row counts of the multi-row statements.
+const (
+	maxStateRows = 256 // 2 parameters each
+	maxPingRows  = 64  // 13 parameters each
+)
 
 func newWriter(db *sql.DB, opts Options) (*writer, error) {
 	ctx := context.Background()
-	w := &writer{db: db, opts: opts, txs: make(map[*sql.Stmt]*sql.Stmt)}
+	w := &writer{db: db, opts: opts, txs: make(map[*sql.Stmt]*sql.Stmt),
+		updStates: make(map[int]*sql.Stmt), insPings: make(map[int]*sql.Stmt), pruned: make(map[uuid.UUID]int64)}
 	var err error
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&w.updState, `UPDATE checks SET state = ? WHERE id = ?`},
-		{&w.insPing, `INSERT INTO pings(check_id, n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated)
-			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.delPings, `DELETE FROM pings WHERE check_id = ? AND n <= ?`},
 		{&w.insFlip, `INSERT INTO flips(id, check_id, from_st, to_st, time, reason) VALUES(?, ?, ?, ?, ?, ?)`},
 		{&w.insOutbox, `INSERT INTO outbox(id, flip_id, check_id, channel, payload, state, attempts, next_attempt, last_error, created, delivered)
@@ -59,15 +62,91 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
 		}
 	}
+	if err := w.prepareMulti(ctx); err != nil {
+		w.close()
+		return nil, err
+	}
 	return w, nil
 }
 
 func (w *writer) close() {
-	for _, s := range []*sql.Stmt{w.updState, w.insPing, w.delPings, w.insFlip, w.insOutbox, w.addUptime} {
+	for _, s := range []*sql.Stmt{w.delPings, w.insFlip, w.insOutbox, w.addUptime} {
 		if s != nil {
 			s.Close()
 		}
 	}
+	for _, m := range []map[int]*sql.Stmt{w.updStates, w.insPings} {
+		for _, s := range m {
+			s.Close()
+		}
+	}
+}
+
+// stmt returns the batch transaction's copy of s, made once per batch.
+func (w *writer) stmt(s *sql.Stmt) *sql.Stmt {
+	if ts, ok := w.txs[s]; ok {
+		return ts
+	}
+	ts := w.tx.Stmt(s)
+	w.txs[s] = ts
+	return ts
+}
+
+// Multi-row statements, prepared for every power-of-two row count up to
+// their maximum when the writer starts: they cannot be prepared during a
+// batch, whose transaction holds the pool's only connection.
+const (
+	updStatesHead = `UPDATE checks SET state = v.column2 FROM (VALUES `
+	updStatesRow  = `(?, ?)`
+	updStatesTail = `) AS v WHERE checks.id = v.column1`
+	insPingsHead  = `INSERT INTO pings(check_id, n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated) VALUES `
+	insPingsRow   = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+func multiSQL(n int, head, row, tail string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+func (w *writer) prepareMulti(ctx context.Context) error {
+	for _, m := range []struct {
+		cache           map[int]*sql.Stmt
+		max             int
+		head, row, tail string
+	}{
+		{w.updStates, maxStateRows, updStatesHead, updStatesRow, updStatesTail},
+		{w.insPings, maxPingRows, insPingsHead, insPingsRow, ""},
+	} {
+		for n := 1; n <= m.max; n *= 2 {
+			s, err := w.db.PrepareContext(ctx, multiSQL(n, m.head, m.row, m.tail))
+			if err != nil {
+				return fmt.Errorf("prepare %d-row statement: %w", n, err)
+			}
+			m.cache[n] = s
+		}
+	}
+	return nil
+}
+
+// chunks splits n into powers of two no larger than limit, largest first,
+// so that a handful of prepared statements serve every batch size.
+func chunks(n, limit int) []int {
+	var out []int
+	for size := limit; n > 0; size /= 2 {
+		for n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
 }
 
 // clean reports whether err is one a request returns having written
@@ -97,8 +176,9 @@ func (w *writer) commit(batch []*request) {
 	}
 }
 
-// run executes batch in one transaction. It returns each request's clean
-// error, or a transaction-wide error (rolled back).
+// run executes batch in one transaction, in order; consecutive Apply
+// requests are written together. It returns each request's clean error, or
+// a transaction-wide error (rolled back).
 func (w *writer) run(batch []*request) ([]error, error) {
 	ctx := context.Background()
 	tx, err := w.db.BeginTx(ctx, nil)
@@ -114,13 +194,28 @@ func (w *writer) run(batch []*request) ([]error, error) {
 		}
 	}()
 	errs := make([]error, len(batch))
-	for i, r := range batch {
-		err := r.fn(ctx, w)
-		if err != nil && !clean(err) {
-			_ = tx.Rollback()
-			return nil, fmt.Errorf("sqlite: %w", err)
+	fail := func(err error) ([]error, error) {
+		_ = tx.Rollback()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	for i := 0; i < len(batch); {
+		if batch[i].apply == nil {
+			err := batch[i].fn(ctx, w)
+			if err != nil && !clean(err) {
+				return fail(err)
+			}
+			errs[i] = err
+			i++
+			continue
 		}
-		errs[i] = err
+		j := i
+		for j < len(batch) && batch[j].apply != nil {
+			j++
+		}
+		if err := w.applyRun(ctx, batch[i:j], errs[i:j]); err != nil {
+			return fail(err)
+		}
+		i = j
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("sqlite: commit: %w", err)
@@ -128,31 +223,128 @@ func (w *writer) run(batch []*request) ([]error, error) {
 	return errs, nil
 }
 
-// apply writes one store.Update; sj is its state, JSON-encoded.
-func (w *writer) apply(ctx context.Context, u store.Update, sj []byte) error {
-	id := u.CheckID.String()
-	res, err := w.stmt(w.updState).ExecContext(ctx, sj, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("check", u.CheckID)
-	}
-	if p := u.Ping; p != nil {
-		body := p.Body
-		if body == nil {
-			body = []byte{}
+// applyRun writes consecutive Apply requests: their states with one
+// multi-row UPDATE per chunk (the last state of a check wins), their pings
+// with one multi-row INSERT per chunk, then the rarer flips, outbox rows
+// and uptime increments row by row. A request for a missing check gets
+// ErrNotFound in errs and writes nothing.
+func (w *writer) applyRun(ctx context.Context, reqs []*request, errs []error) error {
+	// Last state per check, in first-seen order.
+	last := make(map[uuid.UUID]int, len(reqs))
+	var order []uuid.UUID
+	for i, r := range reqs {
+		id := r.apply.u.CheckID
+		if _, ok := last[id]; !ok {
+			order = append(order, id)
 		}
-		if _, err := w.stmt(w.insPing).ExecContext(ctx, id, p.N, string(p.Kind), p.ExitStatus, rid(p.RID),
-			tm(p.Time), int64(p.Duration), p.Method, p.Scheme, p.RemoteAddr, p.UserAgent, body, p.BodyTruncated); err != nil {
-			return fmt.Errorf("insert ping: %w", err)
+		last[id] = i
+	}
+	updated := 0
+	for off, n := range chunkOffsets(len(order), maxStateRows) {
+		st := w.stmt(w.updStates[n])
+		args := make([]any, 0, 2*n)
+		for _, id := range order[off : off+n] {
+			args = append(args, id.String(), reqs[last[id]].apply.sj)
 		}
-		if keep := int64(w.opts.PingRetention); p.N > keep {
-			if _, err := w.stmt(w.delPings).ExecContext(ctx, id, p.N-keep); err != nil {
-				return fmt.Errorf("ping retention: %w", err)
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("update states: %w", err)
+		}
+		c, _ := res.RowsAffected()
+		updated += int(c)
+	}
+	missing := map[uuid.UUID]bool{}
+	if updated < len(order) {
+		for _, id := range order {
+			var one int
+			err := w.tx.QueryRowContext(ctx, `SELECT 1 FROM checks WHERE id = ?`, id.String()).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				missing[id] = true
+			} else if err != nil {
+				return err
 			}
 		}
 	}
+	var pings []*pendingApply
+	for i, r := range reqs {
+		if missing[r.apply.u.CheckID] {
+			errs[i] = notFound("check", r.apply.u.CheckID)
+			continue
+		}
+		if r.apply.u.Ping != nil {
+			pings = append(pings, r.apply)
+		}
+	}
+	if err := w.insertPings(ctx, pings); err != nil {
+		return err
+	}
+	for i, r := range reqs {
+		if errs[i] != nil {
+			continue
+		}
+		if err := w.applyRest(ctx, r.apply.u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chunkOffsets returns (offset, size) pairs covering n items.
+func chunkOffsets(n, limit int) map[int]int {
+	out := map[int]int{}
+	off := 0
+	for _, c := range chunks(n, limit) {
+		out[off] = c
+		off += c
+	}
+	return out
+}
+
+func (w *writer) insertPings(ctx context.Context, ps []*pendingApply) error {
+	for off, n := range chunkOffsets(len(ps), maxPingRows) {
+		st := w.stmt(w.insPings[n])
+		args := make([]any, 0, 13*n)
+		for _, pa := range ps[off : off+n] {
+			p := pa.u.Ping
+			body := p.Body
+			if body == nil {
+				body = []byte{}
+			}
+			args = append(args, pa.u.CheckID.String(), p.N, string(p.Kind), p.ExitStatus, rid(p.RID),
+				tm(p.Time), int64(p.Duration), p.Method, p.Scheme, p.RemoteAddr, p.UserAgent, body, p.BodyTruncated)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("insert pings: %w", err)
+		}
+	}
+	for _, pa := range ps {
+		if err := w.prune(ctx, pa.u.CheckID, pa.u.Ping.N); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prune deletes the check's pings older than the retention, once there
+// are pruneSlack of them: one DELETE per pruneSlack pings instead of one per
+// ping. Readers hide the rows in between (Store.Pings).
+func (w *writer) prune(ctx context.Context, id uuid.UUID, n int64) error {
+	keep := int64(w.opts.PingRetention)
+	slack := max(keep/8, 1)
+	upTo := n - keep
+	if upTo < w.pruned[id]+slack {
+		return nil
+	}
+	if _, err := w.stmt(w.delPings).ExecContext(ctx, id.String(), upTo); err != nil {
+		return fmt.Errorf("ping retention: %w", err)
+	}
+	w.pruned[id] = upTo
+	return nil
+}
+
+// applyRest writes an Update's flips, outbox rows and uptime increments.
+func (w *writer) applyRest(ctx context.Context, u store.Update) error {
+	id := u.CheckID.String()
 	for _, f := range u.Flips {
 		if _, err := w.stmt(w.insFlip).ExecContext(ctx, f.ID.String(), id, string(f.From), string(f.To), tm(f.Time), f.Reason); err != nil {
 			return fmt.Errorf("insert flip: %w", err)
