@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/vitals-go/vitals/health"
 	"github.com/vitals-go/vitals/health/checks"
+	"github.com/vitals-go/vitals/internal/testenv"
 )
 
 // mountTmpfs mounts a real tmpfs with the given options on a new temporary
@@ -153,4 +157,34 @@ func assertEmpty(t *testing.T, dir string) {
 	if len(entries) != 0 {
 		t.Errorf("%s holds %d entries after the check, want none (%s...)", dir, len(entries), entries[0].Name())
 	}
+}
+
+// TestMatrixVolume plays the row "volume has insufficient space: alive,
+// not ready" on a real tmpfs filled up while the Monitor runs.
+func TestMatrixVolume(t *testing.T) {
+	dir := mountTmpfs(t, "size=1m")
+	m := newMonitor(t,
+		health.Check{Name: "data-space", Checker: checks.NewDiskSpace(dir, checks.DiskSpaceOptions{MinFreeBytes: 256 << 10}), Interval: 20 * time.Millisecond},
+		health.Check{Name: "data-write", Checker: checks.NewDiskWrite(dir, checks.DiskWriteOptions{}), Interval: 20 * time.Millisecond},
+		health.Check{Name: "alive", Checker: checks.NewGoroutines(0), Kinds: health.Liveness, Interval: 20 * time.Millisecond},
+	)
+	want := func(what string, wantLive, wantReady int) {
+		t.Helper()
+		testenv.WaitFor(t, what, 10*time.Second, func() error {
+			if live, ready := probeCodes(m); live != wantLive || ready != wantReady {
+				return fmt.Errorf("/livez %d /readyz %d, want %d %d", live, ready, wantLive, wantReady)
+			}
+			return nil
+		})
+	}
+	want("empty volume", http.StatusOK, http.StatusOK)
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, 900<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want("full volume", http.StatusOK, http.StatusServiceUnavailable)
+	if err := os.Remove(big); err != nil {
+		t.Fatal(err)
+	}
+	want("space freed", http.StatusOK, http.StatusOK)
 }

@@ -2,21 +2,15 @@ package checks_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/vitals-go/vitals/health"
 	"github.com/vitals-go/vitals/health/checks"
-	"github.com/vitals-go/vitals/internal/testenv"
 )
 
 func newMonitor(t *testing.T, cs ...health.Check) *health.Monitor {
@@ -91,37 +85,4 @@ func TestMatrixProgress(t *testing.T) {
 		time.Sleep(time.Second)
 		row("worker back", 200, 200)
 	})
-}
-
-// TestMatrixVolume plays the row "volume has insufficient space: alive,
-// not ready" on a real tmpfs filled up while the Monitor runs.
-func TestMatrixVolume(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("tmpfs mounts need Linux")
-	}
-	dir := mountTmpfs(t, "size=1m")
-	m := newMonitor(t,
-		health.Check{Name: "data-space", Checker: checks.NewDiskSpace(dir, checks.DiskSpaceOptions{MinFreeBytes: 256 << 10}), Interval: 20 * time.Millisecond},
-		health.Check{Name: "data-write", Checker: checks.NewDiskWrite(dir, checks.DiskWriteOptions{}), Interval: 20 * time.Millisecond},
-		health.Check{Name: "alive", Checker: checks.NewGoroutines(0), Kinds: health.Liveness, Interval: 20 * time.Millisecond},
-	)
-	want := func(what string, wantLive, wantReady int) {
-		t.Helper()
-		testenv.WaitFor(t, what, 10*time.Second, func() error {
-			if live, ready := probeCodes(m); live != wantLive || ready != wantReady {
-				return fmt.Errorf("/livez %d /readyz %d, want %d %d", live, ready, wantLive, wantReady)
-			}
-			return nil
-		})
-	}
-	want("empty volume", http.StatusOK, http.StatusOK)
-	big := filepath.Join(dir, "big")
-	if err := os.WriteFile(big, make([]byte, 900<<10), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	want("full volume", http.StatusOK, http.StatusServiceUnavailable)
-	if err := os.Remove(big); err != nil {
-		t.Fatal(err)
-	}
-	want("space freed", http.StatusOK, http.StatusOK)
 }
