@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test lint bench bench-http fuzz build e2e
+.PHONY: test lint bench bench-http bench-healthprobe fuzz build e2e
 
 ## test: every test, with the race detector (what the README and CI run)
 test:
@@ -22,9 +22,18 @@ bench:
 bench-http:
 	scripts/bench-http.sh
 
-## fuzz: each fuzz target for a short while
+## bench-healthprobe: healthprobe's start-to-exit time against curl, and its size
+bench-healthprobe:
+	scripts/bench-healthprobe.sh
+
+## fuzz: each fuzz target for a short while (FUZZTIME, default 30s each)
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzServeHTTP -fuzztime=30s ./health
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list='^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "--- $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 ## build: the binaries, static
 build:
