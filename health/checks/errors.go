@@ -98,6 +98,13 @@ func excerpt(b []byte, max int) string {
 	cut := false
 	if len(b) > max {
 		b, cut = b[:max], true
+		// Drop a rune cut in the middle rather than show it as '.'.
+		for i := 0; i < utf8.UTFMax-1 && len(b) > 0; i++ {
+			if r, size := utf8.DecodeLastRune(b); r != utf8.RuneError || size != 1 {
+				break
+			}
+			b = b[:len(b)-1]
+		}
 	}
 	var sb strings.Builder
 	for len(b) > 0 {
