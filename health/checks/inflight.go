@@ -25,7 +25,9 @@ import (
 //
 // All methods are safe for concurrent use. The request path is lock-free:
 // an atomic add on entry and on exit, and a clock read only when the count
-// crosses the limit.
+// crosses the limit. Entries and exits racing at the limit can shift the
+// start of the grace time by the length of that race; the count itself is
+// exact.
 type InFlight struct {
 	limit     int64
 	hardLimit int64
@@ -112,8 +114,14 @@ func (l *InFlight) Middleware(next http.Handler) http.Handler {
 func (l *InFlight) Check(ctx context.Context) error {
 	n := l.n.Load()
 	health.Observe(ctx, float64(n), "requests")
+	if n <= l.limit {
+		return nil
+	}
 	since := l.overSince.Load()
-	if n <= l.limit || since == 0 {
+	if since == 0 {
+		// Over the limit, but a Leave racing an Enter cleared the mark:
+		// start the grace now.
+		l.overSince.CompareAndSwap(0, int64(time.Since(l.epoch))+1)
 		return nil
 	}
 	over := time.Since(l.epoch) - time.Duration(since-1)
