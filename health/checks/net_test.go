@@ -9,12 +9,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vitals-go/vitals/health/checks"
+	"github.com/vitals-go/vitals/internal/testenv"
 )
 
 func TestTCP(t *testing.T) {
@@ -249,4 +252,49 @@ func TestHTTP(t *testing.T) {
 			t.Errorf("result %+v, want pass with a ms observation", r)
 		}
 	})
+}
+
+// TestHTTPNoLeak runs many HTTP checks and sees the goroutine count come
+// back: the default client keeps no connection (and no goroutine) alive.
+func TestHTTPNoLeak(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	before := runtime.NumGoroutine()
+	c := checks.NewHTTP(srv.URL, checks.HTTPOptions{})
+	for range 50 {
+		if err := c.Check(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitFor(t, "goroutines back to the baseline", 10*time.Second, func() error {
+		if n := runtime.NumGoroutine(); n > before+1 {
+			return fmt.Errorf("%d goroutines, %d before the checks", n, before)
+		}
+		return nil
+	})
+}
+
+func TestInFlightConcurrent(t *testing.T) {
+	l := checks.NewInFlight(3, checks.InFlightOptions{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 2000 {
+				l.Enter()
+				l.Leave()
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 2000 {
+			l.Check(context.Background())
+		}
+	})
+	wg.Wait()
+	if l.Len() != 0 {
+		t.Errorf("Len = %d after balanced Enter/Leave, want 0", l.Len())
+	}
+	if err := l.Check(context.Background()); err != nil {
+		t.Errorf("idle: %v", err)
+	}
 }
