@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -75,7 +74,7 @@ type Options struct {
 	// ValidateProbe checks the probe definition of a pull check (the JSON
 	// object in "probe"), for the pull scheduler to plug in its parser.
 	// Default nil: any JSON object is accepted.
-	ValidateProbe func(json.RawMessage) error
+	ValidateProbe func(probe []byte) error
 	// Logger receives store errors. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -64,6 +64,9 @@ func jsonError(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se.Error())
 	case errors.As(err, &te):
+		if te.Field == "tags" {
+			return fmt.Sprintf("tags: expected an array of strings or a space-separated string, got %s", te.Value)
+		}
 		if te.Field == "" {
 			return fmt.Sprintf("invalid JSON: expected an object, got %s", te.Value)
 		}

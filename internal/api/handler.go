@@ -106,6 +106,12 @@ func (h *Handler) route(q *request) *apiError {
 		if ep.write && q.readOnly() {
 			return errorf(http.StatusForbidden, "read-only API key: "+q.r.Method+" needs a read-write key")
 		}
+		if method == http.MethodGet || method == http.MethodDelete {
+			// These take no body, but its size is still capped.
+			if _, err := h.readBody(q.w, q.r); err != nil && err.Status == http.StatusRequestEntityTooLarge {
+				return err
+			}
+		}
 		return ep.serve(h, q, key)
 	}
 	slices.Sort(allow)
@@ -350,7 +356,7 @@ func (h *Handler) decodeCheck(q *request) (*checkInput, *apiError) {
 func (h *Handler) validate(c model.Check, errs []string) *apiError {
 	c = c.WithDefaults()
 	if c.Kind == model.KindPull {
-		if len(c.Probe) == 0 {
+		if len(c.Probe) == 0 && !slices.ContainsFunc(errs, func(e string) bool { return strings.HasPrefix(e, "probe: ") }) {
 			errs = append(errs, "probe: required for pull checks")
 		} else if h.opts.ValidateProbe != nil {
 			if err := h.opts.ValidateProbe(c.Probe); err != nil {
@@ -476,31 +482,33 @@ type actionInput struct {
 	Reason *string `json:"reason"`
 }
 
-func (h *Handler) actionReason(q *request, verb string) (string, *apiError) {
+func (h *Handler) actionReason(q *request) (string, *apiError) {
 	body, err := h.readBody(q.w, q.r)
 	if err != nil {
 		return "", err
 	}
-	reason := verb + " through the API"
+	// The engine records "<verb>: <reason>" on the flip.
+	by := "through the API"
 	if q.keyName != "" {
-		reason += " (key " + q.keyName + ")"
+		by = "by API key " + q.keyName
 	}
 	if body == nil {
-		return reason, nil
+		return by, nil
 	}
 	var in actionInput
 	if err := decodeStrict(body, &in); err != nil {
 		return "", err
 	}
+	reason := by
 	if in.Reason != nil && *in.Reason != "" {
-		reason += ": " + *in.Reason
+		reason = *in.Reason + " (" + by + ")"
 	}
 	return model.Truncate(reason, model.MaxReasonLen), nil
 }
 
 // pauseCheck: POST /checks/{key}/pause.
 func (h *Handler) pauseCheck(q *request, key string) *apiError {
-	reason, err := h.actionReason(q, "paused")
+	reason, err := h.actionReason(q)
 	if err != nil {
 		return err
 	}
@@ -519,7 +527,7 @@ func (h *Handler) pauseCheck(q *request, key string) *apiError {
 
 // resumeCheck: POST /checks/{key}/resume; 409 if the check is not paused.
 func (h *Handler) resumeCheck(q *request, key string) *apiError {
-	reason, err := h.actionReason(q, "resumed")
+	reason, err := h.actionReason(q)
 	if err != nil {
 		return err
 	}

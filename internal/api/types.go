@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -88,10 +89,11 @@ func firstByte(b []byte) byte {
 // time.Duration's range.
 const maxSeconds = 10 * 365 * 24 * 3600
 
-// seconds converts a duration in seconds, checking its range.
-func seconds(field string, v float64, errs *[]string) time.Duration {
-	if math.IsNaN(v) || v < 0 || v > maxSeconds {
-		*errs = append(*errs, field+": must be between 0 and 315360000 seconds")
+// seconds converts a duration in seconds, checking its range: from min
+// to ten years.
+func seconds(field string, v, min float64, errs *[]string) time.Duration {
+	if math.IsNaN(v) || v < min || v > maxSeconds {
+		*errs = append(*errs, fmt.Sprintf("%s: must be from %g to %d seconds", field, min, maxSeconds))
 		return 0
 	}
 	return time.Duration(v * float64(time.Second))
@@ -130,7 +132,7 @@ func (in *checkInput) apply(c *model.Check, errs *[]string) {
 		*errs = append(*errs, "timeout: timeout and schedule are exclusive")
 	}
 	if in.Timeout != nil {
-		c.Schedule.Period = seconds("timeout", *in.Timeout, errs)
+		c.Schedule.Period = seconds("timeout", *in.Timeout, 1, errs)
 		c.Schedule.Cron = ""
 	}
 	if in.Schedule != nil {
@@ -143,10 +145,14 @@ func (in *checkInput) apply(c *model.Check, errs *[]string) {
 		c.Schedule.TZ = *in.TZ
 	}
 	if in.Grace != nil {
-		c.Schedule.Grace = seconds("grace", *in.Grace, errs)
+		if *in.Grace == 0 && c.Kind == model.KindPush {
+			// WithDefaults would silently replace 0 with the default.
+			*errs = append(*errs, "grace: must be positive for push checks")
+		}
+		c.Schedule.Grace = seconds("grace", *in.Grace, 0, errs)
 	}
 	if in.MinRunTime != nil {
-		c.MinRunTime = seconds("min_run_time", *in.MinRunTime, errs)
+		c.MinRunTime = seconds("min_run_time", *in.MinRunTime, 0, errs)
 	}
 	if in.ManualResume != nil {
 		c.ManualResume = *in.ManualResume
@@ -169,7 +175,7 @@ func (in *checkInput) apply(c *model.Check, errs *[]string) {
 			c.Thresholds.Successes = *t.Successes
 		}
 		if t.StartPeriod != nil {
-			c.Thresholds.StartPeriod = seconds("thresholds.start_period", *t.StartPeriod, errs)
+			c.Thresholds.StartPeriod = seconds("thresholds.start_period", *t.StartPeriod, 0, errs)
 		}
 		if t.FlapChanges != nil {
 			c.Thresholds.FlapChanges = *t.FlapChanges
