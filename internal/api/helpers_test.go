@@ -15,6 +15,7 @@ import (
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 const (
@@ -121,3 +122,8 @@ func (f *fixture) ping(t *testing.T, path string) {
 }
 
 func storeFlipQuery() store.FlipQuery { return store.FlipQuery{Limit: 100} }
+
+// configless is a valid push check created directly in the engine.
+func configless(name string) model.Check {
+	return model.Check{Name: name, Kind: model.KindPush}
+}
