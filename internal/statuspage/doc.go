@@ -1,0 +1,26 @@
+// Package statuspage is the watchdog's status page: an HTML overview of every
+// check (its state, 90 days of uptime bars, a response-time sparkline, recent
+// flips) and a detail page per check, served by the daemon with no front-end
+// build step. Templates, CSS and a small vanilla JS file are embedded
+// (embed.FS).
+//
+// Live updates: the page's script subscribes to a Server-Sent Events stream
+// (events) fed by the engine's listeners, so a state change shows up without
+// a reload. The number of streams is bounded (Options.MaxClients); every
+// stream ends when the Page is closed.
+//
+// Access: with Options.Public, anonymous visitors get a read-only view that
+// leaks nothing secret (no check UUIDs, which are the ping URLs' secrets, no
+// ping bodies, no error texts or flip reasons, no probe targets), optionally
+// restricted to checks tagged Options.PublicTag. Everything else needs a
+// request that Options.Authorize accepts (the daemon's API keys).
+//
+// Wiring (the daemon):
+//
+//	page := statuspage.New(statuspage.Options{Engine: engineRef, Store: st, Public: true, Authorize: authorized})
+//	eng := watchdog.New(st, watchdog.Options{Listeners: []watchdog.Listener{page}})
+//	mux.Handle("/status/", http.StripPrefix("/status", page))
+//	defer page.Close()
+//
+// The page uses relative links only, so it can be mounted under any prefix.
+package statuspage

@@ -1,0 +1,364 @@
+package statuspage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// recentFlips is how many flips the overview lists.
+const recentFlips = 20
+
+// pageData is what the page templates are executed with.
+type pageData struct {
+	Title, Heading string
+	Base           string // relative path to the page's root: "" or "../"
+	CSS, JS        string
+	CheckHID       string
+	Auth           bool
+	Now            time.Time
+	Days           int
+	Sum            summary
+	Banner         struct{ Class, Text string }
+	Flips          []flipView
+	Check          *checkView
+}
+
+type flipView struct {
+	Time     time.Time
+	HID      string
+	Name     string
+	From, To model.Status
+	Reason   string // authorised view only
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (p *Page) newPageData(v view, base string, now time.Time) pageData {
+	return pageData{Title: p.opts.Title, Base: base, CSS: version("app.css"), JS: version("app.js"),
+		Auth: v.auth, Now: now, Days: Days}
+}
+
+// setHeaders sets the headers every HTML and JSON answer carries.
+func setHeaders(w http.ResponseWriter, v view, ctype string) {
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	if v.auth {
+		h.Set("Cache-Control", "private, no-store")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+}
+
+// Render writes the overview as v sees it (the authorised view when auth)
+// to buf; it is what GET / serves, exported for the benchmarks.
+func (p *Page) Render(ctx context.Context, buf *bytes.Buffer, auth bool) error {
+	return p.renderOverview(ctx, buf, view{auth: auth})
+}
+
+func (p *Page) renderOverview(ctx context.Context, buf *bytes.Buffer, v view) error {
+	cs := p.opts.Engine.List()
+	now := p.opts.Now().UTC()
+	d := p.newPageData(v, "", now)
+
+	p.rmu.Lock()
+	defer p.rmu.Unlock()
+	rows := p.refreshLocked(ctx, cs, now)
+	for _, r := range rows {
+		if p.visible(v, &r.check) {
+			d.Sum.add(r.status)
+		}
+	}
+	d.Banner.Class, d.Banner.Text = banner(d.Sum)
+	d.Flips = p.recentFlipsLocked(ctx, v, "")
+	if err := p.tmpl.ExecuteTemplate(buf, "top", d); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if p.visible(v, &r.check) {
+			buf.Write(r.html)
+		}
+	}
+	return p.tmpl.ExecuteTemplate(buf, "bottom", d)
+}
+
+func banner(s summary) (class, text string) {
+	switch {
+	case s.Total == 0:
+		return "none", "No checks yet."
+	case s.Down == 1:
+		return "bad", "1 check is down."
+	case s.Down > 1:
+		return "bad", strconv.Itoa(s.Down) + " checks are down."
+	case s.Flapping+s.Grace > 0:
+		return "warn", "Some checks need attention."
+	}
+	return "ok", "All checks are up."
+}
+
+func (p *Page) serveOverview(w http.ResponseWriter, r *http.Request, v view) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := p.renderOverview(r.Context(), buf, v); err != nil {
+		p.opts.Logger.Error("status page: render", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setHeaders(w, v, "text/html; charset=utf-8")
+	writeBody(w, r, buf.Bytes(), nil)
+}
+
+// recentFlipsLocked returns the newest flips of the checks v may see
+// (of one check when only is not uuid.Nil... see detail), cached between
+// flips.
+func (p *Page) recentFlipsLocked(ctx context.Context, v view, base string) []flipView {
+	p.lmu.Lock()
+	dirty := p.flipsDirty
+	p.flipsDirty = false
+	p.lmu.Unlock()
+	if dirty || !p.flipsOK {
+		// Enough to fill the list even when most flips are of checks the
+		// public view hides.
+		fl, err := p.opts.Store.Flips(ctx, uuid.Nil, store.FlipQuery{Limit: 5 * recentFlips})
+		if err != nil {
+			p.opts.Logger.Warn("status page: flips query", "err", err)
+			p.lmu.Lock()
+			p.flipsDirty = true
+			p.lmu.Unlock()
+		} else {
+			p.flips, p.flipsOK = fl, true
+		}
+	}
+	return p.flipViewsLocked(v, p.flips, recentFlips)
+}
+
+func (p *Page) flipViewsLocked(v view, fl []model.Flip, limit int) []flipView {
+	var out []flipView
+	for _, f := range fl {
+		r := p.rows[f.CheckID]
+		if r == nil || !p.visible(v, &r.check) {
+			continue
+		}
+		fv := flipView{Time: f.Time, HID: r.hid, Name: r.check.Name, From: f.From, To: f.To}
+		if v.auth {
+			fv.Reason = f.Reason
+		}
+		out = append(out, fv)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// jsonCheck is one check in status.json.
+type jsonCheck struct {
+	ID     string       `json:"id"`
+	Name   string       `json:"name"`
+	Status model.Status `json:"status"`
+	Since  time.Time    `json:"since"`
+	Last   time.Time    `json:"last,omitzero"`
+	Uptime string       `json:"uptime_90d,omitempty"`
+	// Days is one letter per day, oldest first: a 100 %, b ≥ 99 %,
+	// c ≥ 95 %, d below, n no data.
+	Days string `json:"days"`
+}
+
+func (p *Page) serveJSON(w http.ResponseWriter, r *http.Request, v view) {
+	cs := p.opts.Engine.List()
+	now := p.opts.Now().UTC()
+	out := struct {
+		Title  string      `json:"title"`
+		Time   time.Time   `json:"time"`
+		Checks []jsonCheck `json:"checks"`
+	}{Title: p.opts.Title, Time: now, Checks: make([]jsonCheck, 0, len(cs))}
+	p.rmu.Lock()
+	rows := p.refreshLocked(r.Context(), cs, now)
+	for _, rw := range rows {
+		if !p.visible(v, &rw.check) {
+			continue
+		}
+		out.Checks = append(out.Checks, jsonCheck{ID: rw.hid, Name: rw.check.Name, Status: rw.status,
+			Since: rw.key.since, Last: rw.key.last, Uptime: rw.key.bars.pct, Days: string(rw.key.bars.class[:])})
+	}
+	p.rmu.Unlock()
+	body, err := json.Marshal(out)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setHeaders(w, v, "application/json")
+	writeBody(w, r, body, nil)
+}
+
+// checkView is the detail page's check.
+type checkView struct {
+	Name        string
+	Status      model.Status
+	Since, Last time.Time
+	LastMS      string
+	Pct         string
+	Bars, Spark template.HTML
+	Private     *privateView
+}
+
+// privateView is what only the authorised view shows.
+type privateView struct {
+	ID        uuid.UUID
+	Kind      model.Kind
+	Schedule  string
+	Tags      []string
+	Desc      string
+	LastError string
+	NPings    int64
+	Pings     []pingView
+}
+
+type pingView struct {
+	Time       time.Time
+	Kind       model.PingKind
+	ExitStatus int
+	Duration   time.Duration
+	RemoteAddr string
+	UserAgent  string
+	Body       string
+}
+
+// maxBodyShown caps a ping body on the detail page.
+const maxBodyShown = 500
+
+func (p *Page) serveDetail(w http.ResponseWriter, r *http.Request, v view, h string) {
+	p.rmu.Lock()
+	id, ok := p.hids[h]
+	p.rmu.Unlock()
+	if !ok {
+		// Perhaps created since the last render.
+		var buf bytes.Buffer
+		p.renderOverview(r.Context(), &buf, v)
+		p.rmu.Lock()
+		id, ok = p.hids[h]
+		p.rmu.Unlock()
+	}
+	cs, found := p.opts.Engine.Get(id)
+	if !ok || !found || !p.visible(v, &cs.Check) {
+		notFound(w)
+		return
+	}
+	ctx := r.Context()
+	now := p.opts.Now().UTC()
+	d := p.newPageData(v, "../", now)
+	d.Heading, d.CheckHID = cs.Check.Name, h
+	c, s := &cs.Check, &cs.State
+	cv := &checkView{Name: c.Name, Status: s.Display(now), Since: s.Since, Last: s.LastPing}
+
+	p.rmu.Lock()
+	p.loadUptimeLocked(ctx, []store.CheckState{cs}, now)
+	b := computeBars(p.uptime[id], s, now)
+	p.rmu.Unlock()
+	cv.Pct, cv.Bars = b.pct, detailBars(&b, now)
+	p.lmu.Lock()
+	var spark []float32
+	if rg := p.spark[id]; rg != nil {
+		spark = rg.values(nil)
+	}
+	p.lmu.Unlock()
+	cv.Spark = sparkSVG(spark)
+	if len(spark) > 0 && !s.LastPing.IsZero() {
+		cv.LastMS = formatMS(spark[len(spark)-1])
+	}
+
+	fl, err := p.opts.Store.Flips(ctx, id, store.FlipQuery{Limit: 50})
+	if err != nil {
+		p.opts.Logger.Warn("status page: flips query", "check", id, "err", err)
+	}
+	p.rmu.Lock()
+	d.Flips = p.flipViewsLocked(v, fl, 50)
+	p.rmu.Unlock()
+	if v.auth {
+		pv := &privateView{ID: c.ID, Kind: c.Kind, Schedule: scheduleText(c), Tags: c.Tags, Desc: c.Desc,
+			LastError: s.LastError, NPings: s.NPings}
+		pings, err := p.opts.Store.Pings(ctx, id, store.PingQuery{Limit: 20})
+		if err != nil {
+			p.opts.Logger.Warn("status page: pings query", "check", id, "err", err)
+		}
+		for _, pg := range pings {
+			body := model.Truncate(string(pg.Body), maxBodyShown)
+			if len(body) < len(pg.Body) || pg.BodyTruncated {
+				body += "…"
+			}
+			pv.Pings = append(pv.Pings, pingView{Time: pg.Time, Kind: pg.Kind, ExitStatus: pg.ExitStatus,
+				Duration: pg.Duration, RemoteAddr: pg.RemoteAddr, UserAgent: pg.UserAgent, Body: body})
+		}
+		cv.Private = pv
+	}
+	d.Check = cv
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, "detail", d); err != nil {
+		p.opts.Logger.Error("status page: render detail", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setHeaders(w, v, "text/html; charset=utf-8")
+	writeBody(w, r, buf.Bytes(), nil)
+}
+
+// detailBars draws one rect per day with a tooltip (the detail page shows
+// one check, so it can afford them).
+func detailBars(b *bars, now time.Time) template.HTML {
+	var sb strings.Builder
+	sb.WriteString(`<svg class="u big" viewBox="0 0 90 1" preserveAspectRatio=none role=img aria-label="daily uptime">`)
+	first := time.Unix(int64(dayNum(now)-(Days-1))*86400, 0).UTC()
+	for i := range Days {
+		fmt.Fprintf(&sb, `<path class=%c d="M%d .5h1"><title>%s</title></path>`, b.class[i], i,
+			first.AddDate(0, 0, i).Format("2006-01-02")+": "+barText(b.class[i]))
+	}
+	sb.WriteString(`</svg>`)
+	return template.HTML(sb.String())
+}
+
+func barText(c byte) string {
+	switch c {
+	case barFull:
+		return "100%"
+	case barHigh:
+		return "99% or more"
+	case barMid:
+		return "95% or more"
+	case barLow:
+		return "below 95%"
+	}
+	return "no data"
+}
+
+func scheduleText(c *model.Check) string {
+	s := c.Schedule
+	var out string
+	if s.Cron != "" {
+		out = "cron " + s.Cron + " (" + s.TZ + ")"
+	} else {
+		out = "every " + s.Period.String()
+	}
+	if s.Grace > 0 {
+		out += ", grace " + s.Grace.String()
+	}
+	return out
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
