@@ -51,7 +51,21 @@ func Require(tb testing.TB, what string, err error) {
 	if Integration() {
 		tb.Fatalf("%s is required (%s=1) but not available: %v", what, IntegrationEnv, err)
 	}
-	tb.Skipf("%s not available: %v; %s", what, err, StartHint)
+	tb.Skipf("%s not available: %v; %s", what, err, hintFor(what))
+}
+
+// hintFor says how to make what available: the services script for the
+// servers it starts, something specific for the rest.
+func hintFor(what string) string {
+	switch what {
+	case "docker", "docker-compose":
+		return "these tests need a running Docker engine (and docker-compose for the compose test)"
+	case "chromium":
+		return "install Debian's chromium (apt-get install -y chromium) for the browser tests"
+	case "root", "mount", "cgroup":
+		return "run the tests as root on Linux for real mounts and cgroups"
+	}
+	return StartHint
 }
 
 // The connection settings of the servers, as printed by
