@@ -109,7 +109,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // ValidateProbe checks a JSON-encoded Spec (the "probe" of a pull check
 // created through the JSON API): it decodes and compiles it.
-func ValidateProbe(raw json.RawMessage) error {
+func ValidateProbe(raw []byte) error {
 	s, err := Decode(raw)
 	if err != nil {
 		return err

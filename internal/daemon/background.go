@@ -1,0 +1,154 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vitals-go/vitals/health"
+	"github.com/vitals-go/vitals/internal/config"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// startBackground starts the dead man's switch pinger and the systemd
+// watchdog keep-alive, when configured; they stop when ctx ends (d.bg).
+func (d *Daemon) startBackground(ctx context.Context) {
+	if cfg := d.cfg.Load(); cfg.Server.DeadMansSwitch != "" {
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			d.deadMansSwitch(ctx, cfg.Server.DeadMansSwitch, cfg.Server.DeadMansSwitchInterval.D())
+		}()
+	}
+	if usec, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64); err == nil && usec > 0 && os.Getenv("NOTIFY_SOCKET") != "" {
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			d.systemdWatchdog(ctx, time.Duration(usec)*time.Microsecond/2)
+		}()
+	}
+}
+
+// deadMansSwitch GETs url every interval while the daemon is live (its
+// liveness probe passes), so that an external monitor notices a dead or
+// stuck watchdog.
+func (d *Daemon) deadMansSwitch(ctx context.Context, url string, every time.Duration) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if d.mon.Peek(health.Liveness).Status != health.StatusDown { // liveness
+			if err := get(ctx, client, url); err != nil && ctx.Err() == nil {
+				d.log.Warn("dead man's switch ping failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func get(ctx context.Context, c *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// systemdWatchdog sends WATCHDOG=1 every period while liveness passes.
+func (d *Daemon) systemdWatchdog(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if d.mon.Peek(health.Liveness).Status != health.StatusDown {
+			notify("WATCHDOG=1")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// notify sends state to systemd over $NOTIFY_SOCKET (sd_notify), if set.
+// Errors are ignored: the protocol is best effort.
+func notify(state string) {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return
+	}
+	if strings.HasPrefix(path, "@") {
+		path = "\x00" + path[1:] // abstract socket
+	}
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.Write([]byte(state))
+}
+
+// logStart logs what runs and, for a few push checks, the curl line that
+// pings each.
+func (d *Daemon) logStart(cfg *config.Config) {
+	addrs := make([]string, len(d.lns))
+	for i, ln := range d.lns {
+		addrs[i] = ln.Addr().String()
+	}
+	checks := d.eng.List()
+	d.log.Info("vitals watchdog started", "version", d.opts.Version, "listen", strings.Join(addrs, ","), "store", cfg.Store.SQLite.Path,
+		"config", d.opts.ConfigPath, "checks", len(checks))
+	base := strings.TrimSuffix(publicURL(cfg, addrs), "/")
+	shown := 0
+	for _, cs := range checks {
+		c := cs.Check
+		if c.Kind != model.KindPush || c.Source != model.SourceConfig {
+			continue
+		}
+		if shown++; shown > 10 {
+			d.log.Info("more push checks: list them with GET /api/v1/checks")
+			break
+		}
+		url := base + "/ping/" + c.ID.String()
+		if c.Slug != "" && c.PingKey != "" {
+			url = base + "/ping/" + c.PingKey + "/" + c.Slug
+		}
+		d.log.Info("heartbeat check: ping it with", "check", c.Name, "curl", "curl -fsS -m 10 --retry 5 "+url)
+	}
+	d.log.Info("endpoints", "readyz", base+"/readyz", "metrics", base+"/metrics", "api", base+"/api/v1/checks")
+}
+
+// publicURL is server.public_url, with the real port when the config
+// listens on port 0.
+func publicURL(cfg *config.Config, addrs []string) string {
+	if len(addrs) > 0 && cfg.Server.PublicURL == "http://"+cfg.Server.Listen[0] {
+		host, _, _ := net.SplitHostPort(addrs[0])
+		_, port, _ := net.SplitHostPort(addrs[0])
+		if h, _, err := net.SplitHostPort(cfg.Server.Listen[0]); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+			host = h
+		} else if host == "::" || host == "0.0.0.0" || host == "" {
+			host = "127.0.0.1"
+		}
+		return "http://" + net.JoinHostPort(host, port)
+	}
+	return cfg.Server.PublicURL
+}

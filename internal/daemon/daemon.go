@@ -1,0 +1,267 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vitals-go/vitals/health"
+	"github.com/vitals-go/vitals/internal/config"
+	"github.com/vitals-go/vitals/internal/metrics"
+	"github.com/vitals-go/vitals/internal/pull"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/store/sqlite"
+	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Options configure a Daemon. The zero value is usable.
+type Options struct {
+	// ConfigPath is the file Reload reads again. Default "": the daemon
+	// runs on the config given to New, and Reload re-applies it.
+	ConfigPath string
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// Version is shown in the startup log and /readyz's IETF answer.
+	Version string
+}
+
+// Daemon is a running watchdog. Its methods are safe for concurrent use.
+type Daemon struct {
+	opts  Options
+	log   *slog.Logger
+	st    *sqlite.Store
+	eng   *watchdog.Engine
+	sched *pull.Scheduler
+	mon   *health.Monitor
+	rec   *metrics.Recorder
+	srv   *http.Server
+	lns   []net.Listener
+	mux   *http.ServeMux
+
+	cfg   atomic.Pointer[config.Config]
+	pings atomic.Pointer[http.Handler]
+	api   atomic.Pointer[http.Handler]
+
+	reloadMu sync.Mutex // serialises Reload
+
+	runMu   sync.Mutex
+	running bool
+	bg      sync.WaitGroup // background goroutines (dead man's switch, sd_notify)
+}
+
+// engineRef lets the scheduler be built before the engine it reports to
+// (the engine takes the scheduler as a listener): the fields are set
+// before the scheduler starts.
+type engineRef struct {
+	eng *watchdog.Engine
+	rep metrics.Reporter
+}
+
+func (r *engineRef) List() []store.CheckState { return r.eng.List() }
+func (r *engineRef) Report(ctx context.Context, id uuid.UUID, res model.Result) (model.State, error) {
+	return r.rep.Report(ctx, id, res)
+}
+
+// New opens the store of cfg, starts the engine with cfg's checks and the
+// pull scheduler, and listens on cfg.Server.Listen; Run serves. On error,
+// everything opened so far is closed again.
+func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	d := &Daemon{opts: opts, log: opts.Logger}
+	var cleanup []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanup) - 1; i >= 0; i-- {
+				cleanup[i]()
+			}
+		}
+	}()
+
+	path := cfg.Store.SQLite.Path
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store directory: %w", err)
+	}
+	d.st, err = sqlite.Open(path, sqlite.Options{PingRetention: cfg.Retention.Pings})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	cleanup = append(cleanup, func() { d.st.Close() })
+
+	d.rec = metrics.NewRecorder(metrics.RecorderOptions{})
+	ref := &engineRef{}
+	d.sched = pull.New(ref, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log})
+	d.eng = watchdog.New(d.rec.Store(d.st), watchdog.Options{
+		Listeners: []watchdog.Listener{d.sched}, // the engine logs flips itself
+		Logger:    d.log,
+	})
+	ref.eng, ref.rep = d.eng, d.rec.Reporter(d.eng)
+	if err := d.eng.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start engine: %w", err)
+	}
+	cleanup = append(cleanup, func() { d.eng.Close() })
+	if _, err := d.apply(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := d.sched.Start(); err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { d.sched.Close() })
+
+	d.mon = health.New(health.Options{Logger: d.log, ServiceID: "vitals", Version: opts.Version, Authorize: d.authorized(config.ReadOnly)})
+	if err := d.mon.Register(health.Check{Name: "store", Kinds: health.Readiness, Timeout: 2 * time.Second, Interval: 5 * time.Second, NoStagger: true,
+		Checker: health.CheckerFunc(d.checkStore)}); err != nil {
+		return nil, err
+	}
+	if err := d.mon.Register(health.Check{Name: "pull-scheduler", Kinds: health.Liveness, Interval: 5 * time.Second, NoStagger: true,
+		Checker: health.CheckerFunc(d.sched.Check)}); err != nil {
+		return nil, err
+	}
+	if err := d.mon.Start(); err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { d.mon.Stop(context.Background()) })
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		metrics.New(d.eng, metrics.Options{Recorder: d.rec}),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vitals_pull_probes_total", Help: "Probes run by the pull scheduler."},
+			func() float64 { return float64(d.sched.Stats().Probes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vitals_pull_skipped_total", Help: "Probe turns skipped because the previous probe of the check was still running."},
+			func() float64 { return float64(d.sched.Stats().Skipped) }),
+	)
+	d.mux = http.NewServeMux()
+	d.mux.Handle("/ping/", swapped(&d.pings))
+	d.mux.Handle("/api/", swapped(&d.api))
+	d.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	d.mux.HandleFunc("/-/reload", d.serveReload)
+	d.mon.Mount(d.mux)
+	d.srv = &http.Server{
+		Handler:           d.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	for _, addr := range cfg.Server.Listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		d.lns = append(d.lns, ln)
+		cleanup = append(cleanup, func() { ln.Close() })
+	}
+	d.logStart(cfg)
+	return d, nil
+}
+
+// Addrs returns the addresses the daemon listens on (with the ports chosen
+// for ":0").
+func (d *Daemon) Addrs() []net.Addr {
+	out := make([]net.Addr, len(d.lns))
+	for i, ln := range d.lns {
+		out[i] = ln.Addr()
+	}
+	return out
+}
+
+// Engine returns the daemon's engine (for tests and embedding).
+func (d *Daemon) Engine() *watchdog.Engine { return d.eng }
+
+// Store returns the daemon's store.
+func (d *Daemon) Store() *sqlite.Store { return d.st }
+
+// Config returns the config in effect.
+func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
+
+// Handler returns the daemon's HTTP handler (what its listeners serve).
+func (d *Daemon) Handler() http.Handler { return d.mux }
+
+// Run serves until ctx is done, then shuts down: the server stops
+// accepting and waits for in-flight requests (at most
+// server.shutdown_timeout), then the scheduler, the engine, the health
+// monitor and the store are closed, in that order. It returns when all of
+// them have stopped. Run may be called once.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.runMu.Lock()
+	if d.running {
+		d.runMu.Unlock()
+		return errors.New("daemon: Run called twice")
+	}
+	d.running = true
+	d.runMu.Unlock()
+
+	errc := make(chan error, len(d.lns))
+	for _, ln := range d.lns {
+		go func() { errc <- d.srv.Serve(ln) }()
+	}
+	bgctx, stopBG := context.WithCancel(ctx)
+	d.startBackground(bgctx)
+	notify("READY=1")
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc: // a listener failed
+	}
+	notify("STOPPING=1")
+	d.log.Info("shutting down")
+	stopBG()
+	cfg := d.cfg.Load()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	err := d.srv.Shutdown(sctx)
+	for range len(d.lns) - btoi(serveErr != nil) {
+		if e := <-errc; !errors.Is(e, http.ErrServerClosed) && serveErr == nil {
+			serveErr = e
+		}
+	}
+	d.bg.Wait()
+	errs := []error{serveErr, err, d.sched.Close(), d.eng.Close(), d.mon.Stop(sctx), d.st.Close()}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		errs[0] = nil
+	}
+	d.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// checkStore is the readiness check: the store answers a read.
+func (d *Daemon) checkStore(ctx context.Context) error {
+	_, _, err := d.st.GetCheck(ctx, uuid.Nil)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store: %w", err)
+}
+
+// swapped serves whatever handler p holds now.
+func swapped(p *atomic.Pointer[http.Handler]) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*p.Load()).ServeHTTP(w, r) })
+}
