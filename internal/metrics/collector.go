@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
@@ -65,10 +66,10 @@ var Statuses = []model.Status{
 //
 // It is safe for concurrent use, starts no goroutine and needs no stopping.
 type Collector struct {
-	src  Source
-	rec  *Recorder
-	now  func() time.Time
-	keys keyCache
+	src    Source
+	rec    *Recorder
+	now    func() time.Time
+	labels labelCache
 
 	up, lastPing, lastSuccess, lastDuration, deadline, pings, flips *prometheus.Desc
 	checks, pending                                                 *prometheus.Desc
@@ -119,40 +120,46 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 var kinds = []model.Kind{model.KindPush, model.KindPull}
 
 // Collect sends the current series. It reads the engine's memory only.
+// Concurrent scrapes are serialised.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	now := c.now()
 	all := c.src.List()
 	var counts [2][7]int // kind × status
-	c.keys.begin()
+	// At most 7 samples per check, allocated at once.
+	samples := make([]sample, 0, 7*len(all))
+	add := func(d *prometheus.Desc, labels []*dto.LabelPair, counter bool, v float64) {
+		samples = append(samples, sample{desc: d, labels: labels, counter: counter, v: v})
+		ch <- &samples[len(samples)-1]
+	}
+	c.labels.begin()
+	defer c.labels.end()
 	for i := range all {
 		ck, st := &all[i].Check, &all[i].State
-		name := label(ck.Name)
-		key := c.keys.getLocked(ck.ID)
 		status := st.Display(now)
+		l := c.labels.getLocked(c, ck, status)
 		up := 0.0
 		if st.Status == model.StatusUp {
 			up = 1
 		}
-		send(ch, c.up, prometheus.GaugeValue, up, name, key, string(ck.Kind), string(status))
+		add(c.up, l.upPairs, false, up)
 		if ki, si := kindIndex(ck.Kind), statusIndex(status); ki >= 0 && si >= 0 {
 			counts[ki][si]++
 		}
 		if !st.LastPing.IsZero() {
-			send(ch, c.lastPing, prometheus.GaugeValue, unix(st.LastPing), name, key)
+			add(c.lastPing, l.per, false, unix(st.LastPing))
 		}
 		if !st.LastSuccess.IsZero() {
-			send(ch, c.lastSuccess, prometheus.GaugeValue, unix(st.LastSuccess), name, key)
+			add(c.lastSuccess, l.per, false, unix(st.LastSuccess))
 		}
 		if st.LastDuration > 0 {
-			send(ch, c.lastDuration, prometheus.GaugeValue, st.LastDuration.Seconds(), name, key)
+			add(c.lastDuration, l.per, false, st.LastDuration.Seconds())
 		}
 		if !st.Deadline.IsZero() {
-			send(ch, c.deadline, prometheus.GaugeValue, unix(st.Deadline), name, key)
+			add(c.deadline, l.per, false, unix(st.Deadline))
 		}
-		send(ch, c.pings, prometheus.CounterValue, float64(st.NPings), name, key)
-		send(ch, c.flips, prometheus.CounterValue, float64(st.NFlips), name, key)
+		add(c.pings, l.per, true, float64(st.NPings))
+		add(c.flips, l.per, true, float64(st.NFlips))
 	}
-	c.keys.end()
 	for ki, k := range kinds {
 		for si, s := range Statuses {
 			send(ch, c.checks, prometheus.GaugeValue, float64(counts[ki][si]), string(k), string(s))

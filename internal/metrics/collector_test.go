@@ -173,4 +173,3 @@ func TestOddNames(t *testing.T) {
 		}
 	}
 }
-
