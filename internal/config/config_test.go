@@ -58,6 +58,10 @@ func TestLoadBadConfigs(t *testing.T) {
 		},
 		"unknown_nested": {`unknown_nested.yaml:5: checks[0].http.stauts: unknown field (did you mean "status"?)`},
 		"unknown_top":    {`unknown_top.yaml:1: serveur: unknown field (did you mean "server"?)`},
+		"unknown_and_invalid": {
+			`unknown_and_invalid.yaml:3: checks[0].perod: unknown field (did you mean "period"?)`,
+			`unknown_and_invalid.yaml:5: checks[1].cron: invalid cron expression "* * *": expected exactly 5 fields, found 3: [* * *]`,
+		},
 	}
 	files, err := filepath.Glob("testdata/bad/*.yaml")
 	if err != nil {

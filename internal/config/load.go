@@ -68,7 +68,7 @@ func Parse(name string, data []byte, env LookupEnv) (*Config, error) {
 	}
 	l := &loader{file: name, env: env, lines: map[string]int{}}
 	cfg := l.parse(data)
-	if len(l.errs) > 0 {
+	if l.fatal || l.budget < 0 || l.expandFailed || l.decodeFailed {
 		return nil, l.joined()
 	}
 	cfg.File = name
@@ -90,6 +90,9 @@ type loader struct {
 	// list or mapping).
 	shortByLine map[int]string
 	budget      int // nodes the schema walk may still visit (aliases)
+	// fatal (syntax), expandFailed and decodeFailed stop the loading
+	// before validation.
+	fatal, expandFailed, decodeFailed bool
 }
 
 func (l *loader) errorf(path string, format string, args ...any) {
@@ -133,6 +136,7 @@ var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+)(?: col (\d+))?: (.*)$`
 // error.
 func (l *loader) parse(data []byte) *Config {
 	cfg := &Config{}
+	l.fatal = true // until the document is known to be a mapping
 	if len(data) > MaxFileSize {
 		l.errs = append(l.errs, &Error{File: l.file, Msg: fmt.Sprintf("larger than %d bytes", MaxFileSize)})
 		return cfg
@@ -141,6 +145,7 @@ func (l *loader) parse(data []byte) *Config {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
+			l.fatal = false
 			return cfg // an empty file is the all-defaults config
 		}
 		l.yamlError(err)
@@ -156,12 +161,14 @@ func (l *loader) parse(data []byte) *Config {
 		root = root.Content[0]
 	}
 	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		l.fatal = false
 		return cfg
 	}
 	if root.Kind != yaml.MappingNode {
 		l.errs = append(l.errs, &Error{File: l.file, Line: root.Line, Msg: "the document must be a mapping (server:, checks:, ...)"})
 		return cfg
 	}
+	l.fatal = false
 	l.index(root, "")
 	l.byLine, l.shortByLine = map[int]string{}, map[int]string{}
 	for p, n := range l.lines {
@@ -174,11 +181,15 @@ func (l *loader) parse(data []byte) *Config {
 	}
 	l.budget = 100_000
 	l.walk(root, reflect.TypeOf(cfg).Elem(), "")
-	if len(l.errs) > 0 {
+	if l.budget < 0 || l.expandFailed {
 		return cfg
 	}
+	// Unknown keys are ignored by Decode: go on, so that one file shows
+	// every problem. A value that does not decode stops here, as what
+	// validation would say about the zero value left would mislead.
 	if err := root.Decode(cfg); err != nil {
 		l.yamlError(err)
+		l.decodeFailed = true
 	}
 	return cfg
 }
@@ -201,7 +212,7 @@ func (l *loader) yamlError(err error) {
 		}
 		line, _ := strconv.Atoi(sub[1])
 		msg, path := sub[3], l.byLine[line]
-		if l.byLine == nil {
+		if l.fatal {
 			msg = "YAML syntax: " + msg
 		}
 		// yaml's own messages name Go types; say what is wanted instead.
@@ -278,6 +289,7 @@ func (l *loader) expand(n *yaml.Node, path string) {
 		}
 		sub := envRef.FindStringSubmatch(m)
 		if sub[1] == "" {
+			l.expandFailed = true
 			l.errs = append(l.errs, &Error{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf("bad variable reference %q: write ${NAME} or ${NAME:-default} (and $$ for a literal $)", clip(m, 40))})
 			return m
 		}
@@ -289,6 +301,7 @@ func (l *loader) expand(n *yaml.Node, path string) {
 			return v
 		}
 		if !ok {
+			l.expandFailed = true
 			l.errs = append(l.errs, &Error{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf("environment variable %s is not set (write ${%s:-default} for a default)", sub[1], sub[1])})
 		}
 		return v

@@ -1,0 +1,302 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/config"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+const (
+	rwKey = "rw-key-0123456789abcdef"
+	roKey = "ro-key-0123456789abcdef"
+)
+
+// harness is a real daemon on 127.0.0.1:0 with its SQLite store in a temp
+// dir, configured from a file the test rewrites.
+type harness struct {
+	t    *testing.T
+	file string
+	d    *Daemon
+	base string
+	stop func() error
+}
+
+func writeConfig(t *testing.T, file, checks string) {
+	t.Helper()
+	cfg := fmt.Sprintf(`server:
+  listen: ["127.0.0.1:0"]
+  shutdown_timeout: 5s
+store:
+  sqlite: {path: vitals.db}
+api_keys:
+  - {name: rw, key: %s, access: read-write}
+  - {name: ro, key: %s}
+pings:
+  ping_key: pk
+checks:
+%s`, rwKey, roKey, checks)
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func start(t *testing.T, checks string) *harness {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "watchdog.yaml")
+	writeConfig(t, file, checks)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := New(ctx, cfg, Options{ConfigPath: file, Logger: log})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	h := &harness{t: t, file: file, d: d, base: "http://" + d.Addrs()[0].String()}
+	var stopped bool
+	h.stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { h.stop() })
+	return h
+}
+
+func (h *harness) do(method, path, key string) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.base+path, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("X-Api-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (h *harness) state(name string) model.State {
+	h.t.Helper()
+	cs, ok := h.d.Engine().Get(config.CheckID(name))
+	if !ok {
+		h.t.Fatalf("no check %q", name)
+	}
+	return cs.State
+}
+
+// waitFor polls cond (real probes over loopback take real time); it fails
+// after a generous bound, never asserting how long it took.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 300; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func listenTCP(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestReloadKeepsState: a reload creates, updates and deletes checks; the
+// unchanged and the changed ones keep their state; an invalid config is
+// answered 400 with every error and changes nothing.
+func TestReloadKeepsState(t *testing.T) {
+	tcp := listenTCP(t)
+	h := start(t, fmt.Sprintf(`  - {name: a, period: 1h}
+  - {name: b, slug: b, period: 1h}
+  - {name: gone, period: 1h}
+  - {name: t, tcp: {address: "%s"}, interval: 1s}
+`, tcp))
+	if code, body := h.do("POST", "/ping/"+config.CheckID("a").String(), ""); code != 200 || body != "OK" {
+		t.Fatalf("ping a: %d %s", code, body)
+	}
+	if code, body := h.do("POST", "/ping/pk/b/fail", ""); code != 200 {
+		t.Fatalf("ping b: %d %s", code, body)
+	}
+	waitFor(t, "the pull check to go up", func() bool { return h.state("t").Status == model.StatusUp })
+	a, b := h.state("a"), h.state("b")
+	if a.Status != model.StatusUp || b.Status != model.StatusDown {
+		t.Fatalf("a %s, b %s", a.Status, b.Status)
+	}
+
+	// a unchanged, b changed (grace), gone deleted, t changed (interval), c new.
+	writeConfig(t, h.file, fmt.Sprintf(`  - {name: a, period: 1h}
+  - {name: b, slug: b, period: 1h, grace: 5m}
+  - {name: t, tcp: {address: "%s"}, interval: 2s}
+  - {name: c, period: 1d}
+`, tcp))
+	code, body := h.do("POST", "/-/reload", rwKey)
+	if code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	var res map[string]int
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res["created"] != 1 || res["updated"] != 2 || res["deleted"] != 1 || res["unchanged"] != 1 {
+		t.Errorf("reload result %s", body)
+	}
+	a2, b2, t2 := h.state("a"), h.state("b"), h.state("t")
+	if a2.Status != model.StatusUp || a2.NPings != a.NPings || !a2.LastPing.Equal(a.LastPing) {
+		t.Errorf("a lost its state: %+v", a2)
+	}
+	if b2.Status != model.StatusDown || b2.NPings != 1 || b2.NFlips != b.NFlips {
+		t.Errorf("b (changed) lost its state: %+v", b2)
+	}
+	if t2.Status != model.StatusUp {
+		t.Errorf("t (changed) lost its state: %+v", t2)
+	}
+	if _, ok := h.d.Engine().Get(config.CheckID("gone")); ok {
+		t.Error("gone was not deleted")
+	}
+	if cs, ok := h.d.Engine().Get(config.CheckID("c")); !ok || cs.Check.Schedule.Period != 24*time.Hour {
+		t.Error("c was not created")
+	}
+	if got := h.d.Engine().Get; got == nil {
+		t.Fatal()
+	}
+
+	// An invalid config: 400 with every error, nothing changes.
+	writeConfig(t, h.file, `  - {name: a, period: 1h, bogus: 1}
+  - {name: b, cron: "not cron"}
+`)
+	code, body = h.do("POST", "/-/reload", rwKey)
+	if code != 400 {
+		t.Fatalf("invalid reload: %d %s", code, body)
+	}
+	var bad struct {
+		Error   string   `json:"error"`
+		Details []string `json:"details"`
+	}
+	if err := json.Unmarshal([]byte(body), &bad); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Base(h.file)
+	if len(bad.Details) != 2 || !strings.HasSuffix(bad.Details[0], base+":12: checks[0].bogus: unknown field (known: name, id, slug, tags, desc, ping_key, period, cron, tz, grace, min_run_time, manual_resume, post_only, http, grpc, tcp, command, interval, timeout, thresholds, actions)") ||
+		!strings.Contains(bad.Details[1], base+`:13: checks[1].cron: invalid cron expression "not cron"`) {
+		t.Errorf("details:\n%s", strings.Join(bad.Details, "\n"))
+	}
+	if n := len(h.d.Engine().List()); n != 4 {
+		t.Errorf("%d checks after a rejected reload", n)
+	}
+	if _, ok := h.d.Engine().Get(config.CheckID("c")); !ok {
+		t.Error("the running config was replaced by an invalid one")
+	}
+}
+
+func TestReloadAuth(t *testing.T) {
+	h := start(t, "  - {name: a}\n")
+	for _, tt := range []struct {
+		method, key string
+		code        int
+	}{
+		{"POST", "", 401},
+		{"POST", "wrong-key-0123456789", 401},
+		{"POST", roKey, 403},
+		{"GET", rwKey, 405},
+		{"POST", rwKey, 200},
+	} {
+		if code, body := h.do(tt.method, "/-/reload", tt.key); code != tt.code {
+			t.Errorf("%s key %q: %d %s, want %d", tt.method, tt.key, code, body, tt.code)
+		}
+	}
+}
+
+// TestEndpoints: the daemon serves its health, metrics, API and pings.
+func TestEndpoints(t *testing.T) {
+	h := start(t, "  - {name: a, period: 1h}\n")
+	waitFor(t, "/readyz", func() bool { code, _ := h.do("GET", "/readyz", ""); return code == 200 })
+	if code, body := h.do("GET", "/livez", ""); code != 200 || !strings.Contains(body, "UP") {
+		t.Errorf("/livez %d %s", code, body)
+	}
+	if code, body := h.do("GET", "/readyz?verbose", roKey); code != 200 || !strings.Contains(body, "store") {
+		t.Errorf("/readyz?verbose %d %s", code, body)
+	}
+	if code, body := h.do("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `vitals_check_up{check="a"`) || !strings.Contains(body, "vitals_pull_probes_total") {
+		t.Errorf("/metrics %d", code)
+	}
+	if code, body := h.do("GET", "/api/v1/checks", roKey); code != 200 || !strings.Contains(body, `"name":"a"`) {
+		t.Errorf("/api/v1/checks %d %s", code, body)
+	}
+	if code, _ := h.do("GET", "/api/v1/checks", ""); code != 401 {
+		t.Errorf("API without a key: %d", code)
+	}
+	if code, _ := h.do("GET", "/ping/"+uuid.NewString(), ""); code != 404 {
+		t.Errorf("unknown ping: %d", code)
+	}
+	if err := h.stop(); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// TestRestartKeepsState: a new daemon on the same store finds the state.
+func TestRestartKeepsState(t *testing.T) {
+	h := start(t, "  - {name: a, period: 1h}\n")
+	h.do("POST", "/ping/"+config.CheckID("a").String()+"/fail", "")
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(h.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(context.Background(), cfg, Options{ConfigPath: h.file, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	defer d.Run(ctx)
+	cs, ok := d.Engine().Get(config.CheckID("a"))
+	if !ok || cs.State.Status != model.StatusDown || cs.State.NPings != 1 {
+		t.Errorf("after restart: %+v", cs.State)
+	}
+}
