@@ -161,4 +161,3 @@ func waitForReal(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-

@@ -1,0 +1,432 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Enqueuer is an optional interface of a store: it adds outbox rows that no
+// flip caused (a "gave up" alert), durably; rows whose (FlipID, Channel)
+// exist are skipped. Without it, Dispatcher.Raise keeps such rows in memory
+// (delivered with the same retries, but lost by a restart).
+type Enqueuer interface {
+	EnqueueNotifications(ctx context.Context, rows []model.Notification) error
+}
+
+// DispatcherOptions configure a Dispatcher. The zero value is usable.
+type DispatcherOptions struct {
+	// Backoff is the retry schedule; its zero value gets its defaults.
+	Backoff Backoff
+	// MaxAttempts marks a row failed after this many failed attempts.
+	// Default 0: retry for as long as it takes (the receiver may be down
+	// for hours; the backoff caps at Backoff.Max).
+	MaxAttempts int
+	// AttemptTimeout bounds one Send (unless the notifier is an
+	// AttemptTimeouter). Default 10s.
+	AttemptTimeout time.Duration
+	// Concurrency is how many rows are sent at once. Default 16.
+	Concurrency int
+	// BatchSize is how many pending rows a scan reads. Default 1000.
+	BatchSize int
+	// ErrorRetry is how long a failed store read waits. Default 1s.
+	ErrorRetry time.Duration
+	// Logger: default slog.Default().
+	Logger *slog.Logger
+	// Now: default time.Now. Timers are real: tests use testing/synctest.
+	Now func() time.Time
+	// Rand returns a uniform number in [0, 1) for the jitter. Default
+	// math/rand/v2.Float64.
+	Rand func() float64
+	// Policy is asked again (Recheck) when a row it held back comes due:
+	// it may drop it (the check recovered inside the window) or hold it
+	// longer. Default nil: held rows are sent when due.
+	Policy Policy
+	// OnResult is called after each attempt with the updated row and the
+	// attempt's error (nil on delivery). For metrics and tests; it must
+	// return quickly. Default nil.
+	OnResult func(row model.Notification, err error)
+}
+
+// Dispatcher delivers the outbox: every pending row whose NextAttempt has
+// come is sent through its channel's Notifier; delivered rows are marked
+// with a compare-and-set on their pending state, so a row is marked
+// delivered once; failed ones are rescheduled with Backoff. It wakes when a
+// flip is committed (it is a watchdog.Listener: register it with the
+// engine) and when its earliest retry is due; it does not poll.
+//
+// Start starts its goroutine, Stop stops it and waits for it and for every
+// attempt in flight. Rows still pending (including those whose Send was
+// interrupted by Stop) are delivered after the next Start: nothing is lost
+// across restarts. A crash between a receiver accepting a row and the row
+// being marked sends it again on the next start: receivers deduplicate by
+// Notification.Key (webhooks: the Idempotency-Key header).
+//
+// Channels can be replaced at any time with SetChannels (config reload).
+// All methods are safe for concurrent use.
+type Dispatcher struct {
+	st   store.Store
+	opts DispatcherOptions
+	log  *slog.Logger
+
+	wake chan struct{} // capacity 1
+
+	mu       sync.Mutex
+	channels Channels
+	// inflight holds the rows being attempted (false) and those whose
+	// attempt ended (true) since the last scan began: a scan skips both,
+	// since its read may predate the outcome, and drops the ended ones
+	// before its next read.
+	inflight map[uuid.UUID]bool
+	volatile map[uuid.UUID]*model.Notification // raised rows when the store is no Enqueuer
+	cancel   context.CancelFunc
+	running  bool
+	wg       sync.WaitGroup
+}
+
+var (
+	_ watchdog.Listener = (*Dispatcher)(nil)
+)
+
+// NewDispatcher returns a dispatcher over st's outbox sending through
+// channels (by name, as in the rows' Channel).
+func NewDispatcher(st store.Store, channels Channels, opts DispatcherOptions) *Dispatcher {
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = 10 * time.Second
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.ErrorRetry <= 0 {
+		opts.ErrorRetry = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Dispatcher{
+		st: st, opts: opts, log: log, wake: make(chan struct{}, 1),
+		channels: channels, inflight: map[uuid.UUID]bool{}, volatile: map[uuid.UUID]*model.Notification{},
+	}
+}
+
+// SetChannels replaces the channels (config reload). Rows for a channel no
+// longer configured are marked failed when they come due.
+func (d *Dispatcher) SetChannels(c Channels) {
+	d.mu.Lock()
+	d.channels = c
+	d.mu.Unlock()
+	d.Wake()
+}
+
+// Wake makes the dispatcher scan the outbox now (rows were added).
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// OnFlip implements watchdog.Listener: the flip's rows are committed, scan
+// now; and tell the channels that observe flips.
+func (d *Dispatcher) OnFlip(t watchdog.Transition) {
+	d.Wake()
+	d.mu.Lock()
+	obs := make([]Observer, 0, 4)
+	for _, n := range d.channels {
+		if o, ok := n.(Observer); ok {
+			obs = append(obs, o)
+		}
+	}
+	d.mu.Unlock()
+	for _, o := range obs {
+		o.Observe(t.Flip)
+	}
+}
+
+// Start starts delivering. It returns an error if already started.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running {
+		return errors.New("dispatcher already started")
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.cancel, d.running = cancel, true
+	d.wg.Add(1)
+	go d.loop(ctx)
+	return nil
+}
+
+// Stop stops delivering and blocks until the loop and every attempt in
+// flight have returned (an attempt's context is cancelled: its row stays
+// pending and is not counted as failed). Stop on a stopped dispatcher
+// returns at once.
+func (d *Dispatcher) Stop() {
+	d.mu.Lock()
+	cancel := d.cancel
+	d.cancel, d.running = nil, false
+	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	d.wg.Wait()
+}
+
+// Raise sends n (an event no flip caused, such as EventGaveUp) to each of
+// channels once. n.FlipID, when nil, is derived from the check, the event
+// and the time, so raising the same event twice at the same time adds one
+// row per channel. Durable when the store is an Enqueuer.
+func (d *Dispatcher) Raise(n Notification, channels []string) {
+	now := d.opts.Now()
+	if n.Time.IsZero() {
+		n.Time = now
+	}
+	if n.FlipID == uuid.Nil {
+		n.FlipID = uuid.NewSHA1(n.CheckID, []byte(n.Event+"@"+n.Time.UTC().Format(time.RFC3339Nano)))
+	}
+	var rows []model.Notification
+	for _, c := range channels {
+		n.Channel = c
+		r, err := Row(n, now, now)
+		if err != nil {
+			d.log.Error("outbox: raise", "channel", c, "err", err)
+			continue
+		}
+		rows = append(rows, r)
+	}
+	if e, ok := d.st.(Enqueuer); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := e.EnqueueNotifications(ctx, rows)
+		cancel()
+		if err == nil {
+			d.Wake()
+			return
+		}
+		d.log.Error("outbox: enqueue failed; keeping the rows in memory", "err", err)
+	}
+	d.mu.Lock()
+	for i := range rows {
+		d.volatile[rows[i].ID] = &rows[i]
+	}
+	d.mu.Unlock()
+	d.Wake()
+}
+
+func (d *Dispatcher) loop(ctx context.Context) {
+	defer d.wg.Done()
+	sem := make(chan struct{}, d.opts.Concurrency)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		next := d.scan(ctx, sem)
+		timer.Stop()
+		if !next.IsZero() {
+			timer.Reset(max(next.Sub(d.opts.Now()), 0))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// scan starts an attempt for every due row not in flight (as far as the
+// concurrency allows) and returns when the earliest other row is due (zero:
+// nothing pending but what is in flight, whose end wakes the loop).
+func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
+	d.mu.Lock()
+	for id, ended := range d.inflight {
+		if ended {
+			delete(d.inflight, id)
+		}
+	}
+	d.mu.Unlock()
+	rows, err := d.st.Notifications(ctx, store.NotificationQuery{State: model.NotificationPending, Limit: d.opts.BatchSize})
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("outbox: read pending rows", "err", err)
+		}
+		return d.opts.Now().Add(d.opts.ErrorRetry)
+	}
+	d.mu.Lock()
+	for _, v := range d.volatile {
+		rows = append(rows, *v)
+	}
+	d.mu.Unlock()
+	now := d.opts.Now()
+	var next time.Time
+	for _, r := range rows {
+		d.mu.Lock()
+		_, busy := d.inflight[r.ID]
+		d.mu.Unlock()
+		if busy {
+			continue
+		}
+		if r.NextAttempt.After(now) {
+			if next.IsZero() || r.NextAttempt.Before(next) {
+				next = r.NextAttempt
+			}
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			continue // an attempt's end wakes the loop
+		}
+		d.mu.Lock()
+		d.inflight[r.ID] = false
+		d.mu.Unlock()
+		d.wg.Add(1)
+		go func(r model.Notification) {
+			defer d.wg.Done()
+			d.attempt(ctx, r)
+			<-sem
+			d.mu.Lock()
+			d.inflight[r.ID] = true
+			d.mu.Unlock()
+			d.Wake() // the next scan forgets it and sees its new NextAttempt
+		}(r)
+	}
+	return next
+}
+
+// maxLastError caps the error text stored on a row.
+const maxLastError = 1024
+
+// attempt sends r once and records the outcome.
+func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) {
+	n, err := Decode(r)
+	d.mu.Lock()
+	ch, ok := d.channels[r.Channel]
+	d.mu.Unlock()
+	switch {
+	case err != nil:
+		err = Permanent(err)
+	case !ok:
+		err = Permanent(fmt.Errorf("no channel %q configured", r.Channel))
+	case !n.HeldUntil.IsZero() && d.opts.Policy != nil && d.recheck(ctx, r, n):
+		return
+	default:
+		n.Attempt, n.Sent = r.Attempts+1, d.opts.Now().UTC()
+		timeout := d.opts.AttemptTimeout
+		if t, ok := ch.(AttemptTimeouter); ok && t.AttemptTimeout() > 0 {
+			timeout = t.AttemptTimeout()
+		}
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		err = safeSend(actx, ch, n)
+		cancel()
+	}
+	if err != nil && ctx.Err() != nil {
+		return // stopped mid-attempt: leave the row as it was
+	}
+	var retry *RetryAtError
+	switch {
+	case err == nil:
+		r.Attempts++
+		d.finish(ctx, r, model.NotificationDelivered, "", nil)
+	case errors.As(err, &retry):
+		r.NextAttempt = retry.At
+		d.finish(ctx, r, model.NotificationPending, capErr(err), err)
+	case errors.Is(err, ErrPermanent) || d.opts.MaxAttempts > 0 && r.Attempts+1 >= d.opts.MaxAttempts:
+		r.Attempts++
+		d.finish(ctx, r, model.NotificationFailed, capErr(err), err)
+	default:
+		r.Attempts++
+		r.NextAttempt = d.opts.Now().Add(d.opts.Backoff.Delay(r.Attempts, d.opts.Rand))
+		d.finish(ctx, r, model.NotificationPending, capErr(err), err)
+	}
+}
+
+// recheck asks the Policy about a held row that came due; it reports
+// whether it dealt with the row (dropped or held longer).
+func (d *Dispatcher) recheck(ctx context.Context, r model.Notification, n Notification) bool {
+	now := d.opts.Now()
+	v := d.opts.Policy.Recheck(n, now)
+	switch {
+	case v.Drop:
+		d.finish(ctx, r, model.NotificationFailed, "dropped: "+v.Reason, nil)
+		return true
+	case v.HoldUntil.After(now):
+		r.NextAttempt = v.HoldUntil
+		d.finish(ctx, r, model.NotificationPending, "held: "+v.Reason, nil)
+		return true
+	}
+	return false
+}
+
+func capErr(err error) string {
+	s := err.Error()
+	if len(s) > maxLastError {
+		s = s[:maxLastError]
+	}
+	return s
+}
+
+// finish records the outcome with a compare-and-set on "pending".
+func (d *Dispatcher) finish(ctx context.Context, r model.Notification, state model.NotificationState, lastErr string, sendErr error) {
+	r.State, r.LastError = state, lastErr
+	if state == model.NotificationDelivered {
+		r.Delivered = d.opts.Now().UTC()
+	}
+	log := d.log.With("channel", r.Channel, "check", r.CheckID, "flip", r.FlipID, "attempt", r.Attempts)
+	switch state {
+	case model.NotificationDelivered:
+		log.Debug("outbox: delivered")
+	case model.NotificationFailed:
+		log.Error("outbox: failed, not retried", "err", lastErr)
+	default:
+		log.Warn("outbox: attempt failed", "err", lastErr, "next", r.NextAttempt)
+	}
+	d.mu.Lock()
+	if v := d.volatile[r.ID]; v != nil {
+		if state == model.NotificationPending {
+			*v = r
+		} else {
+			delete(d.volatile, r.ID)
+		}
+		d.mu.Unlock()
+	} else {
+		d.mu.Unlock()
+		// The outcome is recorded even when Stop is under way: the
+		// receiver has it, and a restart must not send it again.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		ok, err := d.st.UpdateNotification(wctx, r, model.NotificationPending)
+		cancel()
+		if err != nil {
+			log.Error("outbox: record outcome", "err", err)
+		} else if !ok {
+			log.Warn("outbox: row was no longer pending (another deliverer marked it)")
+		}
+	}
+	if d.opts.OnResult != nil {
+		d.opts.OnResult(r, sendErr)
+	}
+}
+
+// safeSend calls ch.Send, turning a panic into an error.
+func safeSend(ctx context.Context, ch Notifier, n Notification) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("notifier panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return ch.Send(ctx, n)
+}

@@ -1,0 +1,133 @@
+package actions
+
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Rules are the channels a check's flips go to, by the flip's new status.
+// A flip to up is announced only when it ends a down or flapping period (a
+// new check coming up, or a resume, is not news).
+type Rules struct {
+	Down     []string `yaml:"down" json:"down,omitempty"`
+	Up       []string `yaml:"up" json:"up,omitempty"`
+	Flapping []string `yaml:"flapping" json:"flapping,omitempty"`
+}
+
+// For returns the channels for a flip from → to.
+func (r Rules) For(from, to model.Status) []string {
+	switch to {
+	case model.StatusDown:
+		return r.Down
+	case model.StatusFlapping:
+		return r.Flapping
+	case model.StatusUp:
+		if from == model.StatusDown || from == model.StatusFlapping {
+			return r.Up
+		}
+	}
+	return nil
+}
+
+// Verdict is a Policy's answer for one notification.
+type Verdict struct {
+	// Drop suppresses it; Reason says why (logged, and on a dropped
+	// held row).
+	Drop   bool
+	Reason string
+	// HoldUntil, when after now, holds the row back until then (a
+	// maintenance window's end); the Policy is asked again then.
+	HoldUntil time.Time
+	// Also names other checks this alert stands for (children of a down
+	// parent whose own alerts are suppressed).
+	Also []string
+}
+
+// Policy decides whether a flip's notifications go out now, later or
+// never: dependencies, maintenance windows, silences. Decide is consulted
+// by the Planner before the rows are written (under the check's lock: fast,
+// no I/O); Recheck by the Dispatcher when a held row comes due.
+// Implementations are safe for concurrent use.
+type Policy interface {
+	Decide(t watchdog.Transition, now time.Time) Verdict
+	Recheck(n Notification, now time.Time) Verdict
+}
+
+// PlannerOptions configure a Planner. The zero value is usable.
+type PlannerOptions struct {
+	// Policy is consulted before rows are planned. Default nil: every
+	// flip is announced at once.
+	Policy Policy
+	// Now: default time.Now.
+	Now func() time.Time
+	// Logger: default slog.Default().
+	Logger *slog.Logger
+}
+
+// Planner is the watchdog.Planner that turns a flip into outbox rows, one
+// per channel its check's Rules name for the flip. Register it with the
+// engine (watchdog.Options.Planners) and the Dispatcher as a listener.
+// SetRules replaces the rules atomically (config reload). Safe for
+// concurrent use.
+type Planner struct {
+	rules atomic.Pointer[map[uuid.UUID]Rules]
+	opts  PlannerOptions
+	log   *slog.Logger
+}
+
+var _ watchdog.Planner = (*Planner)(nil)
+
+// NewPlanner returns a Planner with rules by check id.
+func NewPlanner(rules map[uuid.UUID]Rules, opts PlannerOptions) *Planner {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	p := &Planner{opts: opts, log: opts.Logger}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.SetRules(rules)
+	return p
+}
+
+// SetRules replaces every check's rules.
+func (p *Planner) SetRules(rules map[uuid.UUID]Rules) { p.rules.Store(&rules) }
+
+// Plan implements watchdog.Planner.
+func (p *Planner) Plan(t watchdog.Transition) []model.Notification {
+	chans := (*p.rules.Load())[t.Check.ID].For(t.Flip.From, t.Flip.To)
+	if len(chans) == 0 {
+		return nil
+	}
+	now := p.opts.Now()
+	n := FromTransition(t.Check, t.Flip)
+	due := now
+	if p.opts.Policy != nil {
+		v := p.opts.Policy.Decide(t, now)
+		if v.Drop {
+			p.log.Info("alert suppressed", "check", t.Check.ID, "name", t.Check.Name, "to", t.Flip.To, "reason", v.Reason)
+			return nil
+		}
+		if v.HoldUntil.After(now) {
+			due, n.HeldUntil = v.HoldUntil, v.HoldUntil
+			p.log.Info("alert held", "check", t.Check.ID, "name", t.Check.Name, "to", t.Flip.To, "until", v.HoldUntil, "reason", v.Reason)
+		}
+		n.Suppressed = v.Also
+	}
+	rows := make([]model.Notification, 0, len(chans))
+	for _, c := range chans {
+		n.Channel = c
+		r, err := Row(n, now, due)
+		if err != nil {
+			p.log.Error("outbox: plan", "check", t.Check.ID, "channel", c, "err", err)
+			continue
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
