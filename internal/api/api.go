@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"log/slog"
 	"strings"
 	"sync"
@@ -98,6 +96,9 @@ type Handler struct {
 	// writeMu serialises creates and updates, so that the check for a
 	// duplicate slug and the write it guards are atomic among API calls.
 	writeMu sync.Mutex
+
+	// ukeys caches unique keys (see keyIndex).
+	ukeys keyIndex
 }
 
 // New returns a handler. See Options for what is required and the
@@ -126,11 +127,4 @@ func New(opts Options) *Handler {
 		h.keys = append(h.keys, hashedKey{sum: hashKey(k.Secret), name: k.Name, readOnly: k.ReadOnly})
 	}
 	return h
-}
-
-// uniqueKey returns the check's unique_key: the hex SHA-1 of its UUID's
-// canonical string, as healthchecks.io computes it for read-only keys.
-func uniqueKey(id uuid.UUID) string {
-	sum := sha1.Sum([]byte(id.String()))
-	return hex.EncodeToString(sum[:])
 }

@@ -450,3 +450,21 @@ func TestValidateProbeHook(t *testing.T) {
 		t.Errorf("period %v", cs.Check.Schedule.Period)
 	}
 }
+
+// TestStoreDown: a write the store refuses is a 503 with the reason, and
+// reads from memory still work.
+func TestStoreDown(t *testing.T) {
+	f := newFixture(t, api.Options{})
+	id := f.create(t, `{"name":"a"}`)["uuid"].(string)
+	f.st.Close()
+	r := f.do(t, "POST", "/api/v1/checks", rwKey, `{"name":"b"}`)
+	if m := r.json(t); r.code != 503 || !strings.HasPrefix(m["error"].(string), "store unavailable: ") {
+		t.Fatalf("create on a closed store: %d %s", r.code, r.body)
+	}
+	if r := f.do(t, "GET", "/api/v1/checks/"+id, roKey, ""); r.code != 200 {
+		t.Fatalf("get from memory: %d %s", r.code, r.body)
+	}
+	if r := f.do(t, "GET", "/api/v1/checks/"+id+"/pings", roKey, ""); r.code != 503 {
+		t.Fatalf("pings from a closed store: %d %s", r.code, r.body)
+	}
+}

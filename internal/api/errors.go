@@ -66,6 +66,8 @@ func (h *Handler) fromEngine(err error) *apiError {
 		return errorf(http.StatusNotFound, "check not found")
 	case errors.Is(err, watchdog.ErrExists):
 		return errorf(http.StatusConflict, "check already exists")
+	case errors.Is(err, watchdog.ErrClosed):
+		return errorf(http.StatusServiceUnavailable, "watchdog not running")
 	default:
 		h.log.Error("api: engine or store error", "err", err)
 		return errorf(http.StatusServiceUnavailable, "store unavailable: "+err.Error())

@@ -136,11 +136,19 @@ func (h *Handler) resolve(key string) (store.CheckState, *apiError) {
 		}
 		return cs, nil
 	case 40:
-		key = strings.ToLower(key)
-		for _, cs := range h.e.List() {
-			if uniqueKey(cs.Check.ID) == key {
-				return cs, nil
+		id, ok := h.ukeys.lookup(strings.ToLower(key), func() []uuid.UUID {
+			all := h.e.List()
+			ids := make([]uuid.UUID, len(all))
+			for i, cs := range all {
+				ids[i] = cs.Check.ID
 			}
+			return ids
+		})
+		if !ok {
+			return store.CheckState{}, notFound
+		}
+		if cs, ok := h.e.Get(id); ok {
+			return cs, nil
 		}
 	}
 	return store.CheckState{}, notFound
@@ -159,7 +167,7 @@ func baseURL(r *http.Request) string {
 func (h *Handler) output(q *request, cs store.CheckState, now time.Time) checkOutput {
 	c, s := cs.Check, cs.State
 	o := checkOutput{
-		UniqueKey:    uniqueKey(c.ID),
+		UniqueKey:    h.ukeys.key(c.ID),
 		Name:         c.Name,
 		Slug:         c.Slug,
 		Tags:         c.Tags,
@@ -276,7 +284,7 @@ func (h *Handler) listChecks(q *request, _ string) *apiError {
 		if !hasTags(cs.Check.Tags, tags) {
 			continue
 		}
-		rows = append(rows, row{cs, uniqueKey(cs.Check.ID)})
+		rows = append(rows, row{cs, h.ukeys.key(cs.Check.ID)})
 	}
 	less := func(aT time.Time, aK string, bT time.Time, bK string) int {
 		if c := aT.Compare(bT); c != 0 {

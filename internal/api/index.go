@@ -1,0 +1,68 @@
+package api
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"sync"
+
+	"github.com/google/uuid"
+)
+
+// uniqueKey returns the check's unique_key: the hex SHA-1 of its UUID's
+// canonical string, as healthchecks.io computes it for read-only keys.
+func uniqueKey(id uuid.UUID) string {
+	sum := sha1.Sum([]byte(id.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// keyIndex caches unique keys both ways, so that listing does not hash
+// every check on every request and a unique_key is found without a scan.
+// It is rebuilt from the engine's list when a lookup misses (which also
+// drops deleted checks). Safe for concurrent use.
+type keyIndex struct {
+	mu    sync.Mutex
+	byID  map[uuid.UUID]string
+	byKey map[string]uuid.UUID
+}
+
+// key returns id's unique key.
+func (x *keyIndex) key(id uuid.UUID) string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if k, ok := x.byID[id]; ok {
+		return k
+	}
+	k := uniqueKey(id)
+	x.addLocked(id, k)
+	return k
+}
+
+func (x *keyIndex) addLocked(id uuid.UUID, k string) {
+	if x.byID == nil {
+		x.byID = make(map[uuid.UUID]string)
+		x.byKey = make(map[string]uuid.UUID)
+	}
+	x.byID[id] = k
+	x.byKey[k] = id
+}
+
+// lookup returns the id whose unique key is k, rebuilding the index from
+// ids() once when k is unknown.
+func (x *keyIndex) lookup(k string, ids func() []uuid.UUID) (uuid.UUID, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if id, ok := x.byKey[k]; ok {
+		return id, true
+	}
+	old := x.byID
+	x.byID, x.byKey = nil, nil
+	for _, id := range ids() {
+		uk, ok := old[id]
+		if !ok {
+			uk = uniqueKey(id)
+		}
+		x.addLocked(id, uk)
+	}
+	id, ok := x.byKey[k]
+	return id, ok
+}
