@@ -295,4 +295,3 @@ func event(name string, payload any) []byte {
 	out = append(out, b...)
 	return append(out, "\n\n"...)
 }
-

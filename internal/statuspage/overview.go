@@ -216,6 +216,7 @@ type checkView struct {
 	LastMS      string
 	Pct         string
 	Bars, Spark template.HTML
+	HasSpark    bool
 	Private     *privateView
 }
 
@@ -280,8 +281,9 @@ func (p *Page) serveDetail(w http.ResponseWriter, r *http.Request, v view, h str
 	}
 	p.lmu.Unlock()
 	cv.Spark = sparkSVG(spark)
-	if len(spark) > 0 && !s.LastPing.IsZero() {
-		cv.LastMS = formatMS(spark[len(spark)-1])
+	if n := len(spark); n > 0 && spark[n-1] > 0 {
+		cv.LastMS = formatMS(spark[n-1])
+		cv.HasSpark = n > 1
 	}
 
 	fl, err := p.opts.Store.Flips(ctx, id, store.FlipQuery{Limit: 50})
@@ -353,12 +355,24 @@ func scheduleText(c *model.Check) string {
 	if s.Cron != "" {
 		out = "cron " + s.Cron + " (" + s.TZ + ")"
 	} else {
-		out = "every " + s.Period.String()
+		out = "every " + fmtDur(s.Period)
 	}
 	if s.Grace > 0 {
-		out += ", grace " + s.Grace.String()
+		out += ", grace " + fmtDur(s.Grace)
 	}
 	return out
+}
+
+// fmtDur prints d without zero units: "1h", "1h30m", "90s".
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

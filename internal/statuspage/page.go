@@ -211,7 +211,9 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			challenge(w)
 			return
 		}
-		http.Redirect(w, r, "./", http.StatusSeeOther)
+		// Relative, so that it works under any mount prefix.
+		w.Header().Set("Location", "./")
+		w.WriteHeader(http.StatusSeeOther)
 		return
 	}
 	if !auth && !p.opts.Public {

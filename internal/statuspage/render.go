@@ -116,7 +116,7 @@ func (p *Page) refreshLocked(ctx context.Context, cs []store.CheckState, now tim
 func (p *Page) renderRow(r *row, s *model.State, k rowKey, spark []float32) []byte {
 	d := rowData{HID: r.hid, Name: k.name, Status: k.status, Pct: k.bars.pct,
 		Bars: barsSVG(&k.bars), Spark: sparkSVG(spark), Last: s.LastPing, Since: s.Since}
-	if n := len(spark); n > 0 && !s.LastPing.IsZero() {
+	if n := len(spark); n > 0 && spark[n-1] > 0 {
 		d.LastMS = formatMS(spark[n-1])
 	}
 	var b bytes.Buffer

@@ -1,0 +1,289 @@
+package statuspage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/vitals-go/vitals/internal/statuspage"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/testenv"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// chromiumPath finds Debian's chromium (or another Chrome).
+func chromiumPath() (string, error) {
+	var errs []error
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		p, err := exec.LookPath(name)
+		if err == nil {
+			return p, nil
+		}
+		errs = append(errs, err)
+	}
+	return "", errors.Join(errs...)
+}
+
+// artifactDir is where screenshots go: $VITALS_ARTIFACTS, or a temp dir.
+func artifactDir(t *testing.T) string {
+	if d := os.Getenv("VITALS_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// newBrowser starts headless chromium for the test; it is stopped at the
+// end of the test.
+func newBrowser(t *testing.T) context.Context {
+	path, err := chromiumPath()
+	testenv.Require(t, "chromium", err)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // the tests run as root in CI
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(bcancel)
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[int](`1`)); err != nil {
+		testenv.Require(t, "chromium", fmt.Errorf("start %s: %w", path, err))
+	}
+	return bctx
+}
+
+// TestBrowser drives the page in real headless Chromium over a real
+// loopback server, engine and SQLite store: the checks render, a failure
+// reported to the engine shows up without a reload, a malicious name is
+// shown as text and runs nothing, the public view hides internal checks,
+// and screenshots (desktop and phone) are kept as artifacts.
+func TestBrowser(t *testing.T) {
+	bctx := newBrowser(t)
+	now := time.Now()
+	var seeded []model.Check
+	f := newSeededFixture(t, statuspage.Options{Public: true, PublicTag: "public", Title: "ACME status",
+		FlushInterval: 100 * time.Millisecond, ScanInterval: time.Second}, true,
+		func(st store.Store) { seeded = seedChecks(t, st, 9, now) })
+	ctx := context.Background()
+	// Live checks on top of the seeded history: a pull check with response
+	// times, one that is running, one paused, one new, one that will fail.
+	pull, err := f.eng.Create(ctx, model.Check{Name: "public website", Kind: model.KindPull, Tags: []string{"public"},
+		Schedule: model.Schedule{Period: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		ms := 80 + 40*((i*7)%5) + 5*i
+		if _, err := f.eng.Report(ctx, pull.ID, model.Result{OK: true, Time: now.Add(time.Duration(i-30) * time.Minute),
+			Duration: time.Duration(ms) * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running := f.create(t, "weekly export", "public")
+	f.ping(t, running.ID, model.PingSuccess, "")
+	f.ping(t, running.ID, model.PingStart, "")
+	paused := f.create(t, "legacy ftp")
+	f.ping(t, paused.ID, model.PingSuccess, "")
+	if _, err := f.eng.Pause(ctx, paused.ID, "decommissioning"); err != nil {
+		t.Fatal(err)
+	}
+	f.create(t, "new importer")
+	evil := f.create(t, xssName, "public")
+	f.ping(t, evil.ID, model.PingSuccess, "")
+	victim := seeded[0] // "api gateway", public, up
+
+	var dialogs atomic.Int32
+	go func() {
+		for _, err := range chromedp.Events(bctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			dialogs.Add(1)
+			chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+
+	// The authorised view: the API key as a header on every request.
+	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(bctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"X-Api-Key": testKey}}); err != nil {
+		t.Fatal(err)
+	}
+	base := f.srv.URL + "/status/"
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.CSS("#checks li.ck")),
+		chromedp.WaitVisible(chromedp.CSS("#live.on")), // the event stream is open
+	); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#checks li.ck").length`))
+	if err != nil || rows != 9+5 {
+		t.Fatalf("rows: %d, %v; want %d", rows, err, 9+5)
+	}
+	names, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#checks li.ck .nm")].map(e => e.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !contains(names, xssName) || !contains(names, "public website") || !contains(names, "legacy ftp") {
+		t.Fatalf("names shown: %q", names)
+	}
+	statuses, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#checks li.ck .st")].map(e => e.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"up", "running", "paused", "new"} {
+		if !contains(statuses, want) {
+			t.Errorf("no %q status among %q", want, statuses)
+		}
+	}
+	bars, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#checks svg.u path").length`))
+	if err != nil || bars < rows {
+		t.Errorf("uptime bar paths: %d, %v", bars, err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[chromedp.Void](`window.__notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+
+	// A failure through the engine shows up without a reload.
+	f.ping(t, victim.ID, model.PingFail, "disk full")
+	victimHID := hidOf(t, bctx, victim.Name)
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#c-"+victimHID+".s-down"))); err != nil {
+		t.Fatal(err)
+	}
+	still, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.__notReloaded === true`))
+	if err != nil || !still {
+		t.Fatalf("the page was reloaded (%v)", err)
+	}
+	banner, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#banner")))
+	if err != nil || banner != "1 check is down." {
+		t.Errorf("banner %q, %v", banner, err)
+	}
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("section.flips li q"))); err != nil {
+		t.Fatal(err)
+	}
+	flips, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#flips li")))
+	if err != nil || !strings.Contains(flips, "api gateway") || !strings.Contains(flips, "fail ping") {
+		t.Errorf("newest flip %q, %v", flips, err)
+	}
+	// A new check appears without a reload too (the list is fetched again).
+	f.create(t, "zz late addition")
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`[...document.querySelectorAll("#checks .nm")].some(e => e.textContent === "zz late addition")`)); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := artifactDir(t)
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", p)
+		if name == "statuspage.png" && os.Getenv("VITALS_DOCS_SCREENSHOT") == "1" {
+			if err := os.WriteFile("../../docs/img/statuspage.png", png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	shot("statuspage.png")
+
+	// The detail page of the failed check, authorised: the ping body shows.
+	if err := chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS("#c-"+victimHID+" a.nm")),
+		chromedp.WaitVisible(chromedp.CSS("table.pings")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	detail, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
+	if err != nil || !strings.Contains(detail, "disk full") || !strings.Contains(detail, victim.ID.String()) {
+		t.Errorf("detail page: %v\n%s", err, detail)
+	}
+	shot("statuspage-detail.png")
+
+	// Phone-sized viewport.
+	if err := chromedp.Do(bctx,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.CSS("#checks li.ck")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	overflow, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil || overflow {
+		t.Errorf("the phone layout scrolls sideways (%v)", err)
+	}
+	shot("statuspage-phone.png")
+
+	// The public view: no key, internal checks hidden, no UUIDs.
+	if _, err := chromedp.Call(bctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx,
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.CSS("#checks li.ck")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	html, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"legacy ftp", "new importer", victim.ID.String(), "fail ping", "disk full"} {
+		if strings.Contains(html, secret) {
+			t.Errorf("public view shows %q", secret)
+		}
+	}
+	if !strings.Contains(html, "public website") || !strings.Contains(html, "sign in") {
+		t.Error("public view lacks the public checks or the sign-in link")
+	}
+	shot("statuspage-public.png")
+
+	if n := dialogs.Load(); n != 0 {
+		t.Fatalf("%d JavaScript dialogs opened: a check name ran as script", n)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// hidOf returns the page id of the row named name.
+func hidOf(t *testing.T, bctx context.Context, name string) string {
+	t.Helper()
+	id, err := chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`[...document.querySelectorAll("#checks li.ck")].find(e => e.querySelector(".nm").textContent === %q).id.slice(2)`, name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
