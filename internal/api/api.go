@@ -59,8 +59,9 @@ type Options struct {
 	// Prefix is the path the handler is mounted at. Default "/api/v1/".
 	Prefix string
 	// PingURL is the base of the ping URLs shown to read-write keys, such
-	// as "https://vitals.example.com/ping/". Default: derived from each
-	// request's scheme and Host, plus "/ping/".
+	// as "https://vitals.example.com/ping/"; its scheme and host are also
+	// used for update_url, pause_url and resume_url. A bare path ("/ping/")
+	// or "" (default "/ping/") is joined to each request's scheme and Host.
 	PingURL string
 	// PingKey is the ping key given to checks created through the API
 	// without one (slug URLs are /ping/<ping_key>/<slug>). Default "": such

@@ -204,7 +204,7 @@ func TestLifecycle(t *testing.T) {
 		"kind": "push", "source": "api", "timeout": 3600.0, "grace": 300.0, "methods": "POST", "status": "new",
 		"started": false, "last_ping": nil, "next_ping": nil, "n_pings": 0.0, "n_flips": 0.0,
 		"ping_url":   "https://vitals.example.com/ping/" + id,
-		"update_url": f.srv.URL + "/api/v1/checks/" + id, "pause_url": f.srv.URL + "/api/v1/checks/" + id + "/pause",
+		"update_url": "https://vitals.example.com/api/v1/checks/" + id, "pause_url": "https://vitals.example.com/api/v1/checks/" + id + "/pause",
 		"thresholds": map[string]any{"failures": 2.0, "successes": 1.0, "start_period": 0.0, "flap_changes": 0.0, "flap_window": 0.0},
 	}
 	for k, v := range want {
@@ -466,5 +466,18 @@ func TestStoreDown(t *testing.T) {
 	}
 	if r := f.do(t, "GET", "/api/v1/checks/"+id+"/pings", roKey, ""); r.code != 503 {
 		t.Fatalf("pings from a closed store: %d %s", r.code, r.body)
+	}
+}
+
+// TestURLsFromRequest: without an absolute PingURL the URLs follow the
+// request's Host.
+func TestURLsFromRequest(t *testing.T) {
+	for _, pingURL := range []string{"", "/ping/", "ping"} {
+		f := newFixture(t, api.Options{PingURL: pingURL})
+		c := f.create(t, `{"name":"a"}`)
+		id := c["uuid"].(string)
+		if c["ping_url"] != f.srv.URL+"/ping/"+id || c["resume_url"] != f.srv.URL+"/api/v1/checks/"+id+"/resume" {
+			t.Errorf("PingURL %q: %v %v", pingURL, c["ping_url"], c["resume_url"])
+		}
 	}
 }

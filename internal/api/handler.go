@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,13 +155,29 @@ func (h *Handler) resolve(key string) (store.CheckState, *apiError) {
 	return store.CheckState{}, notFound
 }
 
-// baseURL is the scheme and host the client used, for the URLs in answers.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+// urls returns the origin (scheme://host) of the URLs in answers and the
+// base of ping URLs (ending in "/"): from Options.PingURL when it is
+// absolute, else from the scheme and Host of the request (and PingURL as a
+// path, default "/ping/").
+func (h *Handler) urls(r *http.Request) (origin, pingBase string) {
+	pingBase = h.opts.PingURL
+	if u, err := url.Parse(pingBase); err == nil && u.Scheme != "" && u.Host != "" {
+		origin = u.Scheme + "://" + u.Host
+	} else {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		origin = scheme + "://" + r.Host
+		if pingBase == "" {
+			pingBase = "/ping/"
+		}
+		pingBase = origin + "/" + strings.TrimPrefix(pingBase, "/")
 	}
-	return scheme + "://" + r.Host
+	if !strings.HasSuffix(pingBase, "/") {
+		pingBase += "/"
+	}
+	return origin, pingBase
 }
 
 // output renders a check for q's key.
@@ -219,17 +236,11 @@ func (h *Handler) output(q *request, cs store.CheckState, now time.Time) checkOu
 		id := c.ID.String()
 		o.UUID = id
 		o.PingKey = c.PingKey
-		pingBase := h.opts.PingURL
-		if pingBase == "" {
-			pingBase = baseURL(q.r) + "/ping/"
-		}
-		if !strings.HasSuffix(pingBase, "/") {
-			pingBase += "/"
-		}
+		origin, pingBase := h.urls(q.r)
 		if c.Kind == model.KindPush {
 			o.PingURL = pingBase + id
 		}
-		api := baseURL(q.r) + h.opts.Prefix + "checks/" + id
+		api := origin + h.opts.Prefix + "checks/" + id
 		o.UpdateURL = api
 		o.PauseURL = api + "/pause"
 		o.ResumeURL = api + "/resume"
