@@ -107,7 +107,9 @@ func TestMalformed(t *testing.T) {
 		{"timeout as string", "POST", checks, `{"name":"x","timeout":"60"}`, "", 400, "timeout: expected a number, got string", nil, ""},
 		{"name as number", "POST", checks, `{"name":5}`, "", 400, "name: expected a string, got number", nil, ""},
 		{"tags as number", "POST", checks, `{"name":"x","tags":5}`, "", 400, "tags: expected an array of strings or a space-separated string, got number", nil, ""},
-		{"nested wrong type", "POST", checks, `{"name":"x","thresholds":{"failures":"2"}}`, "", 400, "thresholds.failures: expected a number, got string", nil, ""},
+		{"nested wrong type", "POST", checks, `{"name":"x","thresholds":{"failures":"2"}}`, "", 400, "thresholds.failures: expected an integer, got string", nil, ""},
+		{"fraction for an integer", "POST", checks, `{"name":"x","thresholds":{"failures":1.5}}`, "", 400, "thresholds.failures: 1.5 is not an integer in range", nil, ""},
+		{"integer overflow", "POST", checks, `{"name":"x","thresholds":{"successes":1e30}}`, "", 400, "thresholds.successes: 1e30 is not an integer in range", nil, ""},
 		{"bool as string", "POST", checks, `{"name":"x","manual_resume":"yes"}`, "", 400, "manual_resume: expected a boolean, got string", nil, ""},
 		{"no content type", "POST", checks, `{"name":"x"}`, "-", 415, `content type "": the body must be application/json`, nil, ""},
 		{"form content type", "POST", checks, `{"name":"x"}`, "application/x-www-form-urlencoded", 415, `content type "application/x-www-form-urlencoded": the body must be application/json`, nil, ""},
@@ -342,12 +344,24 @@ func TestConfigChecksPauseAndStayReadOnly(t *testing.T) {
 	if r := f.do(t, "PATCH", path, rwKey, `{"name":"x"}`); r.code != 409 {
 		t.Fatalf("update: %d %s", r.code, r.body)
 	}
+	// API checks coexist with config ones: a reload leaves them alone.
+	apiCheck := f.create(t, `{"name":"from-api"}`)["uuid"].(string)
 	// A reload keeps the pause (state is kept for unchanged checks).
 	if _, err := f.e.Sync(context.Background(), model.SourceConfig, []model.Check{{ID: id, Name: "cfg", Kind: model.KindPush}}); err != nil {
 		t.Fatal(err)
 	}
 	if r := f.do(t, "GET", path, roKey, ""); r.json(t)["status"] != "paused" {
 		t.Fatalf("after reload: %s", r.body)
+	}
+	if r := f.do(t, "GET", "/api/v1/checks/"+apiCheck, roKey, ""); r.code != 200 {
+		t.Fatalf("API check after reload: %d", r.code)
+	}
+	// A reload that drops the config check deletes it, not the API one.
+	if res, err := f.e.Sync(context.Background(), model.SourceConfig, nil); err != nil || res.Deleted != 1 {
+		t.Fatalf("sync: %+v %v", res, err)
+	}
+	if r := f.do(t, "GET", "/api/v1/checks", roKey, ""); len(r.json(t)["checks"].([]any)) != 1 {
+		t.Fatalf("after dropping the config check: %s", r.body)
 	}
 }
 

@@ -67,6 +67,9 @@ func jsonError(err error) string {
 		if te.Field == "tags" {
 			return fmt.Sprintf("tags: expected an array of strings or a space-separated string, got %s", te.Value)
 		}
+		if v, ok := strings.CutPrefix(te.Value, "number "); ok {
+			return fmt.Sprintf("%s: %s is not %s in range", te.Field, v, jsonType(te.Type.Kind().String()))
+		}
 		if te.Field == "" {
 			return fmt.Sprintf("invalid JSON: expected an object, got %s", te.Value)
 		}
@@ -91,6 +94,8 @@ func jsonType(kind string) string {
 		return "an array"
 	case "struct", "map":
 		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
 	default:
 		return "a number"
 	}
