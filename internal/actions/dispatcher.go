@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -272,6 +273,10 @@ func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
 	}
 	d.mu.Unlock()
 	now := d.opts.Now()
+	// Earliest due first: a row never tried (due since it was created)
+	// goes before rows being retried, so a receiver that is down does not
+	// starve new notifications behind old ones.
+	slices.SortStableFunc(rows, func(a, b model.Notification) int { return a.NextAttempt.Compare(b.NextAttempt) })
 	var next time.Time
 	for _, r := range rows {
 		d.mu.Lock()

@@ -60,7 +60,7 @@ func TestWebhookSendsSignedJSON(t *testing.T) {
 
 func TestWebhookStatusClasses(t *testing.T) {
 	for _, tc := range []struct {
-		code              int
+		code               int
 		wantErr, permanent bool
 	}{
 		{200, false, false}, {204, false, false}, {400, true, true}, {404, true, true}, {410, true, true},
