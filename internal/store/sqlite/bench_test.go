@@ -19,7 +19,7 @@ import (
 // 1000 checks: the SQLite store durable (FULL), without fsync (OFF), and
 // the in-memory store as the baseline.
 func BenchmarkApply(b *testing.B) {
-	for _, mode := range []string{"FULL", "OFF", "memory"} {
+	for _, mode := range []string{"PIPELINED", "FULL", "OFF", "memory"} {
 		b.Run(mode, func(b *testing.B) {
 			var st store.Store
 			if mode == "memory" {

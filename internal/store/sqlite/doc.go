@@ -2,23 +2,34 @@
 // SQLite file, through modernc.org/sqlite (pure Go, no cgo), so the daemon
 // stays a static binary.
 //
-// Durability: the database runs in WAL mode with synchronous=FULL, so a
-// transaction is on stable storage (the WAL fsync'd) when COMMIT returns;
-// Apply returns only after that, and the ping handler acknowledges a ping
-// only after Apply returned.
-//
 // Throughput: every write goes through one writer goroutine that owns the
-// single write connection. It takes the first waiting request, then every
-// request already queued (up to Options.MaxBatch, optionally lingering
-// Options.MaxWait for more), runs them in ONE transaction, each inside its
-// own SAVEPOINT so that one failing request fails alone, commits (one fsync
-// for the whole batch) and only then answers every waiter. While a commit
-// is in flight new requests queue up, so batches grow with the load: group
-// commit. Reads use a separate pool of connections (WAL readers do not
-// block the writer).
+// single write connection. It opens a transaction for the first queued
+// write and executes every write queued behind it (consecutive pings with
+// multi-row statements: one UPDATE for their states, one INSERT for their
+// rows), then commits the whole batch at once: group commit. Reads use a
+// separate pool of connections (WAL readers never block the writer).
 //
-// Layout: checks(id, def JSON, state JSON); pings, flips, outbox and uptime
-// rows reference checks with ON DELETE CASCADE. The check definition and
-// state are stored as JSON so that fields added to the model need no
-// migration; history tables have columns for what is queried.
+// Durability (Options.Synchronous): a write is answered only once it is on
+// stable storage.
+//   - PIPELINED (default): SQLite commits without fsync (WAL,
+//     synchronous=NORMAL, which keeps the database consistent), and a
+//     syncer goroutine fsyncs the WAL file and only then answers the
+//     batch's writers. While it syncs, the writer keeps executing the next
+//     writes in an open transaction and commits them when the syncer is
+//     free (or once pipelineBatch are waiting): SQL work overlaps the disk,
+//     and batches grow with its latency. fsync is per file, so syncing our
+//     own descriptor of the -wal file covers what SQLite wrote through its.
+//   - FULL: SQLite fsyncs inside COMMIT, on the writer's path.
+//   - NORMAL / OFF: no fsync before the answer (benchmark baselines).
+//
+// A write that fails inside a batch makes the batch roll back and run its
+// writes one by one, so one bad write never fails the others. Checkpoints
+// run in a background goroutine (PASSIVE), never inside a commit.
+//
+// Layout: checks(id, def JSON), states(id, state JSON) — a ping rewrites
+// only its small state row —, pings clustered by (check_id, n), flips,
+// outbox and uptime, all referencing checks with ON DELETE CASCADE. The
+// check definition and state are JSON so that fields added to the model
+// need no migration. Ping retention is pruned in steps of 1/8 of the
+// retention; readers hide the rows in between.
 package sqlite

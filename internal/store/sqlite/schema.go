@@ -5,8 +5,13 @@ const schemaVersion = 1
 
 const schema = `
 CREATE TABLE IF NOT EXISTS checks (
-	id    TEXT PRIMARY KEY,
-	def   TEXT NOT NULL,
+	id  TEXT PRIMARY KEY,
+	def TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- States apart from definitions: a ping rewrites only its check's state row.
+CREATE TABLE IF NOT EXISTS states (
+	id    TEXT PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
 	state TEXT NOT NULL
 ) WITHOUT ROWID;
 

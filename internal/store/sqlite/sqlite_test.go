@@ -18,20 +18,24 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, storetest.Config{
-		New: func(t *testing.T) func() store.Store {
-			path := filepath.Join(t.TempDir(), "vitals.db")
-			return func() store.Store {
-				s, err := sqlite.Open(path, sqlite.Options{PingRetention: 5})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
-		},
-		Persistent:    true,
-		PingRetention: 5,
-	})
+	for _, sync := range []string{"PIPELINED", "FULL", "OFF"} {
+		t.Run(sync, func(t *testing.T) {
+			storetest.Run(t, storetest.Config{
+				New: func(t *testing.T) func() store.Store {
+					path := filepath.Join(t.TempDir(), "vitals.db")
+					return func() store.Store {
+						s, err := sqlite.Open(path, sqlite.Options{PingRetention: 5, Synchronous: sync})
+						if err != nil {
+							t.Fatal(err)
+						}
+						return s
+					}
+				},
+				Persistent:    true,
+				PingRetention: 5,
+			})
+		})
+	}
 }
 
 // Close stops every goroutine the store started.

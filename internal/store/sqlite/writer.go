@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
@@ -33,6 +34,10 @@ type writer struct {
 	// retention; pruning runs once the check is pruneSlack pings past its
 	// retention, so its cost is shared by many pings.
 	pruned map[uuid.UUID]int64
+
+	// commitNanos is the time spent in COMMIT (WAL write and fsync),
+	// read by the writer goroutine only (published through Store.Stats).
+	commitNanos int64
 }
 
 // Row counts of the multi-row statements.
@@ -96,9 +101,9 @@ func (w *writer) stmt(s *sql.Stmt) *sql.Stmt {
 // their maximum when the writer starts: they cannot be prepared during a
 // batch, whose transaction holds the pool's only connection.
 const (
-	updStatesHead = `UPDATE checks SET state = v.column2 FROM (VALUES `
+	updStatesHead = `UPDATE states SET state = v.column2 FROM (VALUES `
 	updStatesRow  = `(?, ?)`
-	updStatesTail = `) AS v WHERE checks.id = v.column1`
+	updStatesTail = `) AS v WHERE states.id = v.column1`
 	insPingsHead  = `INSERT INTO pings(check_id, n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated) VALUES `
 	insPingsRow   = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -155,54 +160,84 @@ func clean(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists)
 }
 
-// commit runs the batch in one transaction and answers every request. If a
-// request fails with an error that may have left partial writes, the
-// transaction is rolled back and each request is retried alone, so that
-// one bad request never fails the others.
-func (w *writer) commit(batch []*request) {
-	errs, err := w.run(batch)
-	if err != nil {
-		for i, r := range batch {
-			e, terr := w.run(batch[i : i+1])
-			if terr != nil {
-				e = []error{terr}
-			}
-			r.done <- e[0]
+// retryAlone runs each request in its own transaction, after a batch
+// failed with an error that may have left partial writes (and was rolled
+// back), so that one bad request never fails the others.
+func (w *writer) retryAlone(batch []*request) []error {
+	errs := make([]error, len(batch))
+	for i := range batch {
+		e, err := w.run(batch[i : i+1])
+		if err != nil {
+			e = []error{err}
 		}
-		return
+		errs[i] = e[0]
 	}
-	for i, r := range batch {
-		r.done <- errs[i]
+	return errs
+}
+
+// run executes batch in one transaction and commits it. It returns each
+// request's clean error, or a transaction-wide error (rolled back).
+func (w *writer) run(batch []*request) ([]error, error) {
+	if err := w.begin(); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(batch))
+	if err := w.exec(batch, errs); err != nil {
+		w.rollback()
+		return nil, err
+	}
+	if err := w.commitTx(); err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// begin opens the batch transaction.
+func (w *writer) begin() error {
+	tx, err := w.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	w.tx = tx
+	return nil
+}
+
+func (w *writer) endTx() {
+	w.tx = nil
+	for k, ts := range w.txs {
+		ts.Close()
+		delete(w.txs, k)
 	}
 }
 
-// run executes batch in one transaction, in order; consecutive Apply
-// requests are written together. It returns each request's clean error, or
-// a transaction-wide error (rolled back).
-func (w *writer) run(batch []*request) ([]error, error) {
-	ctx := context.Background()
-	tx, err := w.db.BeginTx(ctx, nil)
+func (w *writer) rollback() {
+	_ = w.tx.Rollback()
+	w.endTx()
+}
+
+// commitTx commits the batch transaction (in PIPELINED mode without
+// fsync: the syncer does it).
+func (w *writer) commitTx() error {
+	start := time.Now()
+	err := w.tx.Commit()
+	w.commitNanos += int64(time.Since(start))
+	w.endTx()
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: begin: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", err)
 	}
-	w.tx = tx
-	defer func() {
-		w.tx = nil
-		for k, ts := range w.txs {
-			ts.Close()
-			delete(w.txs, k)
-		}
-	}()
-	errs := make([]error, len(batch))
-	fail := func(err error) ([]error, error) {
-		_ = tx.Rollback()
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
+	return nil
+}
+
+// exec runs requests in the open transaction, in order; consecutive Apply
+// requests are written together. errs receives each request's clean
+// error; a returned error means the transaction must be rolled back.
+func (w *writer) exec(batch []*request, errs []error) error {
+	ctx := context.Background()
 	for i := 0; i < len(batch); {
 		if batch[i].apply == nil {
 			err := batch[i].fn(ctx, w)
 			if err != nil && !clean(err) {
-				return fail(err)
+				return fmt.Errorf("sqlite: %w", err)
 			}
 			errs[i] = err
 			i++
@@ -213,14 +248,11 @@ func (w *writer) run(batch []*request) ([]error, error) {
 			j++
 		}
 		if err := w.applyRun(ctx, batch[i:j], errs[i:j]); err != nil {
-			return fail(err)
+			return fmt.Errorf("sqlite: %w", err)
 		}
 		i = j
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return errs, nil
+	return nil
 }
 
 // applyRun writes consecutive Apply requests: their states with one

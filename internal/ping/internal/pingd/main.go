@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -41,20 +41,36 @@ func CheckID(i int) uuid.UUID {
 func run() int {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	db := flag.String("db", "", "SQLite file; empty: in-memory store")
-	syncMode := flag.String("sync", "FULL", "SQLite synchronous pragma (FULL: durable acks; OFF: baseline)")
+	syncMode := flag.String("sync", "PIPELINED", "SQLite store durability: PIPELINED or FULL (durable acks), OFF (baseline)")
 	checks := flag.Int("checks", 100, "push checks to create when absent")
 	period := flag.Duration("period", time.Hour, "period of the checks")
 	grace := flag.Duration("grace", time.Minute, "grace of the checks")
 	retention := flag.Int("retention", store.DefaultPingRetention, "pings kept per check")
 	ids := flag.String("ids", "", "write the checks' ping paths to this file, one per line")
+	maxWait := flag.Duration("max-wait", 0, "SQLite group commit: linger this long for more writes")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pingd:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "pingd:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var st store.Store
 	if *db == "" {
 		st = memstore.New(memstore.Options{PingRetention: *retention})
 	} else {
-		s, err := sqlite.Open(*db, sqlite.Options{PingRetention: *retention, Synchronous: *syncMode})
+		s, err := sqlite.Open(*db, sqlite.Options{PingRetention: *retention, Synchronous: *syncMode, MaxWait: *maxWait})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "pingd:", err)
 			return 1
@@ -72,14 +88,16 @@ func run() int {
 	}
 	defer e.Close()
 	var paths []string
+	var all []model.Check
 	for i := range *checks {
 		c := model.Check{ID: CheckID(i), Name: fmt.Sprintf("bench-%d", i), Kind: model.KindPush,
 			Schedule: model.Schedule{Period: *period, Grace: *grace}}
-		if _, _, err := e.Upsert(ctx, c); err != nil && !errors.Is(err, watchdog.ErrExists) {
-			fmt.Fprintln(os.Stderr, "pingd:", err)
-			return 1
-		}
+		all = append(all, c)
 		paths = append(paths, "/ping/"+c.ID.String())
+	}
+	if _, err := e.Sync(ctx, "pingd", all); err != nil {
+		fmt.Fprintln(os.Stderr, "pingd:", err)
+		return 1
 	}
 	if *ids != "" {
 		if err := os.WriteFile(*ids, []byte(strings.Join(paths, "\n")+"\n"), 0o644); err != nil {
@@ -107,5 +125,11 @@ func run() int {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
+	if s, ok := st.(*sqlite.Store); ok {
+		stats := s.Stats()
+		b := time.Duration(max(stats.Batches, 1))
+		fmt.Fprintf(os.Stderr, "pingd: %d writes in %d batches (%.1f per batch), %v per batch of which %v in COMMIT; %d fsyncs of %v\n", stats.Writes, stats.Batches,
+			float64(stats.Writes)/float64(b), stats.CommitTime/b, stats.SyncTime/b, stats.Fsyncs, stats.FsyncTime/time.Duration(max(stats.Fsyncs, 1)))
+	}
 	return 0
 }
