@@ -154,6 +154,7 @@ func pushCheck(i int) model.Check {
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	defer func(t0 time.Time) { t.Logf("%s: %v", what, time.Since(t0)) }(time.Now())
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within 30s", what)

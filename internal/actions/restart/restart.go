@@ -114,6 +114,7 @@ type Limiter struct {
 	p        Policy
 	restarts []time.Time // within the window, oldest first
 	streak   int
+	last     time.Time // the last restart of the streak
 	gaveUp   bool
 	upSince  time.Time
 }
@@ -137,7 +138,12 @@ func (l *Limiter) Next(now time.Time) Decision {
 		l.gaveUp = true
 		return Decision{GaveUp: true, First: true, Restarts: len(l.restarts)}
 	}
-	at := now.Add(l.p.Delay(l.streak))
+	at := now
+	if !l.last.IsZero() {
+		if t := l.last.Add(l.p.Delay(l.streak)); t.After(at) {
+			at = t
+		}
+	}
 	return Decision{At: at, Restarts: len(l.restarts)}
 }
 
@@ -145,6 +151,7 @@ func (l *Limiter) Next(now time.Time) Decision {
 func (l *Limiter) Record(t time.Time) {
 	l.restarts = append(l.restarts, t)
 	l.streak++
+	l.last = t
 	l.upSince = time.Time{}
 }
 
@@ -178,7 +185,7 @@ func (l *Limiter) StableAt() time.Time {
 // Reset forgets the window, the streak and a give-up (an operator's
 // "try again", or stability).
 func (l *Limiter) Reset() {
-	l.restarts, l.streak, l.gaveUp = nil, 0, false
+	l.restarts, l.streak, l.last, l.gaveUp = nil, 0, time.Time{}, false
 }
 
 // GaveUp reports whether the limiter has given up (until Reset).
