@@ -68,6 +68,8 @@ type Store struct {
 	// before committing one for it.
 	synced chan syncJob
 	idle   chan struct{}
+	// fsyncHook, set by tests before any write, runs before each fsync.
+	fsyncHook func()
 
 	reqs chan *request
 	quit chan struct{}
@@ -508,6 +510,9 @@ func (s *Store) syncer(done chan struct{}) {
 			wal, err = os.OpenFile(s.path+"-wal", os.O_RDWR, 0)
 		}
 		if err == nil {
+			if s.fsyncHook != nil {
+				s.fsyncHook()
+			}
 			start := time.Now()
 			err = wal.Sync()
 			s.fsyncNanos.Add(int64(time.Since(start)))
