@@ -152,8 +152,9 @@ func splitOp(s string) (op, rest string) {
 	return "", ""
 }
 
-// Eval evaluates the condition on a JSON document. It returns nil when
-// the condition holds, and otherwise an error saying what was found.
+// Eval evaluates the condition on a JSON document (as decoded by
+// encoding/json into an any, with or without UseNumber). It returns nil
+// when the condition holds, and otherwise an error saying what was found.
 func (c *Condition) Eval(doc any) error {
 	cur := doc
 	for _, st := range c.path {
@@ -214,13 +215,17 @@ func (c *Condition) Eval(doc any) error {
 	return nil
 }
 
+// number accepts the numbers of a document decoded with UseNumber
+// (json.Number) or without (float64).
 func number(v any) (float64, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, false
+	switch n := v.(type) {
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	case float64:
+		return n, true
 	}
-	f, err := n.Float64()
-	return f, err == nil
+	return 0, false
 }
 
 func equal(a, b any) bool {
