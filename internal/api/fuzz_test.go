@@ -81,3 +81,45 @@ func FuzzCheckBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRequest sends arbitrary methods, paths and queries: the router and
+// the query parsers answer every one with a JSON object and a known
+// status, never a panic.
+func FuzzRequest(f *testing.F) {
+	for _, s := range [][2]string{
+		{"GET", "/api/v1/checks"}, {"GET", "/api/v1/checks?limit=2&cursor=eA&tag=a&tag=b&slug=x"},
+		{"GET", "/api/v1/checks/00000000-0000-0000-0000-000000000000/pings?cursor=MTI"},
+		{"GET", "/api/v1/checks/7d800ad4321c25580c065cc55653f8d06e2a44ee/flips?cursor=MjAyNi0xMS0yMlQwMDowMDowMFo"},
+		{"DELETE", "/api/v1/checks/x/"}, {"POST", "/api/v1/checks//pause"}, {"OPTIONS", "/api/v1/"}, {"GET", "/api/v2/checks"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	st := memstore.New(memstore.Options{})
+	e := watchdog.New(st, watchdog.Options{})
+	if err := e.Start(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { e.Close(); st.Close() })
+	if _, err := e.Create(context.Background(), configless("seed")); err != nil {
+		f.Fatal(err)
+	}
+	h := api.New(api.Options{Engine: e, Store: st, Keys: []api.Key{{Secret: roKey, ReadOnly: true}}})
+	f.Fuzz(func(t *testing.T, method, target string) {
+		req, err := http.NewRequest(method, "http://vitals"+target, nil)
+		if err != nil || req.URL.Path == "" {
+			return
+		}
+		req.Header.Set("X-Api-Key", roKey)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var m map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+			t.Fatalf("%s %s: answer is not a JSON object: %v\n%s", method, target, err, rec.Body)
+		}
+		switch rec.Code {
+		case 200, 400, 403, 404, 405:
+		default:
+			t.Fatalf("%s %s: unexpected status %d: %s", method, target, rec.Code, rec.Body)
+		}
+	})
+}

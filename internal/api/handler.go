@@ -30,6 +30,9 @@ func (q *request) readOnly() bool { return q.access != accessWrite }
 // one API request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every endpoint's body is capped, including those that take none.
+	if r.Body == nil { // a client-side request handed over directly
+		r.Body = http.NoBody
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
 	secret, ok := presentedKey(r)
 	if !ok {
