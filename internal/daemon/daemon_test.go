@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -296,4 +297,20 @@ func TestRestartKeepsState(t *testing.T) {
 	if !ok || cs.State.Status != model.StatusDown || cs.State.NPings != 1 {
 		t.Errorf("after restart: %+v", cs.State)
 	}
+}
+
+// TestRunLeavesNoGoroutines: after Run returns, every goroutine the daemon
+// started (server, engine, scheduler, probes, health monitor, store) has
+// exited.
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	tcp := listenTCP(t)
+	h := start(t, fmt.Sprintf("  - {name: a, period: 1h}\n  - {name: t, tcp: {address: %q}, interval: 1s}\n", tcp))
+	h.do("POST", "/ping/"+config.CheckID("a").String(), "")
+	waitFor(t, "a probe", func() bool { return h.state("t").Status == model.StatusUp })
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	waitFor(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before+1 }) // +1: the test listener's accept loop
 }
