@@ -37,7 +37,7 @@ func TestWiredToRealEngine(t *testing.T) {
 	}
 	defer eng.Close()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(metrics.New(eng, metrics.Options{Recorder: rec}))
+	reg.MustRegister(metrics.New(eng, metrics.Options{Recorder: rec}), metrics.SQLite(sq, ""))
 	srv := httptest.NewServer(ping.New(rec.Pings(eng), ping.Options{}))
 	defer srv.Close()
 
@@ -125,6 +125,23 @@ vitals_check_up{check="web",kind="pull",status="down",unique_key="` + metrics.Un
 		if counts[key] != want {
 			t.Errorf("%s: %d observations, want %d", key, counts[key], want)
 		}
+	}
+	// The store's own counters: every write committed, in at most as many
+	// transactions as writes.
+	var commits, writes float64
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "vitals_store_commits_total":
+			commits = mf.Metric[0].GetCounter().GetValue()
+		case "vitals_store_committed_writes_total":
+			writes = mf.Metric[0].GetCounter().GetValue()
+		}
+	}
+	if commits < 1 || writes < 10 || commits > writes {
+		t.Errorf("store counters: %v commits, %v writes", commits, writes)
+	}
+	if problems, err := testutil.CollectAndLint(metrics.SQLite(sq, "")); err != nil || len(problems) > 0 {
+		t.Errorf("lint: %v %v", problems, err)
 	}
 	// Every ping and the result were one Apply each (some may share a
 	// group commit, but each is timed).
