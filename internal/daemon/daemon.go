@@ -105,7 +105,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 
 	d.rec = metrics.NewRecorder(metrics.RecorderOptions{})
 	ref := &engineRef{}
-	d.sched = pull.New(ref, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log})
+	lateness := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vitals_pull_lateness_seconds",
+		Help:    "How late pull probes started against their schedule (waiting for a free slot included).",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
+	d.sched = pull.New(ref, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log,
+		Observe: func(_ uuid.UUID, scheduled, started time.Time, _ model.Result) { lateness.Observe(started.Sub(scheduled).Seconds()) }})
 	d.eng = watchdog.New(d.rec.Store(d.st), watchdog.Options{
 		Listeners: []watchdog.Listener{d.sched}, // the engine logs flips itself
 		Logger:    d.log,
@@ -142,6 +148,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		metrics.New(d.eng, metrics.Options{Recorder: d.rec}),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		lateness,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vitals_pull_probes_total", Help: "Probes run by the pull scheduler."},
 			func() float64 { return float64(d.sched.Stats().Probes) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vitals_pull_skipped_total", Help: "Probe turns skipped because the previous probe of the check was still running."},

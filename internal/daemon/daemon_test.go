@@ -258,7 +258,7 @@ func TestEndpoints(t *testing.T) {
 	if code, body := h.do("GET", "/readyz?verbose", roKey); code != 200 || !strings.Contains(body, "store") {
 		t.Errorf("/readyz?verbose %d %s", code, body)
 	}
-	if code, body := h.do("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `vitals_check_up{check="a"`) || !strings.Contains(body, "vitals_pull_probes_total") {
+	if code, body := h.do("GET", "/metrics", ""); code != 200 || !strings.Contains(body, `vitals_check_up{check="a"`) || !strings.Contains(body, "vitals_pull_probes_total") || !strings.Contains(body, "vitals_pull_lateness_seconds_bucket") {
 		t.Errorf("/metrics %d", code)
 	}
 	if code, body := h.do("GET", "/api/v1/checks", roKey); code != 200 || !strings.Contains(body, `"name":"a"`) {
