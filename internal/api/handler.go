@@ -286,29 +286,32 @@ func (h *Handler) listChecks(q *request, _ string) *apiError {
 	}
 	vals := q.r.URL.Query()
 	tags, slug := vals["tag"], vals.Get("slug")
+	// Rows refer to the engine's list by index, so that filtering and
+	// ordering 10,000 checks moves small values, not checks.
 	type row struct {
-		cs   store.CheckState
-		ukey string
+		created time.Time
+		ukey    string
+		i       int
 	}
-	var rows []row
-	for _, cs := range h.e.List() {
-		if slug != "" && cs.Check.Slug != slug {
+	all := h.e.List()
+	rows := make([]row, 0, len(all))
+	for i := range all {
+		c := &all[i].Check
+		if slug != "" && c.Slug != slug {
 			continue
 		}
-		if !hasTags(cs.Check.Tags, tags) {
+		if !hasTags(c.Tags, tags) {
 			continue
 		}
-		rows = append(rows, row{cs, h.ukeys.key(cs.Check.ID)})
+		rows = append(rows, row{c.Created, h.ukeys.key(c.ID), i})
 	}
-	less := func(aT time.Time, aK string, bT time.Time, bK string) int {
+	cmpRow := func(aT time.Time, aK string, bT time.Time, bK string) int {
 		if c := aT.Compare(bT); c != 0 {
 			return c
 		}
 		return strings.Compare(aK, bK)
 	}
-	slices.SortFunc(rows, func(a, b row) int {
-		return less(a.cs.Check.Created, a.ukey, b.cs.Check.Created, b.ukey)
-	})
+	slices.SortFunc(rows, func(a, b row) int { return cmpRow(a.created, a.ukey, b.created, b.ukey) })
 	if cursor != "" {
 		s, ok := decodeCursor(cursor)
 		ts, key, ok2 := strings.Cut(s, " ")
@@ -317,7 +320,7 @@ func (h *Handler) listChecks(q *request, _ string) *apiError {
 			return badCursor
 		}
 		i, _ := slices.BinarySearchFunc(rows, 0, func(r row, _ int) int {
-			if less(r.cs.Check.Created, r.ukey, t, key) <= 0 {
+			if cmpRow(r.created, r.ukey, t, key) <= 0 {
 				return -1
 			}
 			return 1
@@ -327,15 +330,15 @@ func (h *Handler) listChecks(q *request, _ string) *apiError {
 	out := struct {
 		Checks     []checkOutput `json:"checks"`
 		NextCursor string        `json:"next_cursor,omitempty"`
-	}{Checks: []checkOutput{}}
+	}{Checks: make([]checkOutput, 0, min(limit, len(rows)))}
 	now := time.Now()
 	for i, r := range rows {
 		if i == limit {
 			last := rows[i-1]
-			out.NextCursor = encodeCursor(last.cs.Check.Created.UTC().Format(time.RFC3339Nano) + " " + last.ukey)
+			out.NextCursor = encodeCursor(last.created.UTC().Format(time.RFC3339Nano) + " " + last.ukey)
 			break
 		}
-		out.Checks = append(out.Checks, h.output(q, r.cs, now))
+		out.Checks = append(out.Checks, h.output(q, all[r.i], now))
 	}
 	writeJSON(q.w, http.StatusOK, out)
 	return nil

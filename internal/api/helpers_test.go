@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -126,4 +128,9 @@ func storeFlipQuery() store.FlipQuery { return store.FlipQuery{Limit: 100} }
 // configless is a valid push check created directly in the engine.
 func configless(name string) model.Check {
 	return model.Check{Name: name, Kind: model.KindPush}
+}
+
+func uniqueKeyOf(id string) string {
+	sum := sha1.Sum([]byte(id))
+	return hex.EncodeToString(sum[:])
 }
