@@ -134,3 +134,45 @@ func (c Channels) Names() []string {
 	slices.Sort(ns)
 	return ns
 }
+
+// Build builds every channel of specs (by name) with d; errors name the
+// channel and are joined. Specs of kind "process" need d.Processes.
+func Build(specs map[string]Spec, d Deps) (Channels, error) {
+	ch := Channels{}
+	var errs []error
+	names := make([]string, 0, len(specs))
+	for name := range specs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		n, err := specs[name].Build(d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("notifiers.%s: %w", name, err))
+			continue
+		}
+		ch[name] = n
+	}
+	return ch, errors.Join(errs...)
+}
+
+// ErrUnknownChannel: rules name a channel that is not configured.
+var ErrUnknownChannel = errors.New("unknown notifier")
+
+// CheckRules reports every channel that r names but known does not have
+// (known reports whether a channel name is configured), as
+// "actions.down[1]: unknown notifier "x"".
+func CheckRules(r Rules, known func(name string) bool) error {
+	var errs []error
+	for _, l := range []struct {
+		field string
+		names []string
+	}{{"down", r.Down}, {"up", r.Up}, {"flapping", r.Flapping}} {
+		for i, n := range l.names {
+			if !known(n) {
+				errs = append(errs, fmt.Errorf("actions.%s[%d]: %w %q", l.field, i, ErrUnknownChannel, n))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,88 @@
+package actions
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func TestRegistry(t *testing.T) {
+	r := NewRegistry()
+	if got := strings.Join(r.Kinds(), ","); got != "docker,email,exec,process,slack,webhook" {
+		t.Fatalf("kinds = %s", got)
+	}
+	if _, err := r.New("pager"); !errors.Is(err, ErrUnknownKind) || !strings.Contains(err.Error(), "webhook") {
+		t.Fatalf("unknown kind: %v", err)
+	}
+	dec := func(s string) func(any) error {
+		return func(v any) error { d := json.NewDecoder(strings.NewReader(s)); d.DisallowUnknownFields(); return d.Decode(v) }
+	}
+	for _, tc := range []struct{ kind, cfg, wantErr string }{
+		{"webhook", `{"url":"https://x.example/hook","secret":"s"}`, ""},
+		{"webhook", `{"url":"ftp://x"}`, "url:"},
+		{"webhook", `{"uri":"https://x"}`, "unknown field"},
+		{"slack", `{"url":"https://hooks.slack.com/services/T/B/X"}`, ""},
+		{"email", `{"addr":"smtp:587","from":"a@b.c","to":["d@e.f"]}`, ""},
+		{"email", `{"addr":"smtp","from":"a@b.c"}`, "at least one recipient"},
+		{"docker", `{"container":"api","restart":{"max_restarts":3}}`, ""},
+		{"docker", `{}`, "container: required"},
+		{"exec", `{"command":["true"],"timeout":5000000000}`, ""},
+		{"exec", `{"command":[]}`, "command: required"},
+		{"process", `{"name":"worker"}`, ""},
+		{"process", `{}`, "name: required"},
+	} {
+		_, err := r.Decode(tc.kind, dec(tc.cfg))
+		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%s %s: %v, want %q", tc.kind, tc.cfg, err, tc.wantErr)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a kind twice did not panic")
+		}
+	}()
+	r.Register("webhook", func() Spec { return new(WebhookConfig) })
+}
+
+func TestBuildAndCheckRules(t *testing.T) {
+	specs := map[string]Spec{
+		"ops":    &WebhookConfig{URL: "http://127.0.0.1:1/hook"},
+		"worker": &ProcessConfig{Name: "worker"},
+	}
+	ch, err := Build(specs, Deps{})
+	if err == nil || !strings.Contains(err.Error(), "notifiers.worker: name: no such supervised process") || ch["ops"] == nil {
+		t.Fatalf("Build: %v, %v", ch, err)
+	}
+	ch, err = Build(specs, Deps{Processes: func(string) (Restarter, bool) { return RestarterFunc(nil), true }})
+	if err != nil || len(ch) != 2 {
+		t.Fatalf("Build with processes: %v", err)
+	}
+	_, known := ch["ops"]
+	_ = known
+	err = CheckRules(Rules{Down: []string{"ops", "pager"}, Flapping: []string{"x"}}, func(n string) bool { _, ok := ch[n]; return ok })
+	if err == nil || err.Error() != "actions.down[1]: unknown notifier \"pager\"\nactions.flapping[0]: unknown notifier \"x\"" {
+		t.Fatalf("CheckRules: %v", err)
+	}
+}
+
+// The config loader decodes a channel's YAML strictly into the registry's
+// Spec; durations are Go duration strings.
+func TestRegistryYAML(t *testing.T) {
+	src := "container: api\nstop_timeout: 5s\nrestart: {initial: 2s, max: 1m, max_restarts: 3, window: 10m, stable_after: 5m}\nalert: [ops]\n"
+	spec, err := NewRegistry().Decode("docker", func(v any) error {
+		d := yaml.NewDecoder(strings.NewReader(src))
+		d.KnownFields(true)
+		return d.Decode(v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := spec.(*DockerConfig)
+	if c.StopTimeout != 5*time.Second || c.Restart.Initial != 2*time.Second || c.Restart.MaxRestarts != 3 || c.Alert[0] != "ops" {
+		t.Fatalf("decoded %+v", c)
+	}
+}
