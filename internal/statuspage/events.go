@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // clientBuffer is how many messages a live stream may lag behind; a client
@@ -121,6 +122,7 @@ func (p *Page) hub() {
 	defer scan.Stop()
 	throttle := time.NewTimer(0)
 	defer throttle.Stop()
+	warmed := false
 	for {
 		select {
 		case <-p.ctx.Done():
@@ -128,6 +130,9 @@ func (p *Page) hub() {
 		case <-p.wake:
 		case <-scan.C:
 			p.scan()
+		}
+		if !warmed {
+			warmed = p.warm()
 		}
 		// Coalesce: wait out the rest of the interval, then flush.
 		select {
@@ -137,6 +142,60 @@ func (p *Page) hub() {
 		}
 		p.flush()
 		throttle.Reset(p.opts.FlushInterval)
+	}
+}
+
+// warm fills the caches (rollups, rows, sparklines of push checks from
+// their stored pings) so that the first visitor does not wait for the
+// store. It reports false while the engine lists no check (not started
+// yet): the hub tries again at its next wake-up.
+func (p *Page) warm() bool {
+	cs := p.opts.Engine.List()
+	if len(cs) == 0 {
+		return false
+	}
+	p.rmu.Lock()
+	p.refreshLocked(p.ctx, cs, p.opts.Now().UTC())
+	p.rmu.Unlock()
+	p.seedSparklines(cs)
+	return true
+}
+
+// seedSparklines gives each push check whose sparkline is empty the run
+// times of its stored pings (pull checks' results are not stored: their
+// sparklines fill as probes report). One query per check, one at a time,
+// in the background; Close interrupts it.
+func (p *Page) seedSparklines(cs []store.CheckState) {
+	for i := range cs {
+		c := &cs[i].Check
+		if c.Kind != model.KindPush || p.ctx.Err() != nil {
+			continue
+		}
+		p.lmu.Lock()
+		r := p.spark[c.ID]
+		empty := r == nil || r.n == 0
+		p.lmu.Unlock()
+		if !empty {
+			continue
+		}
+		pings, err := p.opts.Store.Pings(p.ctx, c.ID, store.PingQuery{Limit: 2 * sparkLen})
+		if err != nil {
+			continue // deleted meanwhile, or the store is closing
+		}
+		p.lmu.Lock()
+		if r := p.spark[c.ID]; r == nil || r.n == 0 {
+			r = &ring{}
+			for j := len(pings) - 1; j >= 0; j-- { // oldest first
+				if d := pings[j].Duration; d > 0 {
+					r.add(float32(d.Seconds() * 1000))
+					r.last, r.lastDur = pings[j].Time, d
+				}
+			}
+			if r.n > 0 {
+				p.spark[c.ID] = r
+			}
+		}
+		p.lmu.Unlock()
 	}
 }
 

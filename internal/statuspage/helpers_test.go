@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -9,6 +10,8 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,6 +160,7 @@ func seedChecks(tb testing.TB, st store.Store, n int, now time.Time) []model.Che
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
 	today := now.UTC().Truncate(24 * time.Hour)
 	out := make([]model.Check, 0, n)
+	updates := make([]store.Update, 0, n)
 	for i := range n {
 		id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(strconv.Itoa(i)))
 		name := seedNames[i%len(seedNames)]
@@ -176,9 +180,6 @@ func seedChecks(tb testing.TB, st store.Store, n int, now time.Time) []model.Che
 		s.LastDuration = time.Duration(rng.IntN(900)+50) * time.Millisecond
 		s.Due = s.LastPing.Add(time.Hour)
 		s.Deadline = s.Due.Add(5 * time.Minute)
-		if err := st.CreateCheck(ctx, c, model.NewState(id, c.Created)); err != nil {
-			tb.Fatal(err)
-		}
 		days := make([]model.UptimeDay, 0, Days)
 		for d := Days - 1; d >= 1; d-- {
 			day := today.AddDate(0, 0, -d)
@@ -199,10 +200,41 @@ func seedChecks(tb testing.TB, st store.Store, n int, now time.Time) []model.Che
 			{ID: uuid.Must(uuid.NewV7()), CheckID: id, From: model.StatusUp, To: model.StatusDown, Time: since.Add(-10 * time.Minute), Reason: "no ping within period + grace"},
 			{ID: uuid.Must(uuid.NewV7()), CheckID: id, From: model.StatusDown, To: model.StatusUp, Time: since, Reason: "success ping"},
 		}
-		if err := st.Apply(ctx, store.Update{CheckID: id, State: s, Uptime: days, Flips: flips}); err != nil {
-			tb.Fatal(err)
-		}
 		out = append(out, c)
+		updates = append(updates, store.Update{CheckID: id, State: s, Uptime: days, Flips: flips})
+	}
+	// Written by 16 goroutines, so that a file store group-commits them.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next atomic.Int64
+	)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				err := st.CreateCheck(ctx, out[i], model.NewState(out[i].ID, out[i].Created))
+				if err == nil {
+					err = st.Apply(ctx, updates[i])
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		tb.Fatal(err)
 	}
 	return out
 }

@@ -18,8 +18,9 @@ type ring struct {
 	ms   [sparkLen]float32
 	n    int // samples held, at most sparkLen
 	next int // where the next sample goes
-	last time.Time
-	ver  uint64 // bumped on every sample
+	last    time.Time     // LastPing of the newest sample
+	lastDur time.Duration // LastDuration of the newest sample
+	ver     uint64        // bumped on every sample
 }
 
 func (r *ring) add(ms float32) {
@@ -56,7 +57,7 @@ func (p *Page) OnFlip(t watchdog.Transition) {
 // the check's sparkline and the check is pushed to live streams.
 func (p *Page) OnState(c model.Check, s model.State) {
 	p.lmu.Lock()
-	p.sampleLocked(c.ID, s)
+	p.sampleLocked(c.Kind, c.ID, s)
 	p.markLocked(c.ID)
 	p.lmu.Unlock()
 	p.poke()
@@ -75,8 +76,10 @@ func (p *Page) OnCheck(c model.Check, deleted bool) {
 }
 
 // sampleLocked records s's last duration when s carries a result the ring
-// has not seen.
-func (p *Page) sampleLocked(id uuid.UUID, s model.State) {
+// has not seen. Every probe result of a pull check is a sample; a push
+// check's LastDuration is a run time (start → finish) that plain pings
+// leave as it was, so it is a new sample only when it changed.
+func (p *Page) sampleLocked(kind model.Kind, id uuid.UUID, s model.State) {
 	if s.LastPing.IsZero() {
 		return
 	}
@@ -89,6 +92,10 @@ func (p *Page) sampleLocked(id uuid.UUID, s model.State) {
 		return
 	}
 	r.last = s.LastPing
+	if kind == model.KindPush && (s.LastDuration <= 0 || s.LastDuration == r.lastDur) {
+		return
+	}
+	r.lastDur = s.LastDuration
 	r.add(float32(s.LastDuration.Seconds() * 1000))
 }
 

@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -277,5 +278,35 @@ func TestMaxClientsAndClose(t *testing.T) {
 	}
 	if code, _, _ := f.get(t, "events", false); code != http.StatusServiceUnavailable {
 		t.Fatalf("stream after Close: %d, want 503", code)
+	}
+}
+
+// TestWarmSeedsSparklines: a page started over an engine with history (as
+// after a daemon restart) fills its push checks' sparklines from the
+// stored pings' run times in the background.
+func TestWarmSeedsSparklines(t *testing.T) {
+	f := newFixture(t, statuspage.Options{}, true)
+	c := f.create(t, "cron job")
+	for range 3 {
+		f.ping(t, c.ID, model.PingStart, "")
+		f.ping(t, c.ID, model.PingSuccess, "")
+	}
+	p := statuspage.New(statuspage.Options{Engine: f.eng, Store: f.st, ScanInterval: 10 * time.Millisecond})
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		var buf bytes.Buffer
+		if err := p.Render(ctx, &buf, true); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(buf.String(), `<svg class=s viewBox="0 0 58 20" preserveAspectRatio=none><path d="M`) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no sparkline after warm-up:\n%s", buf.String())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }

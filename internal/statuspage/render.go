@@ -143,7 +143,7 @@ func formatMS(ms float32) string {
 // segments into daily bars. An all-green check costs about 90 bytes.
 func barsSVG(b *bars) template.HTML {
 	var sb strings.Builder
-	sb.WriteString(`<svg class=u viewBox="0 0 90 1" preserveAspectRatio=none aria-hidden=true>`)
+	sb.WriteString(`<svg class=u viewBox="0 0 90 1" preserveAspectRatio=none>`)
 	for _, cls := range [...]byte{barNone, barFull, barHigh, barMid, barLow} {
 		started := false
 		for i := 0; i < Days; {
@@ -175,31 +175,39 @@ func barsSVG(b *bars) template.HTML {
 	return template.HTML(sb.String())
 }
 
-// sparkSVG draws durations as a polyline 2 units apart in a 58×20 box,
-// scaled to their maximum. Nothing when there are fewer than two samples
-// or all are zero.
+// sparkSVG draws durations as a line 2 units apart in a 58×20 box, scaled
+// to their maximum, with relative moves ("l2-3") to keep it short. Nothing
+// when there are fewer than two samples or all are zero.
 func sparkSVG(ms []float32) template.HTML {
 	var hi float32
 	for _, v := range ms {
 		hi = max(hi, v)
 	}
 	if len(ms) < 2 || hi <= 0 {
-		return `<svg class=s viewBox="0 0 58 20" aria-hidden=true></svg>`
+		return `<svg class=s viewBox="0 0 58 20"></svg>`
 	}
 	var sb strings.Builder
-	sb.WriteString(`<svg class=s viewBox="0 0 58 20" preserveAspectRatio=none aria-hidden=true><path d="M`)
-	x := (sparkLen - len(ms)) * 2
+	sb.WriteString(`<svg class=s viewBox="0 0 58 20" preserveAspectRatio=none><path d="M`)
+	y0 := 0
 	for i, v := range ms {
-		if i == 1 {
-			sb.WriteByte('L')
-		} else if i > 1 {
-			sb.WriteByte(' ')
-		}
 		y := 19 - int(v/hi*18+0.5)
-		sb.WriteString(strconv.Itoa(x))
-		sb.WriteByte(' ')
-		sb.WriteString(strconv.Itoa(y))
-		x += 2
+		switch i {
+		case 0:
+			sb.WriteString(strconv.Itoa((sparkLen - len(ms)) * 2))
+			sb.WriteByte(' ')
+			sb.WriteString(strconv.Itoa(y))
+			sb.WriteByte('l')
+		default:
+			if i > 1 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteByte('2')
+			if y >= y0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(strconv.Itoa(y - y0))
+		}
+		y0 = y
 	}
 	sb.WriteString(`"/></svg>`)
 	return template.HTML(sb.String())
