@@ -19,7 +19,11 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 	dec := func(s string) func(any) error {
-		return func(v any) error { d := json.NewDecoder(strings.NewReader(s)); d.DisallowUnknownFields(); return d.Decode(v) }
+		return func(v any) error {
+			d := json.NewDecoder(strings.NewReader(s))
+			d.DisallowUnknownFields()
+			return d.Decode(v)
+		}
 	}
 	for _, tc := range []struct{ kind, cfg, wantErr string }{
 		{"webhook", `{"url":"https://x.example/hook","secret":"s"}`, ""},

@@ -78,6 +78,7 @@ type Guard struct {
 
 	mu     sync.Mutex
 	lims   map[uuid.UUID]*restart.Limiter // per check that routes here
+	latest map[uuid.UUID]model.Status     // their last observed status
 	policy restart.Policy
 }
 
@@ -89,7 +90,7 @@ var (
 // NewGuard returns a guarded restarter; name is for messages, onGaveUp may
 // be nil (then giving up is only an error on the row).
 func NewGuard(name string, target Restarter, p restart.Policy, onGaveUp GaveUpFunc) *Guard {
-	return &Guard{target: target, name: name, onGaveUp: onGaveUp, now: time.Now, policy: p, lims: map[uuid.UUID]*restart.Limiter{}}
+	return &Guard{target: target, name: name, onGaveUp: onGaveUp, now: time.Now, policy: p, lims: map[uuid.UUID]*restart.Limiter{}, latest: map[uuid.UUID]model.Status{}}
 }
 
 func (g *Guard) limLocked(id uuid.UUID) *restart.Limiter {
@@ -113,6 +114,7 @@ func (g *Guard) Observe(f model.Flip) {
 	if l == nil {
 		return
 	}
+	g.latest[f.CheckID] = f.To
 	switch f.To {
 	case model.StatusUp:
 		l.Up(f.Time)
@@ -124,9 +126,15 @@ func (g *Guard) Observe(f model.Flip) {
 
 // Send restarts the target when the limiter allows it now; it returns a
 // RetryAtError while the restart delay runs, and a permanent ErrGaveUp
-// (raising the "gave up" alert the first time) past MaxRestarts.
+// (raising the "gave up" alert the first time) past MaxRestarts. A row
+// whose check has since left the state it was sent for (a delayed restart
+// of a check that recovered) is done without a restart.
 func (g *Guard) Send(ctx context.Context, n Notification) error {
 	g.mu.Lock()
+	if st, ok := g.latest[n.CheckID]; ok && st != n.State {
+		g.mu.Unlock() // a delayed restart whose check recovered meanwhile
+		return nil
+	}
 	l := g.limLocked(n.CheckID)
 	now := g.now()
 	d := l.Next(now)

@@ -54,4 +54,9 @@ func TestGuardLoopProtection(t *testing.T) {
 	if err := g.Send(ctx, n); err != nil || restarts != 4 {
 		t.Fatalf("after stable: %v, restarts %d", err, restarts)
 	}
+	// A delayed restart whose check recovered meanwhile is skipped.
+	g.Observe(model.Flip{CheckID: testCheck, To: model.StatusUp, Time: now})
+	if err := g.Send(ctx, n); err != nil || restarts != 4 {
+		t.Fatalf("recovered: %v, restarts %d", err, restarts)
+	}
 }
