@@ -15,9 +15,9 @@ const sparkLen = 30
 // ring holds a check's last sparkLen durations (milliseconds), oldest
 // first once unrolled. Guarded by Page.lmu.
 type ring struct {
-	ms   [sparkLen]float32
-	n    int // samples held, at most sparkLen
-	next int // where the next sample goes
+	ms      [sparkLen]float32
+	n       int           // samples held, at most sparkLen
+	next    int           // where the next sample goes
 	last    time.Time     // LastPing of the newest sample
 	lastDur time.Duration // LastDuration of the newest sample
 	ver     uint64        // bumped on every sample
