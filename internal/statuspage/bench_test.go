@@ -122,7 +122,11 @@ func fillSparklines(p *statuspage.Page, cs []store.CheckState, now time.Time) {
 		s := cs[i].State
 		for k := range 30 {
 			s.LastPing = now.Add(time.Duration(k-30) * time.Minute)
-			s.LastDuration = time.Duration(40+(i*7+k*13)%400) * time.Millisecond
+			ms := 60 + (i*37)%300 + ((i*131+k*71)^(k*k*13))%60 // a base and some noise
+			if (k+i)%11 == 0 {
+				ms += 150 // a slow run now and then
+			}
+			s.LastDuration = time.Duration(ms) * time.Millisecond
 			p.OnState(cs[i].Check, s)
 		}
 	}

@@ -109,6 +109,13 @@ func TestBrowser(t *testing.T) {
 	evil := f.create(t, xssName, "public")
 	f.ping(t, evil.ID, model.PingSuccess, "")
 	victim := seeded[0] // "api gateway", public, up
+	// Response times for the seeded checks, as 30 finished runs would give.
+	var seededStates []store.CheckState
+	for _, c := range seeded {
+		cs, _ := f.eng.Get(c.ID)
+		seededStates = append(seededStates, cs)
+	}
+	fillSparklines(f.page, seededStates, now)
 
 	var dialogs atomic.Int32
 	go func() {
