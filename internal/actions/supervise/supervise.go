@@ -49,6 +49,9 @@ type Config struct {
 	StopTimeout time.Duration `yaml:"stop_timeout" json:"stop_timeout,omitempty"`
 	// Restart bounds restarts (see restart.Policy for its defaults).
 	Restart restart.Policy `yaml:"restart" json:"restart"`
+	// Alert names the notification channels the daemon tells, once, when
+	// the supervisor gives up (through Options.OnGaveUp). Default none.
+	Alert []string `yaml:"alert" json:"alert,omitempty"`
 }
 
 // Validate reports every problem of c, naming the fields.
@@ -145,6 +148,9 @@ func New(cfg Config, opts Options) (*Process, error) {
 		status: Status{Name: cfg.Name}, out: newTail(cfg.OutputLimit), errOut: newTail(cfg.OutputLimit),
 	}, nil
 }
+
+// Config returns the configuration (defaults applied).
+func (p *Process) Config() Config { return p.cfg }
 
 // Name returns the configured name.
 func (p *Process) Name() string { return p.cfg.Name }
