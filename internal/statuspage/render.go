@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"html/template"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,7 +58,12 @@ type rowData struct {
 func (p *Page) refreshLocked(ctx context.Context, cs []store.CheckState, now time.Time) []*row {
 	p.loadUptimeLocked(ctx, cs, now)
 	p.gen++
-	var buf []float32
+	type job struct {
+		r *row
+		s *model.State
+		k rowKey
+	}
+	var jobs []job
 	renamed := false
 	for i := range cs {
 		c, s := &cs[i].Check, &cs[i].State
@@ -82,15 +89,33 @@ func (p *Page) refreshLocked(ctx context.Context, cs []store.CheckState, now tim
 		if r.html != nil && r.key == k {
 			continue
 		}
-		p.lmu.Lock()
-		buf = buf[:0]
-		if rg := p.spark[c.ID]; rg != nil {
-			buf = rg.values(buf)
-		}
-		p.lmu.Unlock()
 		r.key, r.status = k, k.status
-		r.html = p.renderRow(r, s, k, buf)
+		jobs = append(jobs, job{r, s, k})
 	}
+	// Rendering is the cost of a cold cache: spread it over the CPUs.
+	workers := 1
+	if len(jobs) >= 512 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []float32
+			for j := w; j < len(jobs); j += workers {
+				jb := &jobs[j]
+				p.lmu.Lock()
+				buf = buf[:0]
+				if rg := p.spark[jb.r.id]; rg != nil {
+					buf = rg.values(buf)
+				}
+				p.lmu.Unlock()
+				jb.r.html = p.renderRow(jb.r, jb.s, jb.k, buf)
+			}
+		}()
+	}
+	wg.Wait()
 	for id, r := range p.rows {
 		if r.gen != p.gen {
 			delete(p.rows, id)
