@@ -110,9 +110,10 @@ var ErrStopped = errors.New("process not supervised (not started or stopped)")
 
 // Process supervises one command. Its methods are safe for concurrent use.
 type Process struct {
-	cfg  Config
-	opts Options
-	log  *slog.Logger
+	cfg   Config
+	given Config // as passed to Sync, to tell a change
+	opts  Options
+	log   *slog.Logger
 
 	restartReq chan struct{} // capacity 1: a pending restart request
 	resetReq   chan struct{} // capacity 1: forget a give-up
