@@ -332,7 +332,7 @@ func (p *Page) rowMessages(pending map[uuid.UUID]struct{}, flipsDirty bool) []me
 	}
 	if flipsDirty {
 		for _, v := range [...]view{{auth: false}, {auth: true}} {
-			d := pageData{Base: "", Flips: p.recentFlipsLocked(p.ctx, v, "")}
+			d := pageData{Base: "", Flips: p.recentFlipsLocked(p.ctx, v)}
 			var b bytes.Buffer
 			if err := p.tmpl.ExecuteTemplate(&b, "flips", d); err == nil {
 				v := v

@@ -9,6 +9,10 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
+// maxCreated bounds the checks created between two renders whose detail
+// pages are found before the next render.
+const maxCreated = 10_000
+
 // sparkLen is how many recent durations a sparkline shows.
 const sparkLen = 30
 
@@ -68,6 +72,9 @@ func (p *Page) OnCheck(c model.Check, deleted bool) {
 	p.lmu.Lock()
 	if deleted {
 		delete(p.spark, c.ID)
+		delete(p.created, hid(c.ID))
+	} else if len(p.created) < maxCreated {
+		p.created[hid(c.ID)] = c.ID
 	}
 	p.upDirty[c.ID] = struct{}{}
 	p.structural = true

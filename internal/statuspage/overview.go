@@ -86,7 +86,7 @@ func (p *Page) renderOverview(ctx context.Context, buf *bytes.Buffer, v view) er
 		}
 	}
 	d.Banner.Class, d.Banner.Text = banner(d.Sum)
-	d.Flips = p.recentFlipsLocked(ctx, v, "")
+	d.Flips = p.recentFlipsLocked(ctx, v)
 	if err := p.tmpl.ExecuteTemplate(buf, "top", d); err != nil {
 		return err
 	}
@@ -125,10 +125,9 @@ func (p *Page) serveOverview(w http.ResponseWriter, r *http.Request, v view) {
 	writeBody(w, r, buf.Bytes(), nil)
 }
 
-// recentFlipsLocked returns the newest flips of the checks v may see
-// (of one check when only is not uuid.Nil... see detail), cached between
-// flips.
-func (p *Page) recentFlipsLocked(ctx context.Context, v view, base string) []flipView {
+// recentFlipsLocked returns the newest flips of the checks v may see, read
+// from the store again only after a flip.
+func (p *Page) recentFlipsLocked(ctx context.Context, v view) []flipView {
 	p.lmu.Lock()
 	dirty := p.flipsDirty
 	p.flipsDirty = false
@@ -248,12 +247,18 @@ const maxBodyShown = 500
 func (p *Page) serveDetail(w http.ResponseWriter, r *http.Request, v view, h string) {
 	p.rmu.Lock()
 	id, ok := p.hids[h]
+	rendered := p.gen > 0
 	p.rmu.Unlock()
 	if !ok {
-		// Perhaps created since the last render.
-		var buf bytes.Buffer
-		p.renderOverview(r.Context(), &buf, v)
+		// Created since the last render? (Never a render per unknown id:
+		// anyone may ask for random ids.)
+		p.lmu.Lock()
+		id, ok = p.created[h]
+		p.lmu.Unlock()
+	}
+	if !ok && !rendered {
 		p.rmu.Lock()
+		p.refreshLocked(r.Context(), p.opts.Engine.List(), p.opts.Now().UTC())
 		id, ok = p.hids[h]
 		p.rmu.Unlock()
 	}

@@ -107,20 +107,20 @@ type Page struct {
 	pending    map[uuid.UUID]struct{} // checks to push to live streams
 	upDirty    map[uuid.UUID]struct{} // checks whose rollups changed
 	flipsDirty bool
-	structural bool // checks created, deleted or renamed
+	structural bool                 // checks created, deleted or renamed
+	created    map[string]uuid.UUID // hid → id of checks created since the last render
 	clients    map[*client]struct{}
 	closed     bool
 
 	// rmu guards the render cache; renders are serialised by it.
-	rmu      sync.Mutex
-	rows     map[uuid.UUID]*row
-	hids     map[string]uuid.UUID
-	order    []*row // sorted by name; nil when it must be rebuilt
-	uptime   map[uuid.UUID]*uptime
-	upLoaded bool
-	flips    []model.Flip // recent flips of every check, newest first
-	flipsOK  bool
-	gen      uint64
+	rmu     sync.Mutex
+	rows    map[uuid.UUID]*row
+	hids    map[string]uuid.UUID
+	order   []*row // sorted by name; nil when it must be rebuilt
+	uptime  map[uuid.UUID]*uptime
+	flips   []model.Flip // recent flips of every check, newest first
+	flipsOK bool
+	gen     uint64
 }
 
 var (
@@ -162,6 +162,7 @@ func New(opts Options) *Page {
 		spark:   make(map[uuid.UUID]*ring),
 		pending: make(map[uuid.UUID]struct{}),
 		upDirty: make(map[uuid.UUID]struct{}),
+		created: make(map[string]uuid.UUID),
 		clients: make(map[*client]struct{}),
 		rows:    make(map[uuid.UUID]*row),
 		hids:    make(map[string]uuid.UUID),

@@ -37,19 +37,15 @@ type rowKey struct {
 	since  time.Time
 	bars   bars
 	spark  uint64
-	lastMS float32
 }
 
 // rowData is what the row template is executed with.
 type rowData struct {
-	HID, Name       string
-	Status          model.Status
-	Pct             string
-	Bars, Spark     template.HTML
-	Last            time.Time
-	LastMS          string
-	Since           time.Time
-	StatusSinceText string
+	HID, Name   string
+	Status      model.Status
+	Pct         string
+	Bars, Spark template.HTML
+	LastMS      string
 }
 
 // refreshLocked brings the row cache up to date with the snapshot cs at now
@@ -116,6 +112,13 @@ func (p *Page) refreshLocked(ctx context.Context, cs []store.CheckState, now tim
 		}()
 	}
 	wg.Wait()
+	p.lmu.Lock()
+	for h := range p.created {
+		if _, ok := p.hids[h]; ok {
+			delete(p.created, h)
+		}
+	}
+	p.lmu.Unlock()
 	for id, r := range p.rows {
 		if r.gen != p.gen {
 			delete(p.rows, id)
@@ -140,7 +143,7 @@ func (p *Page) refreshLocked(ctx context.Context, cs []store.CheckState, now tim
 
 func (p *Page) renderRow(r *row, s *model.State, k rowKey, spark []float32) []byte {
 	d := rowData{HID: r.hid, Name: k.name, Status: k.status, Pct: k.bars.pct,
-		Bars: barsSVG(&k.bars), Spark: sparkSVG(spark), Last: s.LastPing, Since: s.Since}
+		Bars: barsSVG(&k.bars), Spark: sparkSVG(spark)}
 	if n := len(spark); n > 0 && spark[n-1] > 0 {
 		d.LastMS = formatMS(spark[n-1])
 	}
