@@ -115,7 +115,7 @@ type Retention struct {
 
 // Pull configures the pull-probe scheduler.
 type Pull struct {
-	// MaxConcurrent bounds the probes running at once. Default 512.
+	// MaxConcurrent bounds the probes running at once. Default 1024.
 	MaxConcurrent int `yaml:"max_concurrent"`
 }
 

@@ -21,7 +21,7 @@ import (
 // Defaults of Options fields left zero.
 const (
 	// DefaultMaxConcurrent bounds the probes running at once.
-	DefaultMaxConcurrent = 512
+	DefaultMaxConcurrent = 1024
 	// DefaultStallAfter is how late a due probe may be before Check
 	// reports the scheduler stalled.
 	DefaultStallAfter = 30 * time.Second
@@ -42,7 +42,9 @@ var _ Engine = (*watchdog.Engine)(nil)
 type Options struct {
 	// MaxConcurrent bounds how many probes run at once; a due probe past
 	// the bound waits for a slot, without holding up the scheduling of the
-	// others. Default DefaultMaxConcurrent (512).
+	// others. Default DefaultMaxConcurrent (1024): by Little's law it
+	// should exceed the probes started per second times the time a probe
+	// takes (10,000 checks every 10s whose probes take up to 1s need 1,000).
 	MaxConcurrent int
 	// StallAfter: Check fails when a due probe has not been started for
 	// this long. Default DefaultStallAfter (30s).

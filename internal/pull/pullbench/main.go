@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -105,8 +106,9 @@ func startTarget() (string, func()) {
 }
 
 type sample struct {
-	late time.Duration
-	ok   bool
+	at        time.Time
+	late, dur time.Duration
+	ok        bool
 }
 
 type recorder struct {
@@ -118,7 +120,7 @@ type recorder struct {
 func (r *recorder) observe(scheduled, started time.Time, res model.Result) {
 	r.mu.Lock()
 	if r.on {
-		r.samples = append(r.samples, sample{started.Sub(scheduled), res.OK})
+		r.samples = append(r.samples, sample{scheduled, started.Sub(scheduled), res.Duration, res.OK})
 	}
 	r.mu.Unlock()
 }
@@ -218,24 +220,39 @@ func run(ctx context.Context, eng *watchdog.Engine, sched *pull.Scheduler, tk *t
 	rec.mu.Unlock()
 
 	lat := make([]time.Duration, len(samples))
+	durs := make([]time.Duration, len(samples))
 	failed := 0
 	for i, s := range samples {
-		lat[i] = s.late
+		lat[i], durs[i] = s.late, s.dur
 		if !s.ok {
 			failed++
 		}
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		if len(lat) == 0 {
+	slices.Sort(durs)
+	pctOf := func(xs []time.Duration, p float64) time.Duration {
+		if len(xs) == 0 {
 			return 0
 		}
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+		return xs[min(len(xs)-1, int(p*float64(len(xs))))].Round(10 * time.Microsecond)
+	}
+	pct := func(p float64) time.Duration { return pctOf(lat, p) }
+	if os.Getenv("PULLBENCH_TRACE") != "" { // when were the late ones scheduled?
+		perSec := map[int]int{}
+		for _, s := range samples {
+			if s.late > 100*time.Millisecond {
+				perSec[int(s.at.Sub(t0).Seconds())]++
+			}
+		}
+		fmt.Printf("%-9s probes over 100ms late, by second of the run: %v\n", mode, perSec)
 	}
 	cpu := (ru1 - ru0).Seconds() / wall.Seconds()
 	expected := float64(n) * wall.Seconds() / interval.Seconds()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	la, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("%-9s probe duration p50 %v p99 %v\n", mode, pctOf(durs, .5), pctOf(durs, .99))
+	fmt.Printf("%-9s load average %s\n", mode, strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
 	fmt.Printf("%-9s probes %d (%.0f%% of schedule, %d failed)  lateness p50 %v p99 %v max %v  CPU %.2f cores  heap/check %.1f KiB  goroutines %d\n",
 		mode, len(samples), 100*float64(len(samples))/expected, failed, pct(.5).Round(10*time.Microsecond), pct(.99).Round(10*time.Microsecond),
 		pct(1).Round(10*time.Microsecond), cpu, float64(heap1-heap0)/float64(n)/1024, runtime.NumGoroutine())
