@@ -39,6 +39,10 @@ type DispatcherOptions struct {
 	Concurrency int
 	// BatchSize is how many pending rows a scan reads. Default 1000.
 	BatchSize int
+	// Coalesce sends a row due within this time of a scan with that scan,
+	// so that retries spread by the jitter do not cost one outbox read
+	// each. Default 100ms; negative means none.
+	Coalesce time.Duration
 	// ErrorRetry is how long a failed store read waits. Default 1s.
 	ErrorRetry time.Duration
 	// Logger: default slog.Default().
@@ -79,7 +83,8 @@ type Dispatcher struct {
 	opts DispatcherOptions
 	log  *slog.Logger
 
-	wake chan struct{} // capacity 1
+	wake  chan struct{} // capacity 1: scan the outbox
+	rearm chan struct{} // capacity 1: an attempt set a retry time (soonest)
 
 	mu       sync.Mutex
 	channels Channels
@@ -89,6 +94,8 @@ type Dispatcher struct {
 	// before its next read.
 	inflight map[uuid.UUID]bool
 	volatile map[uuid.UUID]*model.Notification // raised rows when the store is no Enqueuer
+	soonest  time.Time                         // earliest retry set since the loop last looked
+	skipped  bool                              // the last scan left due rows for lack of slots
 	cancel   context.CancelFunc
 	running  bool
 	wg       sync.WaitGroup
@@ -110,6 +117,12 @@ func NewDispatcher(st store.Store, channels Channels, opts DispatcherOptions) *D
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
 	}
+	if opts.Coalesce == 0 {
+		opts.Coalesce = 100 * time.Millisecond
+	}
+	if opts.Coalesce < 0 {
+		opts.Coalesce = 0
+	}
 	if opts.ErrorRetry <= 0 {
 		opts.ErrorRetry = time.Second
 	}
@@ -121,7 +134,7 @@ func NewDispatcher(st store.Store, channels Channels, opts DispatcherOptions) *D
 		log = slog.Default()
 	}
 	return &Dispatcher{
-		st: st, opts: opts, log: log, wake: make(chan struct{}, 1),
+		st: st, opts: opts, log: log, wake: make(chan struct{}, 1), rearm: make(chan struct{}, 1),
 		channels: channels, inflight: map[uuid.UUID]bool{}, volatile: map[uuid.UUID]*model.Notification{},
 	}
 }
@@ -234,8 +247,8 @@ func (d *Dispatcher) loop(ctx context.Context) {
 	sem := make(chan struct{}, d.opts.Concurrency)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	next := d.scan(ctx, sem)
 	for {
-		next := d.scan(ctx, sem)
 		timer.Stop()
 		if !next.IsZero() {
 			timer.Reset(max(next.Sub(d.opts.Now()), 0))
@@ -244,16 +257,27 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-d.wake:
+			next = d.scan(ctx, sem)
 		case <-timer.C:
+			next = d.scan(ctx, sem)
+		case <-d.rearm: // a retry was scheduled: no read needed, just the timer
+			d.mu.Lock()
+			s := d.soonest
+			d.soonest = time.Time{}
+			d.mu.Unlock()
+			if !s.IsZero() && (next.IsZero() || s.Before(next)) {
+				next = s
+			}
 		}
 	}
 }
 
 // scan starts an attempt for every due row not in flight (as far as the
 // concurrency allows) and returns when the earliest other row is due (zero:
-// nothing pending but what is in flight, whose end wakes the loop).
+// nothing pending but what is in flight, whose end reports its retry time).
 func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
 	d.mu.Lock()
+	d.skipped = false
 	for id, ended := range d.inflight {
 		if ended {
 			delete(d.inflight, id)
@@ -285,7 +309,7 @@ func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
 		if busy {
 			continue
 		}
-		if r.NextAttempt.After(now) {
+		if r.NextAttempt.After(now.Add(d.opts.Coalesce)) {
 			if next.IsZero() || r.NextAttempt.Before(next) {
 				next = r.NextAttempt
 			}
@@ -294,7 +318,10 @@ func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
 		select {
 		case sem <- struct{}{}:
 		default:
-			continue // an attempt's end wakes the loop
+			d.mu.Lock()
+			d.skipped = true // an attempt's end scans again
+			d.mu.Unlock()
+			continue
 		}
 		d.mu.Lock()
 		d.inflight[r.ID] = false
@@ -302,12 +329,23 @@ func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
 		d.wg.Add(1)
 		go func(r model.Notification) {
 			defer d.wg.Done()
-			d.attempt(ctx, r)
+			retryAt := d.attempt(ctx, r)
 			<-sem
 			d.mu.Lock()
-			d.inflight[r.ID] = true
+			d.inflight[r.ID] = true // the next scan forgets it
+			if !retryAt.IsZero() && (d.soonest.IsZero() || retryAt.Before(d.soonest)) {
+				d.soonest = retryAt
+			}
+			skipped := d.skipped
 			d.mu.Unlock()
-			d.Wake() // the next scan forgets it and sees its new NextAttempt
+			if skipped {
+				d.Wake()
+			} else if !retryAt.IsZero() {
+				select {
+				case d.rearm <- struct{}{}:
+				default:
+				}
+			}
 		}(r)
 	}
 	return next
@@ -316,8 +354,9 @@ func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
 // maxLastError caps the error text stored on a row.
 const maxLastError = 1024
 
-// attempt sends r once and records the outcome.
-func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) {
+// attempt sends r once and records the outcome; it returns when the row is
+// due again if it stays pending (zero otherwise).
+func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) time.Time {
 	n, err := Decode(r)
 	d.mu.Lock()
 	ch, ok := d.channels[r.Channel]
@@ -327,8 +366,11 @@ func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) {
 		err = Permanent(err)
 	case !ok:
 		err = Permanent(fmt.Errorf("no channel %q configured", r.Channel))
-	case !n.HeldUntil.IsZero() && d.opts.Policy != nil && d.recheck(ctx, r, n):
-		return
+	case !n.HeldUntil.IsZero() && d.opts.Policy != nil:
+		if at, done := d.recheck(ctx, r, n); done {
+			return at
+		}
+		fallthrough
 	default:
 		n.Attempt, n.Sent = r.Attempts+1, d.opts.Now().UTC()
 		timeout := d.opts.AttemptTimeout
@@ -340,7 +382,7 @@ func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) {
 		cancel()
 	}
 	if err != nil && ctx.Err() != nil {
-		return // stopped mid-attempt: leave the row as it was
+		return time.Time{} // stopped mid-attempt: leave the row as it was
 	}
 	var retry *RetryAtError
 	switch {
@@ -350,6 +392,7 @@ func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) {
 	case errors.As(err, &retry):
 		r.NextAttempt = retry.At
 		d.finish(ctx, r, model.NotificationPending, capErr(err), err)
+		return r.NextAttempt
 	case errors.Is(err, ErrPermanent) || d.opts.MaxAttempts > 0 && r.Attempts+1 >= d.opts.MaxAttempts:
 		r.Attempts++
 		d.finish(ctx, r, model.NotificationFailed, capErr(err), err)
@@ -357,24 +400,26 @@ func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) {
 		r.Attempts++
 		r.NextAttempt = d.opts.Now().Add(d.opts.Backoff.Delay(r.Attempts, d.opts.Rand))
 		d.finish(ctx, r, model.NotificationPending, capErr(err), err)
+		return r.NextAttempt
 	}
+	return time.Time{}
 }
 
 // recheck asks the Policy about a held row that came due; it reports
-// whether it dealt with the row (dropped or held longer).
-func (d *Dispatcher) recheck(ctx context.Context, r model.Notification, n Notification) bool {
+// whether it dealt with the row (dropped, or held longer: until at).
+func (d *Dispatcher) recheck(ctx context.Context, r model.Notification, n Notification) (at time.Time, done bool) {
 	now := d.opts.Now()
 	v := d.opts.Policy.Recheck(n, now)
 	switch {
 	case v.Drop:
 		d.finish(ctx, r, model.NotificationFailed, "dropped: "+v.Reason, nil)
-		return true
+		return time.Time{}, true
 	case v.HoldUntil.After(now):
 		r.NextAttempt = v.HoldUntil
 		d.finish(ctx, r, model.NotificationPending, "held: "+v.Reason, nil)
-		return true
+		return r.NextAttempt, true
 	}
-	return false
+	return time.Time{}, false
 }
 
 func capErr(err error) string {
