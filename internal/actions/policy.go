@@ -133,9 +133,9 @@ type StatusFunc func(id uuid.UUID) (name string, status model.Status, ok bool)
 // (config reload, API).
 type Suppression struct {
 	status StatusFunc
-	delay  time.Duration
 
 	mu       sync.RWMutex
+	delay    time.Duration
 	parents  map[uuid.UUID][]uuid.UUID
 	children map[uuid.UUID][]uuid.UUID
 	windows  []Window
@@ -158,6 +158,14 @@ var _ Policy = (*Suppression)(nil)
 // (0: not at all).
 func NewSuppression(status StatusFunc, dependencyDelay time.Duration) *Suppression {
 	return &Suppression{status: status, delay: dependencyDelay, dropped: map[uuid.UUID]bool{}, held: map[uuid.UUID]bool{}}
+}
+
+// SetDependencyDelay changes how long a child's down alert waits for its
+// parents.
+func (s *Suppression) SetDependencyDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
+	s.mu.Unlock()
 }
 
 // SetParents replaces the dependencies: parents[child] lists the child's

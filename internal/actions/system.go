@@ -1,0 +1,240 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/actions/supervise"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// Config is everything about actions that the config file says, in the
+// form the System applies: specs decoded through the Registry, rules and
+// parents by check id (the loader resolves names).
+type Config struct {
+	// Notifiers are the channels by name.
+	Notifiers map[string]Spec
+	// Processes are the commands the watchdog supervises.
+	Processes []supervise.Config
+	// Rules route each check's flips to channels.
+	Rules map[uuid.UUID]Rules
+	// Parents lists each check's parents (dependencies).
+	Parents map[uuid.UUID][]uuid.UUID
+	// Windows are the maintenance windows.
+	Windows []Window
+	// DependencyDelay is how long a child's down alert waits for its
+	// parents (see Suppression). Default 0.
+	DependencyDelay time.Duration
+}
+
+// SystemOptions configure a System. The zero value is usable except for
+// Status, without which dependencies and held rows cannot be judged.
+type SystemOptions struct {
+	// Status reads a check's name and status (the daemon wraps
+	// Engine.Get; the engine may be set after NewSystem, before Start).
+	Status StatusFunc
+	// Dispatcher options (Policy is set by the System).
+	Dispatcher DispatcherOptions
+	// Deps for building channels (Processes and Raise are set by the
+	// System).
+	Deps Deps
+	// Logger: default slog.Default().
+	Logger *slog.Logger
+}
+
+// System bundles what the daemon needs for issue 6: the Registry, the
+// Planner and the Dispatcher to give the engine, the Suppression policy
+// (silences come from the API through it) and the supervised processes.
+// Apply applies a config (at start and on every reload); Start and Stop
+// run the dispatcher. Safe for concurrent use.
+type System struct {
+	reg   *Registry
+	plan  *Planner
+	disp  *Dispatcher
+	sup   *Suppression
+	procs *supervise.Group
+	opts  SystemOptions
+	log   *slog.Logger
+
+	mu    sync.Mutex
+	built map[string]builtChannel // reused across reloads when unchanged
+}
+
+type builtChannel struct {
+	spec Spec
+	n    Notifier
+}
+
+// NewSystem returns a System over st's outbox with no channels yet.
+func NewSystem(st store.Store, opts SystemOptions) *System {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &System{reg: NewRegistry(), opts: opts, log: log, built: map[string]builtChannel{}}
+	status := opts.Status
+	s.sup = NewSuppression(func(id uuid.UUID) (string, model.Status, bool) {
+		if status == nil {
+			return "", "", false
+		}
+		return status(id)
+	}, 0)
+	do := opts.Dispatcher
+	do.Policy = s.sup
+	if do.Logger == nil {
+		do.Logger = log
+	}
+	s.disp = NewDispatcher(st, Channels{}, do)
+	s.plan = NewPlanner(nil, PlannerOptions{Policy: s.sup, Logger: log})
+	s.procs = supervise.NewGroup(func(c supervise.Config) supervise.Options {
+		return supervise.Options{Logger: log, OnGaveUp: func(ps supervise.Status) {
+			if len(c.Alert) == 0 {
+				return
+			}
+			s.disp.Raise(Notification{
+				Event: EventGaveUp, CheckID: ProcessID(c.Name), Check: "process " + c.Name,
+				Reason: fmt.Sprintf("process %s: %d restarts within %s, last exit: %s; not restarting until reset",
+					c.Name, ps.Restarts, c.Restart.WithDefaults().Window, ps.LastExit),
+			}, c.Alert)
+		}}
+	})
+	return s
+}
+
+// ProcessID is the id that "gave up" alerts of the supervised process
+// name carry as their CheckID.
+func ProcessID(name string) uuid.UUID {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("vitals:process:"+name))
+}
+
+// Registry returns the registry to decode notifier specs with.
+func (s *System) Registry() *Registry { return s.reg }
+
+// Planner is the engine's watchdog.Planner.
+func (s *System) Planner() watchdog.Planner { return s.plan }
+
+// Dispatcher is the engine's watchdog.Listener (and Raise).
+func (s *System) Dispatcher() *Dispatcher { return s.disp }
+
+// Suppression is the policy; the API sets silences with SetSilences.
+func (s *System) Suppression() *Suppression { return s.sup }
+
+// Processes are the supervised processes.
+func (s *System) Processes() *supervise.Group { return s.procs }
+
+// Validate reports every problem of c without applying anything: invalid
+// processes or windows, rules naming unknown channels, self-parents.
+// (Each Spec was validated when decoded.)
+func Validate(c Config) error {
+	var errs []error
+	if err := supervise.Validate(c.Processes); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := compileAll(c.Windows); err != nil {
+		errs = append(errs, fmt.Errorf("maintenance%w", err))
+	}
+	known := func(n string) bool { _, ok := c.Notifiers[n]; return ok }
+	for id, r := range c.Rules {
+		if err := CheckRules(r, known); err != nil {
+			errs = append(errs, fmt.Errorf("check %s: %w", id, err))
+		}
+	}
+	for id, ps := range c.Parents {
+		for _, p := range ps {
+			if p == id {
+				errs = append(errs, fmt.Errorf("check %s: parents: is its own parent", id))
+			}
+		}
+	}
+	for name, sp := range c.Notifiers {
+		if p, ok := sp.(*ProcessConfig); ok && !hasProcess(c.Processes, p.Name) {
+			errs = append(errs, fmt.Errorf("notifiers.%s: name: %w %q", name, ErrNoSuchProcess, p.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hasProcess(ps []supervise.Config, name string) bool {
+	for _, p := range ps {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Apply makes c the running actions config. If c is invalid nothing
+// changes; otherwise processes are synced (unchanged ones keep running),
+// channels are built (unchanged ones are kept, with their restart
+// counters), then rules, parents and windows are swapped in.
+func (s *System) Apply(c Config) error {
+	if err := Validate(c); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.procs.Sync(c.Processes); err != nil {
+		return err
+	}
+	deps := s.opts.Deps
+	deps.Processes = func(name string) (Restarter, bool) {
+		p, ok := s.procs.Get(name)
+		if !ok {
+			return nil, false
+		}
+		return p, true
+	}
+	deps.Raise = s.disp.Raise
+	if deps.Logger == nil {
+		deps.Logger = s.log
+	}
+	built := map[string]builtChannel{}
+	ch := Channels{}
+	var errs []error
+	for name, sp := range c.Notifiers {
+		if old, ok := s.built[name]; ok && reflect.DeepEqual(old.spec, sp) {
+			if _, isProc := sp.(*ProcessConfig); !isProc { // a process may have been replaced
+				built[name], ch[name] = old, old.n
+				continue
+			}
+		}
+		n, err := sp.Build(deps)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("notifiers.%s: %w", name, err))
+			continue
+		}
+		built[name], ch[name] = builtChannel{spec: sp, n: n}, n
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := s.sup.SetWindows(c.Windows); err != nil {
+		return err
+	}
+	if err := s.sup.SetParents(c.Parents); err != nil {
+		return err
+	}
+	s.sup.SetDependencyDelay(c.DependencyDelay)
+	s.built = built
+	s.disp.SetChannels(ch)
+	s.plan.SetRules(c.Rules)
+	return nil
+}
+
+// Start starts the dispatcher.
+func (s *System) Start(ctx context.Context) error { return s.disp.Start(ctx) }
+
+// Stop stops the dispatcher and the supervised processes, and blocks
+// until they have exited.
+func (s *System) Stop() {
+	s.disp.Stop()
+	s.procs.Stop()
+}

@@ -1,0 +1,112 @@
+package actions
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/actions/restart"
+	"github.com/vitals-go/vitals/internal/actions/supervise"
+	"github.com/vitals-go/vitals/internal/store/memstore"
+	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
+)
+
+// The System as the daemon wires it: a check's down flip restarts a
+// supervised process through a "process" channel and alerts a webhook; a
+// crash-looping supervised process gives up and the webhook hears
+// "gave up" once. Real processes, a real HTTP receiver, real time with
+// short delays (no duration is asserted).
+func TestSystemEndToEnd(t *testing.T) {
+	var mu sync.Mutex
+	var got []Notification
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n Notification
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &n); err != nil {
+			t.Errorf("body: %v", err)
+		}
+		mu.Lock()
+		got = append(got, n)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	sent := func() []Notification { mu.Lock(); defer mu.Unlock(); return append([]Notification(nil), got...) }
+
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	var eng *watchdog.Engine
+	sys := NewSystem(st, SystemOptions{Logger: quiet, Status: func(id uuid.UUID) (string, model.Status, bool) {
+		cs, ok := eng.Get(id)
+		return cs.Check.Name, cs.State.Status, ok
+	}})
+	eng = watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{sys.Planner()}, Listeners: []watchdog.Listener{sys.Dispatcher()}})
+	ctx := context.Background()
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	if err := sys.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop()
+
+	c := pushCheck(0)
+	fast := restart.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxRestarts: 2, Window: time.Hour}
+	cfg := Config{
+		Notifiers: map[string]Spec{
+			"ops":            &WebhookConfig{URL: srv.URL},
+			"restart-worker": &ProcessConfig{Name: "worker"},
+		},
+		Processes: []supervise.Config{
+			{Name: "worker", Command: []string{"sleep", "3600"}, Restart: fast, Alert: []string{"ops"}},
+			{Name: "crasher", Command: []string{"sh", "-c", "exit 7"}, Restart: fast, Alert: []string{"ops"}},
+		},
+		Rules: map[uuid.UUID]Rules{c.ID: {Down: []string{"ops", "restart-worker"}}},
+	}
+	if err := sys.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	worker, _ := sys.Processes().Get("worker")
+	waitUntil(t, "worker running", func() bool { return worker.Status().Running })
+	eng.Create(ctx, c)
+	eng.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
+	waitUntil(t, "worker restarted", func() bool { s := worker.Status(); return s.Starts == 2 && s.Running })
+	waitUntil(t, "alerts", func() bool { return len(sent()) == 2 })
+	time.Sleep(50 * time.Millisecond) // nothing more may come
+	var down, gaveUp int
+	for _, n := range sent() {
+		switch {
+		case n.Event == EventDown && n.CheckID == c.ID:
+			down++
+		case n.Event == EventGaveUp && n.Check == "process crasher" && strings.Contains(n.Reason, "exit status 7"):
+			gaveUp++
+		default:
+			t.Errorf("unexpected %+v", n)
+		}
+	}
+	if down != 1 || gaveUp != 1 {
+		t.Fatalf("down %d, gave up %d: %+v", down, gaveUp, sent())
+	}
+
+	// An invalid config changes nothing.
+	bad := cfg
+	bad.Rules = map[uuid.UUID]Rules{c.ID: {Down: []string{"pager"}}}
+	bad.Notifiers = map[string]Spec{"ops": &WebhookConfig{URL: srv.URL}, "restart-worker": &ProcessConfig{Name: "gone"}}
+	err := sys.Apply(bad)
+	for _, want := range []string{`actions.down[0]: unknown notifier "pager"`, `notifiers.restart-worker: name: no such supervised process "gone"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("invalid config: %v, want %q", err, want)
+		}
+	}
+	if p, _ := sys.Processes().Get("worker"); p != worker {
+		t.Error("an invalid config replaced a process")
+	}
+}
