@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,19 +13,57 @@ import (
 )
 
 // UptimeAll returns the stored daily rollups of every check for days in
-// [from, to), in no particular order: one query where Uptime needs one
-// per check. The status page fills its cache with it (it asks for this
-// method through an optional interface). Added by the status page; a
-// candidate for store.Store (for example as Uptime with uuid.Nil, the way
-// Flips takes uuid.Nil for every check).
+// [from, to), in no particular order: one scan where Uptime needs a query
+// per check. The scan is split by ranges of check ids over the read
+// connections (at most GOMAXPROCS), which run in parallel.
+//
+// The status page fills its cache with it (it asks for this method through
+// an optional interface). Added by the status page; a candidate for
+// store.Store (for example as Uptime with uuid.Nil, the way Flips takes
+// uuid.Nil for every check).
 func (s *Store) UptimeAll(ctx context.Context, from, to time.Time) ([]model.UptimeDay, error) {
 	if err := s.reading(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT check_id, day, up, total FROM uptime WHERE day >= ? AND day < ?`,
-		from.Unix(), to.Unix())
+	// Check ids are lower-case UUID strings: split on their first hex digit.
+	parts := min(s.opts.ReadConns, runtime.GOMAXPROCS(0), 16)
+	if parts < 1 {
+		parts = 1
+	}
+	const hex = "0123456789abcdef"
+	var (
+		wg   sync.WaitGroup
+		outs = make([][]model.UptimeDay, parts)
+		errs = make([]error, parts)
+	)
+	for i := range parts {
+		lo, hi := string(hex[i*16/parts]), "g" // "g" sorts after every hex digit
+		if i+1 < parts {
+			hi = string(hex[(i+1)*16/parts])
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = s.uptimeRange(ctx, lo, hi, from, to)
+		}()
+	}
+	wg.Wait()
+	var out []model.UptimeDay
+	for i := range parts {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("sqlite: uptime of every check: %w", errs[i])
+		}
+		out = append(out, outs[i]...)
+	}
+	return out, nil
+}
+
+// uptimeRange reads the rollups of the checks whose id is in [lo, hi).
+func (s *Store) uptimeRange(ctx context.Context, lo, hi string, from, to time.Time) ([]model.UptimeDay, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT check_id, day, up, total FROM uptime WHERE check_id >= ? AND check_id < ? AND day >= ? AND day < ?`,
+		lo, hi, from.Unix(), to.Unix())
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: uptime of every check: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var (
@@ -37,18 +77,15 @@ func (s *Store) UptimeAll(ctx context.Context, from, to time.Time) ([]model.Upti
 			day, up, total int64
 		)
 		if err := rows.Scan(&cid, &day, &up, &total); err != nil {
-			return nil, fmt.Errorf("sqlite: uptime of every check: %w", err)
+			return nil, err
 		}
 		if cid != lastID { // rows come in key order: parse each id once
 			if id, err = uuid.Parse(cid); err != nil {
-				return nil, fmt.Errorf("sqlite: uptime of every check: check id %q: %w", cid, err)
+				return nil, fmt.Errorf("check id %q: %w", cid, err)
 			}
 			lastID = cid
 		}
 		out = append(out, model.UptimeDay{CheckID: id, Day: time.Unix(day, 0).UTC(), Up: time.Duration(up), Total: time.Duration(total)})
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: uptime of every check: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
