@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/actions/restart"
+	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -56,6 +57,18 @@ func TestGaveUpRaisedOnceThroughDispatcher(t *testing.T) {
 		got := alerts.sent()
 		if len(got) != 1 || got[0].Event != EventGaveUp || got[0].Channel != "pager" || got[0].CheckID != c.ID {
 			t.Fatalf("alerts: %+v", got)
+		}
+		if got[0].Key == Key(c.ID, got[0].FlipID, "pager") && got[0].FlipID != uuid.Nil {
+			// its own key: not the key of the down flip's rows
+			if rows, _ := st.Notifications(ctx, store.NotificationQuery{}); len(rows) > 0 {
+				for _, r := range rows {
+					if r.FlipID == got[0].FlipID {
+						t.Fatalf("gave-up alert reuses flip %s of a down row", r.FlipID)
+					}
+				}
+			}
+		} else {
+			t.Fatalf("gave-up key %q", got[0].Key)
 		}
 	})
 }

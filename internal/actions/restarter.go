@@ -142,7 +142,8 @@ func (g *Guard) Send(ctx context.Context, n Notification) error {
 		g.mu.Unlock()
 		if d.First && g.onGaveUp != nil {
 			gn := n
-			gn.Event = EventGaveUp
+			gn.Event, gn.FlipID, gn.Time = EventGaveUp, uuid.Nil, now // Raise derives its own key
+			gn.Attempt, gn.Sent, gn.HeldUntil = 0, time.Time{}, time.Time{}
 			gn.Reason = fmt.Sprintf("%s: %d restarts within %s, not restarting until the check has been up for %s",
 				g.name, d.Restarts, l.Policy().Window, l.Policy().StableAfter)
 			g.onGaveUp(gn)
