@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"runtime"
 	"sync"
@@ -73,17 +74,17 @@ func (s *Store) uptimeRange(ctx context.Context, lo, hi string, from, to time.Ti
 	)
 	for rows.Next() {
 		var (
-			cid            string
+			cid            sql.RawBytes // no copy per row: valid until Next
 			day, up, total int64
 		)
 		if err := rows.Scan(&cid, &day, &up, &total); err != nil {
 			return nil, err
 		}
-		if cid != lastID { // rows come in key order: parse each id once
-			if id, err = uuid.Parse(cid); err != nil {
+		if string(cid) != lastID { // rows come in key order: parse each id once
+			if id, err = uuid.ParseBytes(cid); err != nil {
 				return nil, fmt.Errorf("check id %q: %w", cid, err)
 			}
-			lastID = cid
+			lastID = string(cid)
 		}
 		out = append(out, model.UptimeDay{CheckID: id, Day: time.Unix(day, 0).UTC(), Up: time.Duration(up), Total: time.Duration(total)})
 	}
