@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,7 +85,9 @@ type Dispatcher struct {
 	log  *slog.Logger
 
 	wake  chan struct{} // capacity 1: scan the outbox
-	rearm chan struct{} // capacity 1: an attempt set a retry time (soonest)
+	freed chan struct{} // capacity 1: an attempt ended (slot free, maybe a retry time in soonest)
+
+	scans, attempts, delivered, failed, retried atomic.Int64
 
 	mu       sync.Mutex
 	channels Channels
@@ -134,7 +137,7 @@ func NewDispatcher(st store.Store, channels Channels, opts DispatcherOptions) *D
 		log = slog.Default()
 	}
 	return &Dispatcher{
-		st: st, opts: opts, log: log, wake: make(chan struct{}, 1), rearm: make(chan struct{}, 1),
+		st: st, opts: opts, log: log, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
 		channels: channels, inflight: map[uuid.UUID]bool{}, volatile: map[uuid.UUID]*model.Notification{},
 	}
 }
@@ -202,6 +205,27 @@ func (d *Dispatcher) Stop() {
 	d.wg.Wait()
 }
 
+// DispatcherStats are counters since NewDispatcher (for metrics).
+type DispatcherStats struct {
+	// Scans counts reads of the outbox.
+	Scans int64
+	// Attempts counts Send calls; Delivered, Failed and Retried their
+	// outcomes (a retry is a failed attempt rescheduled).
+	Attempts, Delivered, Failed, Retried int64
+	// Volatile is how many raised rows are kept in memory (the store is
+	// no Enqueuer).
+	Volatile int
+}
+
+// Stats returns the counters.
+func (d *Dispatcher) Stats() DispatcherStats {
+	d.mu.Lock()
+	v := len(d.volatile)
+	d.mu.Unlock()
+	return DispatcherStats{Scans: d.scans.Load(), Attempts: d.attempts.Load(), Delivered: d.delivered.Load(),
+		Failed: d.failed.Load(), Retried: d.retried.Load(), Volatile: v}
+}
+
 // Raise sends n (an event no flip caused, such as EventGaveUp) to each of
 // channels once. n.FlipID, when nil, is derived from the check, the event
 // and the time, so raising the same event twice at the same time adds one
@@ -244,10 +268,10 @@ func (d *Dispatcher) Raise(n Notification, channels []string) {
 
 func (d *Dispatcher) loop(ctx context.Context) {
 	defer d.wg.Done()
-	sem := make(chan struct{}, d.opts.Concurrency)
+	l := &dispatchLoop{d: d, ctx: ctx, sem: make(chan struct{}, d.opts.Concurrency)}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	next := d.scan(ctx, sem)
+	next := l.scan()
 	for {
 		timer.Stop()
 		if !next.IsZero() {
@@ -257,10 +281,10 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-d.wake:
-			next = d.scan(ctx, sem)
+			next = l.scan()
 		case <-timer.C:
-			next = d.scan(ctx, sem)
-		case <-d.rearm: // a retry was scheduled: no read needed, just the timer
+			next = l.scan()
+		case <-d.freed: // slots freed: start queued rows; a retry may be due sooner
 			d.mu.Lock()
 			s := d.soonest
 			d.soonest = time.Time{}
@@ -268,45 +292,58 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			if !s.IsZero() && (next.IsZero() || s.Before(next)) {
 				next = s
 			}
+			l.start()
+			if len(l.queue) == 0 && l.more {
+				next = l.scan() // the last read was capped at BatchSize
+			}
 		}
 	}
 }
 
-// scan starts an attempt for every due row not in flight (as far as the
-// concurrency allows) and returns when the earliest other row is due (zero:
-// nothing pending but what is in flight, whose end reports its retry time).
-func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
+// dispatchLoop is the state of the loop goroutine.
+type dispatchLoop struct {
+	d     *Dispatcher
+	ctx   context.Context
+	sem   chan struct{}
+	queue []model.Notification // due rows waiting for a slot, earliest due first
+	more  bool                 // the last read returned BatchSize rows
+}
+
+// scan reads the pending rows, queues the due ones that are not in flight
+// (earliest due first, so that a row never tried goes before rows being
+// retried and an outage does not starve new notifications), starts as
+// many as the concurrency allows, and returns when the earliest other row
+// is due (zero: none).
+func (l *dispatchLoop) scan() time.Time {
+	d := l.d
 	d.mu.Lock()
-	d.skipped = false
 	for id, ended := range d.inflight {
 		if ended {
 			delete(d.inflight, id)
 		}
 	}
 	d.mu.Unlock()
-	rows, err := d.st.Notifications(ctx, store.NotificationQuery{State: model.NotificationPending, Limit: d.opts.BatchSize})
+	d.scans.Add(1)
+	rows, err := d.st.Notifications(l.ctx, store.NotificationQuery{State: model.NotificationPending, Limit: d.opts.BatchSize})
 	if err != nil {
-		if ctx.Err() == nil {
+		if l.ctx.Err() == nil {
 			d.log.Error("outbox: read pending rows", "err", err)
 		}
 		return d.opts.Now().Add(d.opts.ErrorRetry)
 	}
+	l.more = len(rows) >= d.opts.BatchSize
 	d.mu.Lock()
 	for _, v := range d.volatile {
 		rows = append(rows, *v)
 	}
 	d.mu.Unlock()
 	now := d.opts.Now()
-	// Earliest due first: a row never tried (due since it was created)
-	// goes before rows being retried, so a receiver that is down does not
-	// starve new notifications behind old ones.
 	slices.SortStableFunc(rows, func(a, b model.Notification) int { return a.NextAttempt.Compare(b.NextAttempt) })
 	var next time.Time
+	l.queue = l.queue[:0]
+	d.mu.Lock()
 	for _, r := range rows {
-		d.mu.Lock()
-		_, busy := d.inflight[r.ID]
-		d.mu.Unlock()
-		if busy {
+		if _, busy := d.inflight[r.ID]; busy {
 			continue
 		}
 		if r.NextAttempt.After(now.Add(d.opts.Coalesce)) {
@@ -315,40 +352,44 @@ func (d *Dispatcher) scan(ctx context.Context, sem chan struct{}) time.Time {
 			}
 			continue
 		}
+		l.queue = append(l.queue, r)
+	}
+	d.mu.Unlock()
+	l.start()
+	return next
+}
+
+// start starts queued rows while slots are free.
+func (l *dispatchLoop) start() {
+	d := l.d
+	for len(l.queue) > 0 {
 		select {
-		case sem <- struct{}{}:
+		case l.sem <- struct{}{}:
 		default:
-			d.mu.Lock()
-			d.skipped = true // an attempt's end scans again
-			d.mu.Unlock()
-			continue
+			return // an attempt's end frees a slot
 		}
+		r := l.queue[0]
+		l.queue = l.queue[1:]
 		d.mu.Lock()
 		d.inflight[r.ID] = false
 		d.mu.Unlock()
 		d.wg.Add(1)
-		go func(r model.Notification) {
+		go func() {
 			defer d.wg.Done()
-			retryAt := d.attempt(ctx, r)
-			<-sem
+			retryAt := d.attempt(l.ctx, r)
+			<-l.sem
 			d.mu.Lock()
-			d.inflight[r.ID] = true // the next scan forgets it
+			d.inflight[r.ID] = true // the next read may predate the outcome: skip it once
 			if !retryAt.IsZero() && (d.soonest.IsZero() || retryAt.Before(d.soonest)) {
 				d.soonest = retryAt
 			}
-			skipped := d.skipped
 			d.mu.Unlock()
-			if skipped {
-				d.Wake()
-			} else if !retryAt.IsZero() {
-				select {
-				case d.rearm <- struct{}{}:
-				default:
-				}
+			select {
+			case d.freed <- struct{}{}:
+			default:
 			}
-		}(r)
+		}()
 	}
-	return next
 }
 
 // maxLastError caps the error text stored on a row.
@@ -378,6 +419,7 @@ func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) time.Tim
 			timeout = t.AttemptTimeout()
 		}
 		actx, cancel := context.WithTimeout(ctx, timeout)
+		d.attempts.Add(1)
 		err = safeSend(actx, ch, n)
 		cancel()
 	}
@@ -439,10 +481,13 @@ func (d *Dispatcher) finish(ctx context.Context, r model.Notification, state mod
 	log := d.log.With("channel", r.Channel, "check", r.CheckID, "flip", r.FlipID, "attempt", r.Attempts)
 	switch state {
 	case model.NotificationDelivered:
+		d.delivered.Add(1)
 		log.Debug("outbox: delivered")
 	case model.NotificationFailed:
+		d.failed.Add(1)
 		log.Error("outbox: failed, not retried", "err", lastErr)
 	default:
+		d.retried.Add(1)
 		log.Warn("outbox: attempt failed", "err", lastErr, "next", r.NextAttempt)
 	}
 	d.mu.Lock()
