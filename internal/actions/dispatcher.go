@@ -38,6 +38,10 @@ type DispatcherOptions struct {
 	AttemptTimeout time.Duration
 	// Concurrency is how many rows are sent at once. Default 16.
 	Concurrency int
+	// PerChannel is how many of them may be for one channel, so that a
+	// receiver that hangs until the attempt timeout cannot hold every
+	// slot. Default Concurrency/2 (at least 1).
+	PerChannel int
 	// BatchSize is how many pending rows a scan reads. Default 1000.
 	BatchSize int
 	// Coalesce sends a row due within this time of a scan with that scan,
@@ -98,7 +102,7 @@ type Dispatcher struct {
 	inflight map[uuid.UUID]bool
 	volatile map[uuid.UUID]*model.Notification // raised rows when the store is no Enqueuer
 	soonest  time.Time                         // earliest retry set since the loop last looked
-	skipped  bool                              // the last scan left due rows for lack of slots
+	busy     map[string]int                    // attempts in flight per channel
 	cancel   context.CancelFunc
 	running  bool
 	wg       sync.WaitGroup
@@ -116,6 +120,9 @@ func NewDispatcher(st store.Store, channels Channels, opts DispatcherOptions) *D
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
+	}
+	if opts.PerChannel <= 0 {
+		opts.PerChannel = max(opts.Concurrency/2, 1)
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
@@ -138,7 +145,7 @@ func NewDispatcher(st store.Store, channels Channels, opts DispatcherOptions) *D
 	}
 	return &Dispatcher{
 		st: st, opts: opts, log: log, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
-		channels: channels, inflight: map[uuid.UUID]bool{}, volatile: map[uuid.UUID]*model.Notification{},
+		channels: channels, inflight: map[uuid.UUID]bool{}, busy: map[string]int{}, volatile: map[uuid.UUID]*model.Notification{},
 	}
 }
 
@@ -359,19 +366,29 @@ func (l *dispatchLoop) scan() time.Time {
 	return next
 }
 
-// start starts queued rows while slots are free.
+// start starts queued rows while slots are free (a row whose channel has
+// PerChannel attempts in flight waits in the queue).
 func (l *dispatchLoop) start() {
 	d := l.d
-	for len(l.queue) > 0 {
+	kept := l.queue[:0]
+	for i, r := range l.queue {
+		d.mu.Lock()
+		full := d.busy[r.Channel] >= d.opts.PerChannel
+		d.mu.Unlock()
+		if full {
+			kept = append(kept, r)
+			continue
+		}
 		select {
 		case l.sem <- struct{}{}:
 		default:
-			return // an attempt's end frees a slot
+			kept = append(kept, l.queue[i:]...) // an attempt's end frees a slot
+			l.queue = kept
+			return
 		}
-		r := l.queue[0]
-		l.queue = l.queue[1:]
 		d.mu.Lock()
 		d.inflight[r.ID] = false
+		d.busy[r.Channel]++
 		d.mu.Unlock()
 		d.wg.Add(1)
 		go func() {
@@ -380,6 +397,9 @@ func (l *dispatchLoop) start() {
 			<-l.sem
 			d.mu.Lock()
 			d.inflight[r.ID] = true // the next read may predate the outcome: skip it once
+			if d.busy[r.Channel]--; d.busy[r.Channel] == 0 {
+				delete(d.busy, r.Channel)
+			}
 			if !retryAt.IsZero() && (d.soonest.IsZero() || retryAt.Before(d.soonest)) {
 				d.soonest = retryAt
 			}
@@ -390,6 +410,7 @@ func (l *dispatchLoop) start() {
 			}
 		}()
 	}
+	l.queue = kept
 }
 
 // maxLastError caps the error text stored on a row.

@@ -388,3 +388,29 @@ func TestRulesFor(t *testing.T) {
 		}
 	}
 }
+
+// A channel whose receiver hangs holds at most PerChannel slots: another
+// channel's rows are still delivered.
+func TestDispatcherHungChannelDoesNotBlockOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := memstore.New(memstore.Options{})
+		hung := NotifierFunc(func(ctx context.Context, _ Notification) error { <-ctx.Done(); return ctx.Err() })
+		fast := &recorder{}
+		rules := map[uuid.UUID]Rules{}
+		for i := range 10 {
+			rules[pushCheck(i).ID] = Rules{Down: []string{"hung", "fast"}}
+		}
+		w := startWatchdog(t, st, rules, Channels{"hung": hung, "fast": fast}, DispatcherOptions{Concurrency: 4, AttemptTimeout: time.Hour})
+		defer w.stop(t)
+		ctx := context.Background()
+		for i := range 10 {
+			c, _ := w.eng.Create(ctx, pushCheck(i))
+			w.eng.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
+		}
+		time.Sleep(time.Minute) // far less than the attempt timeout
+		synctest.Wait()
+		if got := len(fast.sent()); got != 10 {
+			t.Fatalf("fast channel got %d of 10 while the other hangs", got)
+		}
+	})
+}
