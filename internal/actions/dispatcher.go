@@ -183,7 +183,10 @@ func (d *Dispatcher) OnFlip(t watchdog.Transition) {
 	}
 }
 
-// Start starts delivering. It returns an error if already started.
+// Start starts delivering, in a goroutine that runs until Stop (ctx's
+// values are kept, its cancellation is not: Stop is the way to end it).
+// It returns an error if already started. A stopped dispatcher may be
+// started again.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
