@@ -50,7 +50,7 @@ func NewDocker(socket string) *Docker {
 	return &Docker{socket: socket, client: &http.Client{Transport: tr}}
 }
 
-// ErrNoSuchContainer: the engine answered 404 for the container.
+// ErrNoSuchContainer is wrapped when the engine answers 404 for the container.
 var ErrNoSuchContainer = errors.New("no such container")
 
 // Ping checks the engine answers (GET /_ping).

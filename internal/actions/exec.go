@@ -164,7 +164,7 @@ func (c *ProcessConfig) Validate() error {
 	return nil
 }
 
-// ErrNoSuchProcess: a "process" channel names no supervised process.
+// ErrNoSuchProcess is wrapped when a "process" channel names no supervised process.
 var ErrNoSuchProcess = errors.New("no such supervised process")
 
 // Build resolves the process through d.Processes.

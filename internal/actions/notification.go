@@ -82,7 +82,7 @@ func upper(s string) string {
 	return string(b)
 }
 
-// ErrBadPayload: an outbox row whose payload is not a Notification.
+// ErrBadPayload is wrapped by Decode when a row's payload is not a Notification.
 var ErrBadPayload = errors.New("actions: bad outbox payload")
 
 // Row builds the outbox row that carries n for its channel: ID a fresh

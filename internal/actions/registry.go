@@ -47,7 +47,7 @@ type Registry struct {
 	kinds map[string]func() Spec
 }
 
-// ErrUnknownKind: no kind registered under the name.
+// ErrUnknownKind is wrapped when no kind is registered under a name.
 var ErrUnknownKind = errors.New("unknown notifier kind")
 
 // NewRegistry returns a registry with the built-in kinds: "webhook",
@@ -156,7 +156,7 @@ func Build(specs map[string]Spec, d Deps) (Channels, error) {
 	return ch, errors.Join(errs...)
 }
 
-// ErrUnknownChannel: rules name a channel that is not configured.
+// ErrUnknownChannel is wrapped when rules name a channel that is not configured.
 var ErrUnknownChannel = errors.New("unknown notifier")
 
 // CheckRules reports every channel that r names but known does not have

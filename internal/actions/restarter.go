@@ -51,10 +51,10 @@ func (e *RetryAtError) Error() string {
 }
 func (e *RetryAtError) Unwrap() error { return e.Err }
 
-// ErrGaveUp: a restart action gave up (too many restarts in its window).
+// ErrGaveUp is wrapped when a restart action gave up (too many restarts in its window).
 var ErrGaveUp = errors.New("gave up restarting")
 
-// ErrRestartDelayed: the restart waits for its backoff delay.
+// ErrRestartDelayed is wrapped in the RetryAtError of a restart waiting for its delay.
 var ErrRestartDelayed = errors.New("restart delayed by backoff")
 
 // GaveUpFunc raises the "gave up" alert for n (Event EventGaveUp). The

@@ -102,10 +102,10 @@ type Status struct {
 	Stdout, Stderr string
 }
 
-// ErrGaveUp: a restart was requested while the supervisor has given up.
+// ErrGaveUp is returned by Restart while the supervisor has given up.
 var ErrGaveUp = errors.New("gave up restarting")
 
-// ErrStopped: the process is not started or already stopped.
+// ErrStopped is returned by Restart when the process is not started or already stopped.
 var ErrStopped = errors.New("process not supervised (not started or stopped)")
 
 // Process supervises one command. Its methods are safe for concurrent use.
