@@ -32,10 +32,11 @@ type Engine interface {
 //
 // A store that also has the method
 //
-//	UptimeAll(ctx context.Context, from, to time.Time) ([]model.UptimeDay, error)
+//	UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error
 //
-// (every check's rollups in [from, to) in one query) is asked once instead
-// of once per check when the page fills its cache.
+// (fn called with every check's rollups in [from, to), one call at a time:
+// one scan) is asked once instead of once per check when the page fills its
+// cache. The SQLite and memory stores have it.
 type History interface {
 	Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]model.Ping, error)
 	Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]model.Flip, error)
@@ -44,7 +45,7 @@ type History interface {
 
 // uptimeAller is the optional bulk query of a History (see History).
 type uptimeAller interface {
-	UptimeAll(ctx context.Context, from, to time.Time) ([]model.UptimeDay, error)
+	UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error
 }
 
 // Options configure a Page. Engine and Store are required; the zero value of

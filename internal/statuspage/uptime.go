@@ -61,21 +61,28 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now 
 	}
 	from, to := window(now)
 	if bulk, ok := p.opts.Store.(uptimeAller); ok && len(missing) > 16 {
-		rows, err := bulk.UptimeAll(ctx, from, to)
+		byID := make(map[uuid.UUID]*uptime, len(missing))
+		for _, id := range missing {
+			byID[id] = &uptime{}
+		}
+		var last *uptime
+		var lastID uuid.UUID
+		err := bulk.UptimeAll(ctx, from, to, func(d model.UptimeDay) {
+			if last == nil || d.CheckID != lastID {
+				last, lastID = byID[d.CheckID], d.CheckID
+			}
+			if last == nil {
+				return // not missing, or not listed
+			}
+			if last.days == nil {
+				last.days = make([]day, 0, Days)
+			}
+			last.days = append(last.days, day{dayNum(d.Day), int64(d.Up), int64(d.Total)})
+		})
 		if err == nil {
-			byID := make(map[uuid.UUID]*uptime, len(missing))
-			for _, id := range missing {
-				u := &uptime{}
-				byID[id] = u
-				p.uptime[id] = u
-			}
-			for _, d := range rows {
-				if u := byID[d.CheckID]; u != nil {
-					u.days = append(u.days, day{dayNum(d.Day), int64(d.Up), int64(d.Total)})
-				}
-			}
-			for _, u := range byID {
+			for id, u := range byID {
 				slices.SortFunc(u.days, func(a, b day) int { return int(a.n - b.n) })
+				p.uptime[id] = u
 			}
 			return
 		}

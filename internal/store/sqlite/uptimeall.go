@@ -13,18 +13,21 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
-// UptimeAll returns the stored daily rollups of every check for days in
-// [from, to), in no particular order: one scan where Uptime needs a query
-// per check. The scan is split by ranges of check ids over the read
-// connections (at most GOMAXPROCS), which run in parallel.
+// UptimeAll calls fn with each stored daily rollup of every check for days
+// in [from, to), in no particular order and one call at a time: one scan
+// where Uptime needs a query per check, and no slice of all the rows (with
+// 10,000 checks they are 900,000). The scan is split by ranges of check ids
+// over the read connections (at most GOMAXPROCS), which run in parallel; fn
+// must be quick, as it holds the others up. It returns the first error,
+// after which fn may have seen part of the rows.
 //
 // The status page fills its cache with it (it asks for this method through
 // an optional interface). Added by the status page; a candidate for
 // store.Store (for example as Uptime with uuid.Nil, the way Flips takes
 // uuid.Nil for every check).
-func (s *Store) UptimeAll(ctx context.Context, from, to time.Time) ([]model.UptimeDay, error) {
+func (s *Store) UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error {
 	if err := s.reading(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	// Check ids are lower-case UUID strings: split on their first hex digit.
 	parts := min(s.opts.ReadConns, runtime.GOMAXPROCS(0), 16)
@@ -34,7 +37,7 @@ func (s *Store) UptimeAll(ctx context.Context, from, to time.Time) ([]model.Upti
 	const hex = "0123456789abcdef"
 	var (
 		wg   sync.WaitGroup
-		outs = make([][]model.UptimeDay, parts)
+		mu   sync.Mutex // serialises fn
 		errs = make([]error, parts)
 	)
 	for i := range parts {
@@ -45,30 +48,31 @@ func (s *Store) UptimeAll(ctx context.Context, from, to time.Time) ([]model.Upti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = s.uptimeRange(ctx, lo, hi, from, to)
+			errs[i] = s.uptimeRange(ctx, lo, hi, from, to, func(d model.UptimeDay) {
+				mu.Lock()
+				fn(d)
+				mu.Unlock()
+			})
 		}()
 	}
 	wg.Wait()
-	var out []model.UptimeDay
-	for i := range parts {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("sqlite: uptime of every check: %w", errs[i])
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("sqlite: uptime of every check: %w", err)
 		}
-		out = append(out, outs[i]...)
 	}
-	return out, nil
+	return nil
 }
 
 // uptimeRange reads the rollups of the checks whose id is in [lo, hi).
-func (s *Store) uptimeRange(ctx context.Context, lo, hi string, from, to time.Time) ([]model.UptimeDay, error) {
+func (s *Store) uptimeRange(ctx context.Context, lo, hi string, from, to time.Time, fn func(model.UptimeDay)) error {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT check_id, day, up, total FROM uptime WHERE check_id >= ? AND check_id < ? AND day >= ? AND day < ?`,
 		lo, hi, from.Unix(), to.Unix())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	var (
-		out    []model.UptimeDay
 		lastID string
 		id     uuid.UUID
 	)
@@ -78,15 +82,15 @@ func (s *Store) uptimeRange(ctx context.Context, lo, hi string, from, to time.Ti
 			day, up, total int64
 		)
 		if err := rows.Scan(&cid, &day, &up, &total); err != nil {
-			return nil, err
+			return err
 		}
 		if string(cid) != lastID { // rows come in key order: parse each id once
 			if id, err = uuid.ParseBytes(cid); err != nil {
-				return nil, fmt.Errorf("check id %q: %w", cid, err)
+				return fmt.Errorf("check id %q: %w", cid, err)
 			}
 			lastID = string(cid)
 		}
-		out = append(out, model.UptimeDay{CheckID: id, Day: time.Unix(day, 0).UTC(), Up: time.Duration(up), Total: time.Duration(total)})
+		fn(model.UptimeDay{CheckID: id, Day: time.Unix(day, 0).UTC(), Up: time.Duration(up), Total: time.Duration(total)})
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

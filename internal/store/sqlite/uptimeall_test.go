@@ -16,7 +16,7 @@ import (
 // uptimeAller is the status page's optional interface.
 type uptimeAller interface {
 	store.Store
-	UptimeAll(ctx context.Context, from, to time.Time) ([]model.UptimeDay, error)
+	UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error
 }
 
 // TestUptimeAll: every check's rollups in the window, and only those, in
@@ -49,8 +49,8 @@ func TestUptimeAll(t *testing.T) {
 				}
 				want[id] = min(i+2, 3)
 			}
-			got, err := st.UptimeAll(ctx, day, day.AddDate(0, 0, 3))
-			if err != nil {
+			var got []model.UptimeDay
+			if err := st.UptimeAll(ctx, day, day.AddDate(0, 0, 3), func(d model.UptimeDay) { got = append(got, d) }); err != nil {
 				t.Fatal(err)
 			}
 			n := map[uuid.UUID]int{}
@@ -66,7 +66,7 @@ func TestUptimeAll(t *testing.T) {
 				}
 			}
 			st.Close()
-			if _, err := st.UptimeAll(ctx, day, day); err == nil {
+			if err := st.UptimeAll(ctx, day, day, func(model.UptimeDay) {}); err == nil {
 				t.Error("UptimeAll on a closed store: no error")
 			}
 		})
