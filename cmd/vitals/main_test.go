@@ -50,7 +50,7 @@ func TestExitCodes(t *testing.T) {
 		{"version", []string{"version"}, 0, "*", ""},
 		{"validate nothing", []string{"validate"}, 2, "", "usage: vitals validate"},
 		{"validate valid", []string{"validate", "testdata/valid.yaml"}, 0,
-			"testdata/valid.yaml: valid: 2 checks (1 push, 1 pull)\ntestdata/valid.yaml: warning: notifiers: not implemented yet, ignored\n", ""},
+			"testdata/valid.yaml: valid: 2 checks (1 push, 1 pull)\n", ""},
 		{"validate invalid", []string{"validate", "testdata/invalid.yaml"}, 1, "",
 			"testdata/invalid.yaml:6: checks[0].probe: unknown field (known: name, id"},
 		{"validate missing file", []string{"validate", "testdata/nope.yaml"}, 1, "", "testdata/nope.yaml: open testdata/nope.yaml: no such file or directory"},
@@ -82,7 +82,7 @@ func TestValidateEveryError(t *testing.T) {
 	_, _, stderr := runCLI(noEnv, "validate", "testdata/invalid.yaml")
 	want := `testdata/invalid.yaml:2: server.listen[0]: "nohostport" is not host:port (e.g. 127.0.0.1:8000 or :8000)
 testdata/invalid.yaml:5: checks[0].cron: invalid cron expression "* * *": expected exactly 5 fields, found 3: [* * *]
-testdata/invalid.yaml:6: checks[0].probe: unknown field (known: name, id, slug, tags, desc, ping_key, period, cron, tz, grace, min_run_time, manual_resume, post_only, http, grpc, tcp, command, interval, timeout, thresholds, actions)
+testdata/invalid.yaml:6: checks[0].probe: unknown field (known: name, id, slug, tags, desc, ping_key, period, cron, tz, grace, min_run_time, manual_resume, post_only, http, grpc, tcp, command, interval, timeout, thresholds, actions, parents)
 `
 	if stderr != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)

@@ -3,6 +3,8 @@ package config
 import (
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/supervise"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -22,14 +24,27 @@ type Config struct {
 	Defaults  Defaults  `yaml:"defaults"`
 	Checks    []Check   `yaml:"checks"`
 
-	// Notifiers and Maintenance are reserved for the actions of issue 6
-	// (receivers by name; maintenance windows). They are accepted as raw
-	// YAML now and reported by Warnings when set.
-	Notifiers   yaml.Node `yaml:"notifiers"`
-	Maintenance yaml.Node `yaml:"maintenance"`
+	// Notifiers are the notification and action channels by name, each
+	// `name: {kind: {...}}` with kind one of actions.NewRegistry().Kinds()
+	// (webhook, slack, email, docker, exec, process). Decoded by Load
+	// into Actions().Notifiers.
+	Notifiers yaml.Node `yaml:"notifiers"`
+	// Processes are commands the watchdog starts and supervises (restarted
+	// by a "process" notifier).
+	Processes []supervise.Config `yaml:"processes"`
+	// Maintenance windows hold notifications back.
+	Maintenance []Maintenance `yaml:"maintenance"`
+	// DependencyDelay is how long a child's down alert waits for its
+	// parents to be found down too (then one alert names the parent).
+	// Default 0.
+	DependencyDelay Duration `yaml:"dependency_delay"`
+	// StatusPage configures /status/.
+	StatusPage StatusPage `yaml:"status_page"`
 
-	// checks are the model checks built from Checks by validation.
+	// checks are the model checks built from Checks by validation;
+	// actions the resolved actions config.
 	checks   []model.Check
+	actions  actions.Config
 	warnings []string
 }
 
@@ -185,9 +200,12 @@ type Check struct {
 
 	Thresholds *Thresholds `yaml:"thresholds"`
 
-	// Actions is reserved for issue 6 (on down / up / flapping); accepted
-	// as raw YAML now and reported by Warnings when set.
-	Actions yaml.Node `yaml:"actions"`
+	// Actions name the notifiers told (or acting) when the check goes
+	// down, comes back up, or flaps. Default none.
+	Actions *actions.Rules `yaml:"actions"`
+	// Parents name checks this one depends on: while a parent is down,
+	// this check's alerts are held back (one alert names the parent).
+	Parents []string `yaml:"parents"`
 }
 
 // HTTPProbe probes an HTTP endpoint.

@@ -207,13 +207,82 @@ api_keys:
 	}
 }
 
-func TestReservedSectionsWarn(t *testing.T) {
-	cfg, err := Parse("w.yaml", []byte("notifiers:\n  ops: {webhook: http://x}\nchecks:\n- name: a\n  actions: {down: [restart]}\n"), nil)
+func TestActions(t *testing.T) {
+	cfg, err := Parse("a.yaml", []byte(`
+notifiers:
+  ops:
+    webhook: {url: "http://127.0.0.1:9/hook", secret: s3cret}
+  restart-api:
+    process: {name: api}
+processes:
+  - name: api
+    command: [sleep, "3600"]
+    restart: {max_restarts: 3, window: 10m}
+dependency_delay: 30s
+maintenance:
+  - {name: deploys, checks: [api], cron: "0 2 * * *", duration: 1h, tz: Europe/Paris}
+status_page: {public: true, public_tag: public}
+checks:
+  - name: db
+    tcp: {address: "127.0.0.1:5432"}
+    actions: {down: [ops], up: [ops]}
+  - name: api
+    http: {url: "http://127.0.0.1:8080/readyz"}
+    parents: [db]
+    actions: {down: [ops, restart-api], up: [ops], flapping: [ops]}
+`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := cfg.Warnings(); len(w) != 2 {
-		t.Errorf("warnings %q", w)
+	a := cfg.Actions()
+	db, api := CheckID("db"), CheckID("api")
+	if len(a.Notifiers) != 2 || len(a.Processes) != 1 || a.Processes[0].Restart.MaxRestarts != 3 || a.DependencyDelay != 30*time.Second {
+		t.Errorf("%+v", a)
+	}
+	if r := a.Rules[api]; len(r.Down) != 2 || r.Down[1] != "restart-api" || len(a.Rules[db].Up) != 1 {
+		t.Errorf("rules %+v", a.Rules)
+	}
+	if p := a.Parents[api]; len(p) != 1 || p[0] != db {
+		t.Errorf("parents %+v", a.Parents)
+	}
+	if len(a.Windows) != 1 || a.Windows[0].Checks[0] != api || a.Windows[0].Duration != time.Hour {
+		t.Errorf("windows %+v", a.Windows)
+	}
+	if !cfg.StatusPage.Public || cfg.StatusPage.PublicTag != "public" {
+		t.Errorf("%+v", cfg.StatusPage)
+	}
+
+	_, err = Parse("b.yaml", []byte(`notifiers:
+  ops:
+    webhok: {url: "http://x"}
+  hook:
+    webhook: {url: "http://x", sekret: y}
+  bad:
+    webhook: {}
+  proc:
+    process: {name: nope}
+processes:
+  - {name: p}
+maintenance:
+  - {checks: [ghost], cron: "0 2 * * *"}
+checks:
+  - name: a
+    actions: {down: [ops, missing]}
+    parents: [a, ghost]
+`), nil)
+	want := `b.yaml:3: notifiers.ops.webhok: unknown notifier kind (known: docker, email, exec, process, slack, webhook)
+b.yaml:5: notifiers.hook.webhook.sekret: unknown field (did you mean "secret"?)
+b.yaml:7: notifiers.bad.webhook.url: required
+b.yaml:9: notifiers.proc.process.name: no process named "nope" in processes
+b.yaml:11: processes[0].command: required
+b.yaml:13: maintenance[0].checks[0]: no check named "ghost"
+b.yaml:13: maintenance[0].duration: required and positive with cron
+b.yaml:16: checks[0].actions.down[0]: unknown notifier "ops"
+b.yaml:16: checks[0].actions.down[1]: unknown notifier "missing"
+b.yaml:17: checks[0].parents[0]: a check cannot be its own parent
+b.yaml:17: checks[0].parents[1]: no check named "ghost"`
+	if err == nil || err.Error() != want {
+		t.Errorf("errors:\n%v\nwant:\n%s", err, want)
 	}
 }
 

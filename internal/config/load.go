@@ -242,9 +242,15 @@ func goTypeWord(t string) string {
 		return "true or false"
 	case t == "string":
 		return "a string"
+	case t == "time.Duration":
+		return "a duration such as 30s"
+	case t == "time.Time":
+		return "a time such as 2026-01-02T03:04:05Z"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
 	case strings.HasPrefix(t, "[]"):
 		return "a list"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."):
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."), strings.HasPrefix(t, "actions."), strings.HasPrefix(t, "supervise."), strings.HasPrefix(t, "restart."):
 		return "a mapping"
 	}
 	return t

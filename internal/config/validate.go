@@ -93,11 +93,8 @@ func (l *loader) validate(c *Config) {
 			l.errorf(f.path, "must be positive")
 		}
 	}
-	if !c.Notifiers.IsZero() {
-		c.warnings = append(c.warnings, "notifiers: not implemented yet, ignored")
-	}
-	if !c.Maintenance.IsZero() {
-		c.warnings = append(c.warnings, "maintenance: not implemented yet, ignored")
+	if c.DependencyDelay < 0 {
+		l.errorf("dependency_delay", "must not be negative")
 	}
 
 	checkNames, ids := map[string]int{}, map[uuid.UUID]int{}
@@ -118,10 +115,8 @@ func (l *loader) validate(c *Config) {
 		}
 		ids[mc.ID] = i
 		c.checks = append(c.checks, mc)
-		if !c.Checks[i].Actions.IsZero() {
-			c.warnings = append(c.warnings, p+".actions: not implemented yet, ignored")
-		}
 	}
+	l.buildActions(c)
 }
 
 func validPingKey(s string) bool {

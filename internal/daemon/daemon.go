@@ -19,9 +19,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vitals-go/vitals/health"
+	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/metrics"
 	"github.com/vitals-go/vitals/internal/pull"
+	"github.com/vitals-go/vitals/internal/statuspage"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
@@ -46,6 +48,8 @@ type Daemon struct {
 	st    *sqlite.Store
 	eng   *watchdog.Engine
 	sched *pull.Scheduler
+	sys   *actions.System
+	page  *statuspage.Page
 	mon   *health.Monitor
 	rec   *metrics.Recorder
 	srv   *http.Server
@@ -71,7 +75,8 @@ type engineRef struct {
 	rep metrics.Reporter
 }
 
-func (r *engineRef) List() []store.CheckState { return r.eng.List() }
+func (r *engineRef) List() []store.CheckState                  { return r.eng.List() }
+func (r *engineRef) Get(id uuid.UUID) (store.CheckState, bool) { return r.eng.Get(id) }
 func (r *engineRef) Report(ctx context.Context, id uuid.UUID, res model.Result) (model.State, error) {
 	return r.rep.Report(ctx, id, res)
 }
@@ -111,9 +116,23 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})
 	d.sched = pull.New(ref, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log,
-		Observe: func(_ uuid.UUID, scheduled, started time.Time, _ model.Result) { lateness.Observe(started.Sub(scheduled).Seconds()) }})
+		Observe: func(_ uuid.UUID, scheduled, started time.Time, _ model.Result) {
+			lateness.Observe(started.Sub(scheduled).Seconds())
+		}})
+	// Actions (notifiers, supervised processes, dependencies, maintenance)
+	// and the status page are built before the engine, whose listeners
+	// they are; they reach the engine through ref once it exists.
+	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log,
+		Status: func(id uuid.UUID) (string, model.Status, bool) {
+			cs, ok := ref.eng.Get(id)
+			return cs.Check.Name, cs.State.Status, ok
+		}})
+	d.page = statuspage.New(statuspage.Options{Engine: ref, Store: d.st, Public: cfg.StatusPage.Public, PublicTag: cfg.StatusPage.PublicTag,
+		Title: cfg.StatusPage.Title, Authorize: d.authorized(config.ReadOnly), Logger: d.log})
+	cleanup = append(cleanup, func() { d.page.Close() })
 	d.eng = watchdog.New(d.rec.Store(d.st), watchdog.Options{
-		Listeners: []watchdog.Listener{d.sched}, // the engine logs flips itself
+		Listeners: []watchdog.Listener{d.sched, d.sys.Dispatcher(), d.page}, // the engine logs flips itself
+		Planners:  []watchdog.Planner{d.sys.Planner()},
 		Logger:    d.log,
 	})
 	ref.eng, ref.rep = d.eng, d.rec.Reporter(d.eng)
@@ -124,6 +143,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if _, err := d.apply(ctx, cfg); err != nil {
 		return nil, err
 	}
+	if err := d.sys.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start actions: %w", err)
+	}
+	cleanup = append(cleanup, d.sys.Stop)
 	if err := d.sched.Start(); err != nil {
 		return nil, err
 	}
@@ -159,6 +182,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	d.mux.Handle("/api/", swapped(&d.api))
 	d.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	d.mux.HandleFunc("/-/reload", d.serveReload)
+	d.mux.Handle("/status/", http.StripPrefix("/status", d.page))
+	d.mux.Handle("GET /{$}", http.RedirectHandler("/status/", http.StatusFound))
 	d.mon.Mount(d.mux)
 	d.srv = &http.Server{
 		Handler:           d.mux,
@@ -241,7 +266,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	d.bg.Wait()
-	errs := []error{serveErr, err, d.sched.Close(), d.eng.Close(), d.mon.Stop(sctx), d.st.Close()}
+	d.sys.Stop() // the dispatcher and the supervised processes
+	errs := []error{serveErr, err, d.sched.Close(), d.page.Close(), d.eng.Close(), d.mon.Stop(sctx), d.st.Close()}
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		errs[0] = nil
 	}

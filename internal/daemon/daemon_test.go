@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -218,7 +219,7 @@ func TestReloadKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := filepath.Base(h.file)
-	if len(bad.Details) != 2 || !strings.HasSuffix(bad.Details[0], base+":12: checks[0].bogus: unknown field (known: name, id, slug, tags, desc, ping_key, period, cron, tz, grace, min_run_time, manual_resume, post_only, http, grpc, tcp, command, interval, timeout, thresholds, actions)") ||
+	if len(bad.Details) != 2 || !strings.HasSuffix(bad.Details[0], base+":12: checks[0].bogus: unknown field (known: name, id, slug, tags, desc, ping_key, period, cron, tz, grace, min_run_time, manual_resume, post_only, http, grpc, tcp, command, interval, timeout, thresholds, actions, parents)") ||
 		!strings.Contains(bad.Details[1], base+`:13: checks[1].cron: invalid cron expression "not cron"`) {
 		t.Errorf("details:\n%s", strings.Join(bad.Details, "\n"))
 	}
@@ -313,4 +314,55 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	}
 	http.DefaultClient.CloseIdleConnections()
 	waitFor(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before+1 }) // +1: the test listener's accept loop
+}
+
+// TestActionsWired: a check's down flip reaches the webhook named in its
+// actions (through the outbox and the dispatcher), and the status page is
+// served at /status/.
+func TestActionsWired(t *testing.T) {
+	got := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer hook.Close()
+	file := filepath.Join(t.TempDir(), "watchdog.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`server: {listen: ["127.0.0.1:0"]}
+store: {sqlite: {path: v.db}}
+api_keys: [{name: ro, key: %s}]
+notifiers:
+  ops: {webhook: {url: %q}}
+checks:
+  - {name: job, period: 1h, actions: {down: [ops]}}
+`, roKey, hook.URL+"/hook")), 0o600)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := New(ctx, cfg, Options{ConfigPath: file, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	h := &harness{t: t, d: d, base: "http://" + d.Addrs()[0].String()}
+	h.do("POST", "/ping/"+config.CheckID("job").String(), "")
+	h.do("POST", "/ping/"+config.CheckID("job").String()+"/fail", "")
+	select {
+	case body := <-got:
+		if !strings.Contains(body, `"job"`) || !strings.Contains(body, "down") {
+			t.Errorf("webhook body %s", body)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the webhook was not called")
+	}
+	if code, body := h.do("GET", "/status/", roKey); code != 200 || !strings.Contains(body, "job") {
+		t.Errorf("/status/ %d", code)
+	}
+	if code, _ := h.do("GET", "/status/", ""); code != 401 && code != 403 {
+		t.Errorf("/status/ without a key: %d", code)
+	}
 }

@@ -57,6 +57,13 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 	for _, w := range cfg.Warnings() {
 		d.log.Warn("config: " + w)
 	}
+	// Actions first: the checks' rules must be in place before a synced
+	// check can flip. An actions config the System refuses (a process
+	// that cannot be started) stops the reload before any check changes.
+	if err := d.sys.Apply(cfg.Actions()); err != nil {
+		d.log.Error("applying the config's actions", "err", err)
+		return watchdog.SyncResult{}, fmt.Errorf("actions: %w", err)
+	}
 	res, err := d.eng.Sync(ctx, model.SourceConfig, cfg.ModelChecks())
 	if err != nil {
 		// Sync applied what it could; the file is the truth from now on.
