@@ -20,7 +20,7 @@
 //	page := statuspage.New(statuspage.Options{Engine: engineRef, Store: st, Public: true, Authorize: authorized})
 //	eng := watchdog.New(st, watchdog.Options{Listeners: []watchdog.Listener{page}})
 //	mux.Handle("/status/", http.StripPrefix("/status", page))
-//	defer page.Close()
+//	srv.RegisterOnShutdown(func() { page.Close() }) // Shutdown waits for open streams
 //
 // The page uses relative links only, so it can be mounted under any prefix.
 package statuspage

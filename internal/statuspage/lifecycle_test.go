@@ -3,6 +3,10 @@ package statuspage_test
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -56,5 +60,73 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		if err := p.Close(); err != nil { // idempotent
 			t.Fatal(err)
 		}
+	})
+}
+
+// streamWriter is an http.ResponseWriter for a live stream in a synctest
+// bubble: what is written is kept, safe to read while the handler runs.
+type streamWriter struct {
+	h  http.Header
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *streamWriter) Header() http.Header { return w.h }
+func (w *streamWriter) WriteHeader(int)     {}
+func (w *streamWriter) Flush()              {}
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+func (w *streamWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestLateWithoutEvent: a check whose due time passes gets no event from
+// the engine (it is only "late" until its deadline), yet open streams are
+// told, by the page's scan, on the bubble's fake clock.
+func TestLateWithoutEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := memstore.New(memstore.Options{})
+		defer st.Close()
+		now := time.Now()
+		id := uuid.New()
+		c := model.Check{ID: id, Name: "hourly", Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: 10 * time.Minute}}
+		s := model.NewState(id, now.Add(-2*time.Hour))
+		s.Status, s.Underlying, s.Since, s.LastPing = model.StatusUp, model.StatusUp, now.Add(-59*time.Minute), now.Add(-59*time.Minute)
+		s.Due, s.Deadline = now.Add(time.Minute), now.Add(11*time.Minute)
+		if err := st.CreateCheck(context.Background(), c, s); err != nil {
+			t.Fatal(err)
+		}
+		p := statuspage.New(statuspage.Options{Engine: listEngine{{Check: c, State: s}}, Store: st, Public: true})
+		defer p.Close()
+		var buf bytes.Buffer
+		if err := p.Render(context.Background(), &buf, false); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "s-up") {
+			t.Fatalf("not up at first:\n%s", buf.String())
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		w := &streamWriter{h: http.Header{}}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			p.ServeHTTP(w, httptest.NewRequestWithContext(ctx, "GET", "/events", nil))
+		}()
+		synctest.Wait()
+		if strings.Contains(w.String(), "s-grace") {
+			t.Fatal("late before its due time")
+		}
+		time.Sleep(2 * time.Minute) // past Due, before Deadline
+		synctest.Wait()
+		if !strings.Contains(w.String(), "event: check") || !strings.Contains(w.String(), `s-grace`) {
+			t.Fatalf("no late row streamed:\n%s", w.String())
+		}
+		cancel()
+		<-done
 	})
 }

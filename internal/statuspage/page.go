@@ -91,7 +91,10 @@ type Options struct {
 //
 // Lifecycle: New starts one goroutine (the live-update hub); Close stops it,
 // ends every open live stream and blocks until they have returned. After
-// Close, pages are still served but live streams are refused (503).
+// Close, pages are still served but live streams are refused (503). Close
+// the page before shutting the HTTP server down (or from
+// http.Server.RegisterOnShutdown): Shutdown waits for open streams, which
+// only Close ends.
 type Page struct {
 	opts   Options
 	tmpl   *template.Template

@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -99,6 +100,9 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now 
 			defer wg.Done()
 			for id := range next {
 				u, err := p.readUptime(ctx, id, from, to)
+				if errors.Is(err, store.ErrNotFound) {
+					u, err = &uptime{}, nil // deleted meanwhile: nothing to show
+				}
 				if err != nil {
 					// Shown as "no data"; asked again at the next render.
 					p.opts.Logger.Warn("status page: uptime query", "check", id, "err", err)
