@@ -40,8 +40,8 @@ func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 		}
 	}
 	old := d.cfg.Load()
-	if !slices.Equal(old.Server.Listen, cfg.Server.Listen) || old.Store != cfg.Store || old.Pull != cfg.Pull || old.Retention != cfg.Retention {
-		d.log.Warn("server.listen, store, pull and retention take effect at the next restart")
+	if !slices.Equal(old.Server.Listen, cfg.Server.Listen) || old.Store != cfg.Store || old.Pull != cfg.Pull || old.Retention != cfg.Retention || old.StatusPage != cfg.StatusPage {
+		d.log.Warn("server.listen, store, pull, retention and status_page take effect at the next restart")
 	}
 	res, err := d.apply(ctx, cfg)
 	if err != nil {
