@@ -39,9 +39,9 @@ func window(now time.Time) (from, to time.Time) {
 }
 
 // loadUptimeLocked fills the uptime cache for every check in cs that has no
-// entry yet or whose rollups changed: one bulk query when the store has
-// UptimeAll and many checks are missing, otherwise one query per check (four
-// at a time). Stored rollups change only when a flip closes an interval, so
+// entry yet or whose rollups changed: one scan when the store has UptimeAll
+// and more than an eighth of the checks (and 64) are missing, otherwise one
+// query per check (four at a time). Stored rollups change only when a flip closes an interval, so
 // after the first render only flipped checks are read again.
 func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now time.Time) {
 	p.lmu.Lock()
@@ -61,7 +61,9 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now 
 		return
 	}
 	from, to := window(now)
-	if bulk, ok := p.opts.Store.(uptimeAller); ok && len(missing) > 16 {
+	// A scan reads every check's rows: worth it when many are missing (at
+	// the first render), not for the few that flipped since the last one.
+	if bulk, ok := p.opts.Store.(uptimeAller); ok && len(missing) > 64 && len(missing)*8 > len(cs) {
 		byID := make(map[uuid.UUID]*uptime, len(missing))
 		for _, id := range missing {
 			byID[id] = &uptime{}
