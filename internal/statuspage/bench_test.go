@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/statuspage"
 	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -28,6 +29,8 @@ const benchChecks = 10_000
 //     the daemon started, with the store read for every check's rollups.
 //   - warm: 1 % of the checks changed since the last render (re-rendered
 //     fragments), the rest comes from the cache.
+//   - warm-20-flips: warm, and 20 of the changed checks flipped (their
+//     rollups and the recent flips are read from the store again).
 //   - warm-http-gzip: warm, through ServeHTTP with Accept-Encoding: gzip,
 //     as a browser gets it.
 //
@@ -95,6 +98,26 @@ func BenchmarkStatusPage10k(b *testing.B) {
 		}
 		b.ReportMetric(float64(buf.Len()), "B/page")
 		b.ReportMetric(float64(gzipLen(b, buf.Bytes())), "gzB/page")
+	})
+	b.Run("warm-20-flips", func(b *testing.B) {
+		// 1 % changed, 20 of them flipped: their rollups are read again
+		// (one query each) and the recent flips once.
+		var buf bytes.Buffer
+		if err := f.page.Render(ctx, &buf, true); err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for b.Loop() {
+			touch(f.page, cs, &i, benchChecks/100)
+			for k := range 20 {
+				c := &cs[(i+k*97)%len(cs)]
+				f.page.OnFlip(watchdog.Transition{Check: c.Check, State: c.State})
+			}
+			buf.Reset()
+			if err := f.page.Render(ctx, &buf, true); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 	b.Run("warm-http-gzip", func(b *testing.B) {
 		req := httptest.NewRequest("GET", "/", nil)
