@@ -19,6 +19,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte("a: &a [*a]"))
+	f.Add([]byte("notifiers:\n  ops: {webhook: {url: 'http://x', secret: s}}\n  p: {process: {name: api}}\nprocesses: [{name: api, command: [x], restart: {max_restarts: 2}}]\nmaintenance: [{checks: [a], cron: '0 2 * * *', duration: 1h}]\nchecks:\n  - {name: a, actions: {down: [ops, p]}, parents: [b]}\n  - {name: b}\n"))
 	f.Add([]byte("checks: [{name: x, http: {url: 'http://x', json: ['$[\"a]\"] == 1']}}]"))
 	vars := env(map[string]string{"X": "1"})
 	f.Fuzz(func(t *testing.T, data []byte) {
