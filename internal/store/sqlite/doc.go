@@ -4,10 +4,19 @@
 //
 // Throughput: every write goes through one writer goroutine that owns the
 // single write connection. It opens a transaction for the first queued
-// write and executes every write queued behind it (consecutive pings with
-// multi-row statements: one UPDATE for their states, one INSERT for their
-// rows), then commits the whole batch at once: group commit. Reads use a
-// separate pool of connections (WAL readers never block the writer).
+// write and executes every write queued behind it, then commits the whole
+// batch at once: group commit. Reads use a separate pool of connections
+// (WAL readers never block the writer).
+//
+// Log-structured hot path: an Apply appends ONE row to ping_log — its ping,
+// if any, and the check's whole state after it — with a multi-row INSERT
+// per run of writes, so a batch fills a few adjacent pages instead of
+// dirtying two random pages (the check's state, the check's ping history)
+// per write. A compactor folds the log into the pings and states tables
+// every Options.CompactInterval in chunks of compactChunk rows, where each
+// check's pages are touched once for all its pings of the interval. Readers
+// merge the rows not compacted yet (the newest logged state of a check wins
+// over its compacted state), in one read transaction.
 //
 // Durability (Options.Synchronous): a write is answered only once it is on
 // stable storage.
@@ -26,10 +35,10 @@
 // writes one by one, so one bad write never fails the others. Checkpoints
 // run in a background goroutine (PASSIVE), never inside a commit.
 //
-// Layout: checks(id, def JSON), states(id, state JSON) — a ping rewrites
-// only its small state row —, pings clustered by (check_id, n), flips,
-// outbox and uptime, all referencing checks with ON DELETE CASCADE. The
-// check definition and state are JSON so that fields added to the model
-// need no migration. Ping retention is pruned in steps of 1/8 of the
-// retention; readers hide the rows in between.
+// Layout: checks(id, def JSON), states(id, state JSON), ping_log, pings
+// clustered by (check_id, n), flips, outbox and uptime; the compacted
+// tables reference checks with ON DELETE CASCADE. The check definition and
+// state are JSON so that fields added to the model need no migration. Ping
+// retention is pruned at compaction in steps of 1/8 of the retention;
+// readers hide the rows in between.
 package sqlite

@@ -32,6 +32,28 @@ CREATE TABLE IF NOT EXISTS pings (
 	PRIMARY KEY (check_id, n)
 ) WITHOUT ROWID; -- clustered by check: one ping dirties one page, no separate index
 
+-- The hot path's only table: every Apply appends one row (its ping, if
+-- any, and the check's state after it), so a batch of writes fills a few
+-- adjacent pages instead of dirtying two random pages per write. The
+-- compactor moves rows into pings and states in bulk (see compact.go);
+-- readers merge the rows not compacted yet.
+CREATE TABLE IF NOT EXISTS ping_log (
+	check_id       TEXT NOT NULL,
+	n              INTEGER NOT NULL, -- 0: a state change without a ping
+	kind           TEXT NOT NULL,
+	exit_status    INTEGER NOT NULL,
+	rid            TEXT NOT NULL,
+	time           INTEGER NOT NULL,
+	duration       INTEGER NOT NULL,
+	method         TEXT NOT NULL,
+	scheme         TEXT NOT NULL,
+	remote_addr    TEXT NOT NULL,
+	user_agent     TEXT NOT NULL,
+	body           BLOB,
+	body_truncated INTEGER NOT NULL,
+	state          TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS flips (
 	id       TEXT PRIMARY KEY,
 	check_id TEXT NOT NULL REFERENCES checks(id) ON DELETE CASCADE,

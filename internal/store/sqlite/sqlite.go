@@ -48,7 +48,15 @@ type Options struct {
 	// writer), instead of SQLite doing it inside a commit on the writer's
 	// critical path. Default 1s.
 	CheckpointInterval time.Duration
+	// CompactInterval is how often the ping log is folded into the pings
+	// and states tables (sooner once it holds compactRows rows). Default
+	// 1s.
+	CompactInterval time.Duration
 }
+
+// compactRows is the log size that triggers a compaction before
+// CompactInterval.
+const compactRows = 32768
 
 // truncateFrames is the WAL size (in pages) past which the background
 // checkpoint also truncates the WAL file (briefly blocking the writer).
@@ -78,6 +86,10 @@ type Store struct {
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
+
+	logRows     atomic.Int64 // rows in ping_log, as of the last batch
+	compactNow  chan struct{}
+	compactDone chan struct{}
 
 	batches, writes, commitNanos, syncNanos atomic.Int64
 	fsyncs, fsyncNanos                      atomic.Int64
@@ -167,6 +179,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = time.Second
 	}
+	if opts.CompactInterval <= 0 {
+		opts.CompactInterval = time.Second
+	}
 	wdb, err := sql.Open("sqlite", dsn(path, opts, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -191,6 +206,9 @@ func Open(path string, opts Options) (*Store, error) {
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 		ckpt: make(chan struct{}),
+
+		compactNow:  make(chan struct{}, 1),
+		compactDone: make(chan struct{}),
 	}
 	w, err := newWriter(wdb, opts)
 	if err != nil {
@@ -205,8 +223,10 @@ func Open(path string, opts Options) (*Store, error) {
 		syncerDone = make(chan struct{})
 		go s.syncer(syncerDone)
 	}
+	s.logRows.Store(int64(w.logRows))
 	go s.loop(w, syncerDone)
 	go s.checkpointer()
+	go s.compacter()
 	return s, nil
 }
 
@@ -233,6 +253,8 @@ func migrate(db *sql.DB) error {
 // Close commits the writes already queued, stops the writer goroutine,
 // waits for it and closes the database. Later calls return store.ErrClosed.
 func (s *Store) Close() error {
+	// Fold the log in, so the file is tidy (not needed for correctness).
+	_ = s.compactAll(context.Background())
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -243,6 +265,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	<-s.done
 	<-s.ckpt
+	<-s.compactDone
 	_, err := s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(err, s.wdb.Close(), s.rdb.Close())
 }
@@ -432,6 +455,13 @@ func (s *Store) finish(w *writer, batch []*request, errs []error, txErr error, t
 	s.batches.Add(1)
 	s.writes.Add(int64(len(batch)))
 	s.commitNanos.Add(int64(time.Since(start)))
+	s.logRows.Store(int64(w.logRows))
+	if w.logRows >= compactRows {
+		select {
+		case s.compactNow <- struct{}{}:
+		default:
+		}
+	}
 	s.syncNanos.Store(w.commitNanos)
 	if s.synced != nil {
 		_ = token // a batch committed without the token waits in the queue
@@ -586,8 +616,11 @@ func (s *Store) CreateCheck(ctx context.Context, c model.Check, st model.State) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("check %s: %w", c.ID, store.ErrExists)
 		}
-		_, err = w.tx.ExecContext(ctx, `INSERT INTO states(id, state) VALUES(?, ?)`, c.ID.String(), sj)
-		return err
+		if _, err = w.tx.ExecContext(ctx, `INSERT INTO states(id, state) VALUES(?, ?)`, c.ID.String(), sj); err != nil {
+			return err
+		}
+		w.exists[c.ID] = true
+		return nil
 	})
 }
 
@@ -619,6 +652,11 @@ func (s *Store) DeleteCheck(ctx context.Context, id uuid.UUID) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("check", id)
 		}
+		if _, err := w.tx.ExecContext(ctx, `DELETE FROM ping_log WHERE check_id = ?`, id.String()); err != nil {
+			return err
+		}
+		delete(w.exists, id)
+		delete(w.pruned, id)
 		return nil
 	})
 }
@@ -683,12 +721,26 @@ func (s *Store) GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.
 	if err := s.reading(ctx); err != nil {
 		return model.Check{}, model.State{}, err
 	}
+	// One read transaction, so the check and the log agree.
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return model.Check{}, model.State{}, err
+	}
+	defer tx.Rollback()
 	var def, st []byte
-	err := s.rdb.QueryRowContext(ctx, `SELECT def, state FROM checks JOIN states USING (id) WHERE id = ?`, id.String()).Scan(&def, &st)
+	err = tx.QueryRowContext(ctx, `SELECT def, state FROM checks JOIN states USING (id) WHERE id = ?`, id.String()).Scan(&def, &st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Check{}, model.State{}, notFound("check", id)
 	}
 	if err != nil {
+		return model.Check{}, model.State{}, err
+	}
+	var logged []byte
+	err = tx.QueryRowContext(ctx, `SELECT state FROM ping_log WHERE check_id = ? ORDER BY rowid DESC LIMIT 1`, id.String()).Scan(&logged)
+	switch {
+	case err == nil:
+		st = logged
+	case !errors.Is(err, sql.ErrNoRows):
 		return model.Check{}, model.State{}, err
 	}
 	return decodeCheck(def, st)
@@ -711,16 +763,44 @@ func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
 	if err := s.reading(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT def, state FROM checks JOIN states USING (id)`)
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	// The newest logged state of each check overrides the compacted one.
+	logged := map[string][]byte{}
+	lrows, err := tx.QueryContext(ctx, `SELECT check_id, state FROM ping_log ORDER BY rowid`)
+	if err != nil {
+		return nil, err
+	}
+	for lrows.Next() {
+		var id string
+		var st []byte
+		if err := lrows.Scan(&id, &st); err != nil {
+			lrows.Close()
+			return nil, err
+		}
+		logged[id] = st
+	}
+	lrows.Close()
+	if err := lrows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, def, state FROM checks JOIN states USING (id)`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []store.CheckState
 	for rows.Next() {
+		var id string
 		var def, st []byte
-		if err := rows.Scan(&def, &st); err != nil {
+		if err := rows.Scan(&id, &def, &st); err != nil {
 			return nil, err
+		}
+		if l, ok := logged[id]; ok {
+			st = l
 		}
 		c, state, err := decodeCheck(def, st)
 		if err != nil {
@@ -753,13 +833,25 @@ func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]m
 	}
 	// The writer prunes old pings in steps (see writer.prune): rows past
 	// the retention may linger briefly and are hidden here.
+	// Pings not compacted yet are still in ping_log; one read transaction
+	// sees either side of a compaction, never both or neither.
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	var newest sql.NullInt64
-	if err := s.rdb.QueryRowContext(ctx, `SELECT max(n) FROM pings WHERE check_id = ?`, id.String()).Scan(&newest); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT max(n) FROM (SELECT max(n) AS n FROM pings WHERE check_id = ?1
+		UNION ALL SELECT max(n) FROM ping_log WHERE check_id = ?1)`, id.String()).Scan(&newest); err != nil {
 		return nil, err
 	}
 	oldest := newest.Int64 - int64(s.opts.PingRetention)
-	rows, err := s.rdb.QueryContext(ctx, `SELECT n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated
-		FROM pings WHERE check_id = ? AND n < ? AND n > ? ORDER BY n DESC LIMIT ?`, id.String(), before, oldest, limit)
+	const cols = `n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated`
+	rows, err := tx.QueryContext(ctx, `SELECT `+cols+` FROM (
+		SELECT `+cols+` FROM pings WHERE check_id = ?1 AND n < ?2 AND n > ?3
+		UNION ALL
+		SELECT `+cols+` FROM ping_log WHERE check_id = ?1 AND n > 0 AND n < ?2 AND n > ?3
+	) ORDER BY n DESC LIMIT ?4`, id.String(), before, oldest, limit)
 	if err != nil {
 		return nil, err
 	}

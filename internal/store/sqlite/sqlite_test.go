@@ -18,13 +18,23 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	for _, sync := range []string{"PIPELINED", "FULL", "OFF"} {
-		t.Run(sync, func(t *testing.T) {
+	for _, mode := range []struct {
+		name    string
+		sync    string
+		compact time.Duration
+	}{
+		{"PIPELINED", "PIPELINED", 0},
+		{"FULL", "FULL", 0},
+		{"OFF", "OFF", 0},
+		// The log folded into the tables between almost every write.
+		{"PIPELINED-compacting", "PIPELINED", time.Millisecond},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
 			storetest.Run(t, storetest.Config{
 				New: func(t *testing.T) func() store.Store {
 					path := filepath.Join(t.TempDir(), "vitals.db")
 					return func() store.Store {
-						s, err := sqlite.Open(path, sqlite.Options{PingRetention: 5, Synchronous: sync})
+						s, err := sqlite.Open(path, sqlite.Options{PingRetention: 5, Synchronous: mode.sync, CompactInterval: mode.compact})
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -93,10 +103,15 @@ func TestBatchIsolation(t *testing.T) {
 		st.NPings = n
 		return store.Update{CheckID: c.ID, State: st, Ping: &model.Ping{CheckID: c.ID, N: n, Kind: model.PingLog, Time: time.Now()}}
 	}
-	if err := s.Apply(ctx, ping(1)); err != nil {
+	flip := model.Flip{ID: uuid.New(), CheckID: c.ID, From: model.StatusNew, To: model.StatusUp, Time: time.Now()}
+	first := ping(1)
+	first.Flips = []model.Flip{flip}
+	if err := s.Apply(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	updates := []store.Update{ping(2), ping(3), ping(1) /* duplicate */, {CheckID: uuid.New(), State: model.NewState(uuid.New(), time.Now())}, ping(4)}
+	dup := ping(3)
+	dup.Flips = []model.Flip{flip} // the same flip id again: a constraint violation
+	updates := []store.Update{ping(2), ping(4), dup, {CheckID: uuid.New(), State: model.NewState(uuid.New(), time.Now())}, ping(5)}
 	errs := make([]error, len(updates))
 	var wg sync.WaitGroup
 	for i, u := range updates {
@@ -113,8 +128,8 @@ func TestBatchIsolation(t *testing.T) {
 		}
 	}
 	pings, _ := s.Pings(ctx, c.ID, store.PingQuery{})
-	if len(pings) != 4 {
-		t.Fatalf("%d pings, want 4", len(pings))
+	if len(pings) != 4 || pings[0].N != 5 || pings[3].N != 1 {
+		t.Fatalf("pings %+v, want 5, 4, 2, 1", pings)
 	}
 	if st := s.Stats(); st.Batches < 2 {
 		t.Fatalf("stats %+v", st)
@@ -161,4 +176,59 @@ func TestPipelinedAnswersAfterFsync(t *testing.T) {
 	if st := s.Stats(); st.Fsyncs < 1 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// Pings and states read the same before and after the log is compacted,
+// and retention holds across compactions.
+func TestCompaction(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := sqlite.Open(path, sqlite.Options{PingRetention: 10, CompactInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := storetest.SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	var st model.State
+	apply := func(n int64) {
+		st = model.NewState(c.ID, time.Now())
+		st.NPings = n
+		if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st, Ping: &model.Ping{CheckID: c.ID, N: n, Kind: model.PingLog, Time: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := int64(1); n <= 25; n++ {
+		apply(n)
+	}
+	check := func(when string) {
+		t.Helper()
+		_, got, err := s.GetCheck(ctx, c.ID)
+		if err != nil || got.NPings != st.NPings {
+			t.Fatalf("%s: state NPings %d (%v), want %d", when, got.NPings, err, st.NPings)
+		}
+		all, _ := s.ListChecks(ctx)
+		if len(all) != 1 || all[0].State.NPings != st.NPings {
+			t.Fatalf("%s: listed %+v", when, all)
+		}
+		pings, _ := s.Pings(ctx, c.ID, store.PingQuery{Limit: 100})
+		if len(pings) != 10 || pings[0].N != st.NPings || pings[9].N != st.NPings-9 {
+			t.Fatalf("%s: %d pings, newest %d", when, len(pings), pings[0].N)
+		}
+	}
+	check("in the log")
+	if err := s.Close(); err != nil { // Close compacts
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(path, sqlite.Options{PingRetention: 10, CompactInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check("compacted")
+	for n := int64(26); n <= 30; n++ { // half in the log, half compacted
+		apply(n)
+	}
+	check("split")
 }

@@ -27,8 +27,16 @@ type writer struct {
 	txs  map[*sql.Stmt]*sql.Stmt // the batch transaction's copies
 
 	delPings, insFlip, insOutbox, addUptime *sql.Stmt
-	// Multi-row statements by row count (powers of two).
-	updStates, insPings map[int]*sql.Stmt
+	// Multi-row log appends by row count (powers of two).
+	insLog map[int]*sql.Stmt
+
+	// exists is the set of stored checks, so that an Apply to a missing
+	// check is refused without a query. Maintained by the writer alone;
+	// loaded at start. It is advisory: the compactor ignores log rows of
+	// checks that are not in the checks table.
+	exists map[uuid.UUID]bool
+	// logRows counts rows appended to ping_log since the last compaction.
+	logRows int
 
 	// pruned[check] is the highest ping N deleted (or known absent) by
 	// retention; pruning runs once the check is pruneSlack pings past its
@@ -40,17 +48,34 @@ type writer struct {
 	commitNanos int64
 }
 
-// Row counts of the multi-row statements.
-const (
-	maxStateRows = 256 // 2 parameters each
-	maxPingRows  = 64  // 13 parameters each
-)
+// maxLogRows is the largest multi-row append (14 parameters a row).
+const maxLogRows = 64
 
 func newWriter(db *sql.DB, opts Options) (*writer, error) {
 	ctx := context.Background()
 	w := &writer{db: db, opts: opts, txs: make(map[*sql.Stmt]*sql.Stmt),
-		updStates: make(map[int]*sql.Stmt), insPings: make(map[int]*sql.Stmt), pruned: make(map[uuid.UUID]int64)}
-	var err error
+		insLog: make(map[int]*sql.Stmt), pruned: make(map[uuid.UUID]int64), exists: make(map[uuid.UUID]bool)}
+	rows, err := db.QueryContext(ctx, `SELECT id FROM checks`)
+	if err != nil {
+		return nil, fmt.Errorf("load check ids: %w", err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if id, err := uuid.Parse(s); err == nil {
+			w.exists[id] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM ping_log`).Scan(&w.logRows); err != nil {
+		return nil, err
+	}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
@@ -80,10 +105,8 @@ func (w *writer) close() {
 			s.Close()
 		}
 	}
-	for _, m := range []map[int]*sql.Stmt{w.updStates, w.insPings} {
-		for _, s := range m {
-			s.Close()
-		}
+	for _, s := range w.insLog {
+		s.Close()
 	}
 }
 
@@ -97,18 +120,15 @@ func (w *writer) stmt(s *sql.Stmt) *sql.Stmt {
 	return ts
 }
 
-// Multi-row statements, prepared for every power-of-two row count up to
-// their maximum when the writer starts: they cannot be prepared during a
+// The multi-row log append, prepared for every power-of-two row count up
+// to maxLogRows when the writer starts: it cannot be prepared during a
 // batch, whose transaction holds the pool's only connection.
 const (
-	updStatesHead = `UPDATE states SET state = v.column2 FROM (VALUES `
-	updStatesRow  = `(?, ?)`
-	updStatesTail = `) AS v WHERE states.id = v.column1`
-	insPingsHead  = `INSERT INTO pings(check_id, n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated) VALUES `
-	insPingsRow   = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insLogHead = `INSERT INTO ping_log(check_id, n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated, state) VALUES `
+	insLogRow  = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
-func multiSQL(n int, head, row, tail string) string {
+func multiSQL(n int, head, row string) string {
 	var b strings.Builder
 	b.WriteString(head)
 	for i := range n {
@@ -117,26 +137,16 @@ func multiSQL(n int, head, row, tail string) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(tail)
 	return b.String()
 }
 
 func (w *writer) prepareMulti(ctx context.Context) error {
-	for _, m := range []struct {
-		cache           map[int]*sql.Stmt
-		max             int
-		head, row, tail string
-	}{
-		{w.updStates, maxStateRows, updStatesHead, updStatesRow, updStatesTail},
-		{w.insPings, maxPingRows, insPingsHead, insPingsRow, ""},
-	} {
-		for n := 1; n <= m.max; n *= 2 {
-			s, err := w.db.PrepareContext(ctx, multiSQL(n, m.head, m.row, m.tail))
-			if err != nil {
-				return fmt.Errorf("prepare %d-row statement: %w", n, err)
-			}
-			m.cache[n] = s
+	for n := 1; n <= maxLogRows; n *= 2 {
+		s, err := w.db.PrepareContext(ctx, multiSQL(n, insLogHead, insLogRow))
+		if err != nil {
+			return fmt.Errorf("prepare %d-row statement: %w", n, err)
 		}
+		w.insLog[n] = s
 	}
 	return nil
 }
@@ -255,102 +265,44 @@ func (w *writer) exec(batch []*request, errs []error) error {
 	return nil
 }
 
-// applyRun writes consecutive Apply requests: their states with one
-// multi-row UPDATE per chunk (the last state of a check wins), their pings
-// with one multi-row INSERT per chunk, then the rarer flips, outbox rows
-// and uptime increments row by row. A request for a missing check gets
-// ErrNotFound in errs and writes nothing.
+// applyRun writes consecutive Apply requests: each becomes one row of
+// ping_log (its ping, if any, and the state after it), appended with one
+// multi-row INSERT per chunk; then the rarer flips, outbox rows and uptime
+// increments row by row. A request for a missing check gets ErrNotFound in
+// errs and writes nothing.
 func (w *writer) applyRun(ctx context.Context, reqs []*request, errs []error) error {
-	// Last state per check, in first-seen order.
-	last := make(map[uuid.UUID]int, len(reqs))
-	var order []uuid.UUID
+	rows := reqs[:0:0]
 	for i, r := range reqs {
-		id := r.apply.u.CheckID
-		if _, ok := last[id]; !ok {
-			order = append(order, id)
-		}
-		last[id] = i
-	}
-	updated := 0
-	for off, n := range chunkOffsets(len(order), maxStateRows) {
-		st := w.stmt(w.updStates[n])
-		args := make([]any, 0, 2*n)
-		for _, id := range order[off : off+n] {
-			args = append(args, id.String(), reqs[last[id]].apply.sj)
-		}
-		res, err := st.ExecContext(ctx, args...)
-		if err != nil {
-			return fmt.Errorf("update states: %w", err)
-		}
-		c, _ := res.RowsAffected()
-		updated += int(c)
-	}
-	missing := map[uuid.UUID]bool{}
-	if updated < len(order) {
-		for _, id := range order {
-			var one int
-			err := w.tx.QueryRowContext(ctx, `SELECT 1 FROM checks WHERE id = ?`, id.String()).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				missing[id] = true
-			} else if err != nil {
-				return err
-			}
-		}
-	}
-	var pings []*pendingApply
-	for i, r := range reqs {
-		if missing[r.apply.u.CheckID] {
+		if !w.exists[r.apply.u.CheckID] {
 			errs[i] = notFound("check", r.apply.u.CheckID)
 			continue
 		}
-		if r.apply.u.Ping != nil {
-			pings = append(pings, r.apply)
-		}
+		rows = append(rows, r)
 	}
-	if err := w.insertPings(ctx, pings); err != nil {
-		return err
-	}
-	for i, r := range reqs {
-		if errs[i] != nil {
-			continue
-		}
-		if err := w.applyRest(ctx, r.apply.u); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// chunkOffsets returns (offset, size) pairs covering n items.
-func chunkOffsets(n, limit int) map[int]int {
-	out := map[int]int{}
 	off := 0
-	for _, c := range chunks(n, limit) {
-		out[off] = c
-		off += c
-	}
-	return out
-}
-
-func (w *writer) insertPings(ctx context.Context, ps []*pendingApply) error {
-	for off, n := range chunkOffsets(len(ps), maxPingRows) {
-		st := w.stmt(w.insPings[n])
-		args := make([]any, 0, 13*n)
-		for _, pa := range ps[off : off+n] {
-			p := pa.u.Ping
-			body := p.Body
-			if body == nil {
-				body = []byte{}
+	for _, n := range chunks(len(rows), maxLogRows) {
+		args := make([]any, 0, 14*n)
+		for _, r := range rows[off : off+n] {
+			u := r.apply.u
+			if p := u.Ping; p != nil {
+				body := p.Body
+				if body == nil {
+					body = []byte{}
+				}
+				args = append(args, u.CheckID.String(), p.N, string(p.Kind), p.ExitStatus, rid(p.RID),
+					tm(p.Time), int64(p.Duration), p.Method, p.Scheme, p.RemoteAddr, p.UserAgent, body, p.BodyTruncated, r.apply.sj)
+			} else {
+				args = append(args, u.CheckID.String(), 0, "", -1, "", 0, 0, "", "", "", "", []byte{}, false, r.apply.sj)
 			}
-			args = append(args, pa.u.CheckID.String(), p.N, string(p.Kind), p.ExitStatus, rid(p.RID),
-				tm(p.Time), int64(p.Duration), p.Method, p.Scheme, p.RemoteAddr, p.UserAgent, body, p.BodyTruncated)
 		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("insert pings: %w", err)
+		if _, err := w.stmt(w.insLog[n]).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("append to ping_log: %w", err)
 		}
+		off += n
 	}
-	for _, pa := range ps {
-		if err := w.prune(ctx, pa.u.CheckID, pa.u.Ping.N); err != nil {
+	w.logRows += len(rows)
+	for _, r := range rows {
+		if err := w.applyRest(ctx, r.apply.u); err != nil {
 			return err
 		}
 	}
