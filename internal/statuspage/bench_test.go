@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
@@ -82,6 +83,29 @@ func BenchmarkStatusPage10k(b *testing.B) {
 			p.Close()
 		}
 		b.ReportMetric(float64(buf.Len()), "B/page")
+	})
+	b.Run("memory", func(b *testing.B) {
+		// What a page holds for 10,000 checks: rows, rollups, sparklines.
+		var ms runtime.MemStats
+		var held uint64
+		for b.Loop() {
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			before := ms.HeapAlloc
+			p := statuspage.New(statuspage.Options{Engine: f.eng, Store: f.st})
+			fillSparklines(p, cs, now)
+			var buf bytes.Buffer
+			if err := p.Render(ctx, &buf, true); err != nil {
+				b.Fatal(err)
+			}
+			buf = bytes.Buffer{}
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			held = ms.HeapAlloc - before
+			runtime.KeepAlive(p)
+			p.Close()
+		}
+		b.ReportMetric(float64(held)/benchChecks, "heapB/check")
 	})
 	b.Run("warm", func(b *testing.B) {
 		var buf bytes.Buffer

@@ -16,7 +16,7 @@ import (
 func TestComputeBars(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	today := dayNum(now)
-	d24 := int64(24 * time.Hour)
+	d24 := int32(24 * 3600) // seconds
 	u := &uptime{days: []day{
 		{n: today - 89, up: d24, total: d24},           // oldest day shown: full
 		{n: today - 90, up: 0, total: d24},             // outside the window: ignored
@@ -24,7 +24,7 @@ func TestComputeBars(t *testing.T) {
 		{n: today - 9, up: d24 - d24/40, total: d24},   // 97.5 %
 		{n: today - 8, up: d24 / 2, total: d24},        // 50 %
 		{n: today - 7, up: d24 / 2, total: d24 / 2},    // half a day counted, all up
-		{n: today, up: int64(6 * time.Hour), total: int64(6 * time.Hour)},
+		{n: today, up: 6 * 3600, total: 6 * 3600},
 	}}
 	// Up since 06:00 today (the stored part of today ended then).
 	s := &model.State{Status: model.StatusUp, Since: now.Add(-6 * time.Hour)}
@@ -43,7 +43,7 @@ func TestComputeBars(t *testing.T) {
 
 	// Down now: today's open interval counts as down.
 	s = &model.State{Status: model.StatusDown, Since: now.Add(-time.Hour)}
-	b = computeBars(&uptime{days: []day{{n: today, up: int64(11 * time.Hour), total: int64(11 * time.Hour)}}}, s, now)
+	b = computeBars(&uptime{days: []day{{n: today, up: 11 * 3600, total: 11 * 3600}}}, s, now)
 	if b.class[Days-1] != barLow || b.pct != "91.66%" {
 		t.Errorf("down today: %c %q", b.class[Days-1], b.pct)
 	}

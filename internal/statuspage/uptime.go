@@ -17,11 +17,15 @@ import (
 // Days is how many days of uptime the bars show, today included.
 const Days = 90
 
-// day is one stored rollup, compactly: day number since the epoch (UTC),
-// up and counted seconds.
+// day is one stored rollup, compactly (12 bytes, 90 per check): day number
+// since the epoch (UTC), up and counted seconds (rounded down; a second
+// is far below what a bar or a percentage with two decimals shows).
 type day struct {
-	n         int32
-	up, total int64 // nanoseconds
+	n, up, total int32
+}
+
+func newDay(d model.UptimeDay) day {
+	return day{dayNum(d.Day), int32(d.Up / time.Second), int32(d.Total / time.Second)}
 }
 
 // uptime is the cached stored rollups of one check (the interval still open
@@ -80,7 +84,7 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now 
 			if last.days == nil {
 				last.days = make([]day, 0, Days)
 			}
-			last.days = append(last.days, day{dayNum(d.Day), int64(d.Up), int64(d.Total)})
+			last.days = append(last.days, newDay(d))
 		})
 		if err == nil {
 			for id, u := range byID {
@@ -130,7 +134,7 @@ func (p *Page) readUptime(ctx context.Context, id uuid.UUID, from, to time.Time)
 	}
 	u := &uptime{days: make([]day, 0, len(rows))}
 	for _, d := range rows {
-		u.days = append(u.days, day{dayNum(d.Day), int64(d.Up), int64(d.Total)})
+		u.days = append(u.days, newDay(d))
 	}
 	return u, nil
 }
@@ -159,8 +163,8 @@ func computeBars(u *uptime, s *model.State, now time.Time) bars {
 	if u != nil {
 		for _, d := range u.days {
 			if i := d.n - first; i >= 0 && i < Days {
-				up[i] += d.up
-				total[i] += d.total
+				up[i] += int64(d.up) * int64(time.Second)
+				total[i] += int64(d.total) * int64(time.Second)
 			}
 		}
 	}
