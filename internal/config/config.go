@@ -59,7 +59,12 @@ type Server struct {
 	// TrustProxyHeaders takes ping clients' address and scheme from
 	// X-Forwarded-For / X-Forwarded-Proto. Default false.
 	TrustProxyHeaders bool `yaml:"trust_proxy_headers"`
-	// ShutdownTimeout bounds the graceful shutdown on SIGTERM. Default 10s.
+	// DrainPeriod: on SIGTERM, /readyz turns DOWN at once and the server
+	// keeps serving for this long before it stops accepting, so that a load
+	// balancer stops sending traffic first. Default 0.
+	DrainPeriod Duration `yaml:"drain_period"`
+	// ShutdownTimeout bounds the graceful shutdown on SIGTERM (after the
+	// drain period). Default 10s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// DeadMansSwitch is a URL the daemon GETs every DeadMansSwitchInterval
 	// (an external heartbeat, e.g. a healthchecks.io check), so that a dead

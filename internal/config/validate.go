@@ -35,6 +35,9 @@ func (l *loader) validate(c *Config) {
 	if s.ShutdownTimeout < 0 {
 		l.errorf("server.shutdown_timeout", "must not be negative")
 	}
+	if s.DrainPeriod < 0 {
+		l.errorf("server.drain_period", "must not be negative")
+	}
 	if s.DeadMansSwitch != "" {
 		if u, err := url.Parse(s.DeadMansSwitch); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			l.errorf("server.dead_mans_switch", "%q is not an http(s) URL", clip(s.DeadMansSwitch, 60))

@@ -226,7 +226,8 @@ func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
 // Handler returns the daemon's HTTP handler (what its listeners serve).
 func (d *Daemon) Handler() http.Handler { return d.mux }
 
-// Run serves until ctx is done, then shuts down: the server stops
+// Run serves until ctx is done, then shuts down: readiness turns DOWN and
+// the server keeps serving for server.drain_period, then it stops
 // accepting and waits for in-flight requests (at most
 // server.shutdown_timeout), then the scheduler, the engine, the health
 // monitor and the store are closed, in that order. It returns when all of
@@ -253,10 +254,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-errc: // a listener failed
 	}
+	cfg := d.cfg.Load()
+	drain := cfg.Server.DrainPeriod.D()
+	if drain > 0 && serveErr == nil {
+		d.mon.Drain() // /readyz DOWN while still serving
+	}
 	notify("STOPPING=1")
+	if drain > 0 && serveErr == nil {
+		d.log.Info("draining before shutdown", "period", drain)
+		t := time.NewTimer(drain)
+		select {
+		case <-t.C:
+		case serveErr = <-errc:
+			t.Stop()
+		}
+	}
 	d.log.Info("shutting down")
 	stopBG()
-	cfg := d.cfg.Load()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout.D())
 	defer cancel()
 	err := d.srv.Shutdown(sctx)

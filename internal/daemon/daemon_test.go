@@ -366,3 +366,91 @@ checks:
 		t.Errorf("/status/ without a key: %d", code)
 	}
 }
+
+// TestShutdownSignals: with a drain period, /readyz answers 503 while the
+// server still serves; the dead man's switch is pinged; systemd hears
+// READY=1, WATCHDOG=1 and STOPPING=1 on $NOTIFY_SOCKET.
+func TestShutdownSignals(t *testing.T) {
+	dms := make(chan struct{}, 100)
+	switchSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dms <- struct{}{} }))
+	defer switchSrv.Close()
+
+	sock := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	t.Setenv("WATCHDOG_USEC", "100000") // WATCHDOG=1 every 50ms
+	notes := make(chan string, 1000)
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			notes <- string(buf[:n])
+		}
+	}()
+	waitNote := func(want string) {
+		t.Helper()
+		timeout := time.NewTimer(15 * time.Second)
+		defer timeout.Stop()
+		for {
+			select {
+			case n := <-notes:
+				if n == want {
+					return
+				}
+			case <-timeout.C:
+				t.Fatalf("no %s on NOTIFY_SOCKET", want)
+			}
+		}
+	}
+
+	file := filepath.Join(t.TempDir(), "watchdog.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`server:
+  listen: ["127.0.0.1:0"]
+  drain_period: 1s
+  dead_mans_switch: %q
+  dead_mans_switch_interval: 1s
+store: {sqlite: {path: v.db}}
+`, switchSrv.URL)), 0o600)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := New(ctx, cfg, Options{ConfigPath: file, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	h := &harness{t: t, d: d, base: "http://" + d.Addrs()[0].String()}
+	waitNote("READY=1")
+	waitNote("WATCHDOG=1")
+	for range 2 {
+		select {
+		case <-dms:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the dead man's switch was not pinged")
+		}
+	}
+	waitFor(t, "/readyz up", func() bool { code, _ := h.do("GET", "/readyz", ""); return code == 200 })
+	cancel()
+	waitNote("STOPPING=1")
+	// Draining: still serving, not ready.
+	if code, _ := h.do("GET", "/readyz", ""); code != 503 {
+		t.Errorf("/readyz while draining: %d", code)
+	}
+	if code, _ := h.do("GET", "/livez", ""); code != 200 {
+		t.Errorf("/livez while draining: %d", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
