@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -43,11 +45,21 @@ func (d *downTimes) OnFlip(t watchdog.Transition) {
 //
 //	go test -run '^$' -bench DeadlineLateness -benchtime 1x ./internal/watchdog/
 func BenchmarkDeadlineLateness(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchLateness(b, true) })
+	// Baseline: the same timers and engine, no durable write.
+	b.Run("memory", func(b *testing.B) { benchLateness(b, false) })
+}
+
+func benchLateness(b *testing.B, durable bool) {
 	for range b.N {
 		const n = 1000
-		st, err := sqlite.Open(filepath.Join(b.TempDir(), "d.db"), sqlite.Options{})
-		if err != nil {
-			b.Fatal(err)
+		var st store.Store = memstore.New(memstore.Options{})
+		if durable {
+			s, err := sqlite.Open(filepath.Join(b.TempDir(), "d.db"), sqlite.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			st = s
 		}
 		rec := &downTimes{at: map[uuid.UUID]time.Time{}, done: make(chan struct{}), want: n}
 		e := watchdog.New(st, watchdog.Options{Listeners: []watchdog.Listener{rec}})
