@@ -180,3 +180,21 @@ func VerifySignature(secret []byte, sig, ts string, body []byte, now time.Time, 
 	}
 	return ErrBadSignature
 }
+
+// VerifyRequest reads r's body (at most maxBody bytes: a longer body is an
+// error) and checks its signature headers with VerifySignature at the
+// current time. It returns the body, to be decoded only when err is nil.
+// For receivers written in Go; see docs/actions.md for other languages.
+func VerifyRequest(r *http.Request, secret []byte, maxBody int64, tolerance time.Duration) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("webhook body: %w", err)
+	}
+	if int64(len(body)) > maxBody {
+		return nil, fmt.Errorf("webhook body larger than %d bytes", maxBody)
+	}
+	if err := VerifySignature(secret, r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp), body, time.Now(), tolerance); err != nil {
+		return nil, err
+	}
+	return body, nil
+}

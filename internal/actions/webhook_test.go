@@ -17,7 +17,10 @@ func TestWebhookSendsSignedJSON(t *testing.T) {
 	got := make(chan *http.Request, 1)
 	bodies := make(chan []byte, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
+		b, err := VerifyRequest(r, secret, 1<<20, 5*time.Minute)
+		if err != nil {
+			t.Errorf("VerifyRequest: %v", err)
+		}
 		got <- r
 		bodies <- b
 		w.WriteHeader(http.StatusNoContent)
