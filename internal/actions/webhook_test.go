@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -150,5 +151,26 @@ func TestWebhookConfigValidate(t *testing.T) {
 		if err := (&WebhookConfig{URL: u}).Validate(); err == nil {
 			t.Errorf("%q: no error", u)
 		}
+	}
+}
+
+func TestVerifyRequestRejects(t *testing.T) {
+	secret := []byte("k")
+	body := []byte(`{"event":"down"}`)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req := func(b []byte, sig string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(string(b)))
+		r.Header.Set(HeaderTimestamp, ts)
+		r.Header.Set(HeaderSignature, sig)
+		return r
+	}
+	if _, err := VerifyRequest(req(body, Sign(secret, ts, body)), secret, 10, time.Minute); err == nil || !strings.Contains(err.Error(), "larger than 10 bytes") {
+		t.Errorf("long body: %v", err)
+	}
+	if _, err := VerifyRequest(req(body, "v1=00"), secret, 1<<10, time.Minute); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("bad signature: %v", err)
+	}
+	if b, err := VerifyRequest(req(body, Sign(secret, ts, body)), secret, 1<<10, time.Minute); err != nil || string(b) != string(body) {
+		t.Errorf("good request: %q %v", b, err)
 	}
 }
