@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/uuid"
@@ -110,3 +111,59 @@ func TestSystemEndToEnd(t *testing.T) {
 		t.Error("an invalid config replaced a process")
 	}
 }
+
+// A check whose deadline passed while the watchdog was down is announced
+// when it starts again, provided the actions config is applied before the
+// engine starts (the engine fires past deadlines at once).
+func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := memstore.New(memstore.Options{}) // survives the "restart": the same store
+		defer st.Close()
+		c := pushCheck(0)
+		c.Schedule = model.Schedule{Period: time.Minute, Grace: time.Minute}
+		rec := &recorder{}
+		start := func() (*watchdog.Engine, *System) {
+			var eng *watchdog.Engine
+			sys := NewSystem(st, SystemOptions{Logger: quiet, Status: func(id uuid.UUID) (string, model.Status, bool) {
+				cs, ok := eng.Get(id)
+				return cs.Check.Name, cs.State.Status, ok
+			}})
+			sys.Registry().Register("recorder", func() Spec { return recorderSpec{rec} })
+			spec, err := sys.Registry().Decode("recorder", func(any) error { return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sys.Apply(Config{Notifiers: map[string]Spec{"ops": spec}, Rules: map[uuid.UUID]Rules{c.ID: {Down: []string{"ops"}}}}); err != nil {
+				t.Fatal(err)
+			}
+			eng = watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{sys.Planner()}, Listeners: []watchdog.Listener{sys.Dispatcher()}})
+			if err := eng.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			sys.Start(context.Background())
+			return eng, sys
+		}
+		eng, sys := start()
+		eng.Create(context.Background(), c)
+		eng.Ping(context.Background(), c.ID, model.Ping{Kind: model.PingSuccess})
+		sys.Stop()
+		eng.Close()
+
+		time.Sleep(time.Hour) // the watchdog is down past the deadline
+		eng, sys = start()
+		defer func() { sys.Stop(); eng.Close() }()
+		synctest.Wait()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got := rec.sent(); len(got) != 1 || got[0].State != model.StatusDown || got[0].CheckID != c.ID {
+			t.Fatalf("after restart sent %+v, want the down alert", got)
+		}
+	})
+}
+
+// recorderSpec registers a recorder as a kind (the registry is open to
+// kinds from outside the package).
+type recorderSpec struct{ r *recorder }
+
+func (recorderSpec) Validate() error                { return nil }
+func (s recorderSpec) Build(Deps) (Notifier, error) { return s.r, nil }
