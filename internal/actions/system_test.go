@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -167,3 +168,36 @@ type recorderSpec struct{ r *recorder }
 
 func (recorderSpec) Validate() error                { return nil }
 func (s recorderSpec) Build(Deps) (Notifier, error) { return s.r, nil }
+
+// Stop leaves no goroutine behind: the dispatcher's, the attempts', the
+// supervisors' and the processes' waiters.
+func TestSystemStopLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	st := memstore.New(memstore.Options{})
+	defer st.Close()
+	for range 3 {
+		sys := NewSystem(st, SystemOptions{Logger: quiet})
+		err := sys.Apply(Config{Processes: []supervise.Config{
+			{Name: "sleeper", Command: []string{"sleep", "3600"}},
+			{Name: "crasher", Command: []string{"false"}, Restart: restart.Policy{Initial: time.Millisecond, MaxRestarts: 1}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		sys.Dispatcher().Raise(Notification{Event: EventGaveUp, CheckID: ProcessID("x")}, []string{"nowhere"})
+		p, _ := sys.Processes().Get("sleeper")
+		waitUntil(t, "sleeper running", func() bool { return p.Status().Running })
+		sys.Stop()
+	}
+	for range 200 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	buf := make([]byte, 1<<16)
+	t.Fatalf("%d goroutines after Stop, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+}
