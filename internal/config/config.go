@@ -271,11 +271,16 @@ type CommandProbe struct {
 
 // TLS configures a probe's TLS client.
 type TLS struct {
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	// CAFile is a PEM file of CAs to trust. Default: the system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate and key (mutual TLS).
+	// Set both or neither. Default: none.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName is checked against the certificate. Default: the host.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify accepts any certificate. Default false.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // ModelChecks returns the checks as the engine takes them (IDs set,

@@ -71,11 +71,15 @@ type Spec struct {
 // TLS configures the TLS client of https and grpcs probes (see
 // probe.TLSOptions). The zero value verifies against the system roots.
 type TLS struct {
-	CAFile             string `json:"ca_file,omitempty"`
-	CertFile           string `json:"cert_file,omitempty"`
-	KeyFile            string `json:"key_file,omitempty"`
-	ServerName         string `json:"server_name,omitempty"`
-	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
+	// CAFile is a PEM file of CAs to trust. Default: the system roots.
+	CAFile string `json:"ca_file,omitempty"`
+	// CertFile and KeyFile are a client certificate and key (mutual TLS).
+	CertFile string `json:"cert_file,omitempty"`
+	KeyFile  string `json:"key_file,omitempty"`
+	// ServerName is checked against the certificate. Default: the host.
+	ServerName string `json:"server_name,omitempty"`
+	// InsecureSkipVerify accepts any certificate. Default false.
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
 }
 
 // Duration is a time.Duration that JSON-encodes as a string such as "5s"
