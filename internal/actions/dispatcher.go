@@ -455,7 +455,10 @@ func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) time.Tim
 	case err == nil:
 		r.Attempts++
 		d.finish(ctx, r, model.NotificationDelivered, "", nil)
-	case errors.As(err, &retry):
+	case errors.As(err, &retry) && !(retry.Failed && d.opts.MaxAttempts > 0 && r.Attempts+1 >= d.opts.MaxAttempts):
+		if retry.Failed {
+			r.Attempts++
+		}
 		r.NextAttempt = retry.At
 		d.finish(ctx, r, model.NotificationPending, capErr(err), err)
 		return r.NextAttempt

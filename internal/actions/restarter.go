@@ -39,11 +39,13 @@ type AttemptTimeouter interface {
 }
 
 // RetryAtError asks the Dispatcher to try the row again at At, not after
-// the usual backoff (a restart action waiting out its restart delay). It
-// does not count as a failed attempt towards MaxAttempts.
+// the usual backoff: a restart action waiting out its restart delay (not a
+// failed attempt), or a receiver's Retry-After (Failed: counted as an
+// attempt towards MaxAttempts).
 type RetryAtError struct {
-	At  time.Time
-	Err error
+	At     time.Time
+	Err    error
+	Failed bool
 }
 
 func (e *RetryAtError) Error() string {

@@ -97,8 +97,9 @@ func orDefaultClient(c *http.Client) *http.Client {
 	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// Send POSTs n. A 2xx answer is success; 408, 429 and 5xx are retried; any
-// other status is a permanent failure.
+// Send POSTs n. A 2xx answer is success; 408, 429 and 5xx are retried (at
+// the time their Retry-After header says, capped at an hour, when they
+// have one); any other status is a permanent failure.
 func (w *Webhook) Send(ctx context.Context, n Notification) error {
 	body, err := json.Marshal(n)
 	if err != nil {
@@ -136,9 +137,41 @@ func post(c *http.Client, req *http.Request, what string) error {
 	}
 	err = fmt.Errorf("%s: %s: %s", what, resp.Status, strings.TrimSpace(string(msg)))
 	if resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		if at, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return &RetryAtError{At: at, Err: err, Failed: true}
+		}
 		return err
 	}
 	return Permanent(err)
+}
+
+// maxRetryAfter caps how long a receiver's Retry-After can delay a row.
+const maxRetryAfter = time.Hour
+
+// retryAfter parses a Retry-After value (seconds, or an HTTP date) into a
+// time at most maxRetryAfter from now.
+func retryAfter(v string, now time.Time) (time.Time, bool) {
+	if v == "" {
+		return time.Time{}, false
+	}
+	var at time.Time
+	if secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+		if secs < 0 {
+			return time.Time{}, false
+		}
+		at = now.Add(time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second)
+	} else if t, err := http.ParseTime(v); err == nil {
+		at = t
+	} else {
+		return time.Time{}, false
+	}
+	if at.Before(now) {
+		at = now
+	}
+	if lim := now.Add(maxRetryAfter); at.After(lim) {
+		at = lim
+	}
+	return at, true
 }
 
 // Sign returns the value of the X-Vitals-Signature header for body signed

@@ -174,3 +174,38 @@ func TestVerifyRequestRejects(t *testing.T) {
 		t.Errorf("good request: %q %v", b, err)
 	}
 }
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false}, {"x", 0, false}, {"-1", 0, false},
+		{"0", 0, true}, {"120", 2 * time.Minute, true}, {"999999999999", time.Hour, true},
+		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second, true},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
+		{now.Add(48 * time.Hour).Format(http.TimeFormat), time.Hour, true},
+	} {
+		at, ok := retryAfter(tc.v, now)
+		if ok != tc.ok || (ok && at.Sub(now) != tc.want) {
+			t.Errorf("%q: %v %v, want +%v %v", tc.v, at.Sub(now), ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// A 429 with Retry-After is retried then, and counts as an attempt.
+func TestWebhookRetryAfter(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	wh, _ := NewWebhook(WebhookConfig{URL: srv.URL}, nil)
+	err := wh.Send(context.Background(), testNotification("w"))
+	var ra *RetryAtError
+	if !errors.As(err, &ra) || !ra.Failed || time.Until(ra.At) > 31*time.Second || time.Until(ra.At) < 0 {
+		t.Fatalf("err = %v", err)
+	}
+}
