@@ -136,6 +136,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		Logger:    d.log,
 	})
 	ref.eng, ref.rep = d.eng, d.rec.Reporter(d.eng)
+	// The actions' rules must be in place before the engine starts: Start
+	// fires the deadlines that passed while the watchdog was down, and
+	// their flips are planned then.
+	if err := d.sys.Apply(cfg.Actions()); err != nil {
+		return nil, fmt.Errorf("actions: %w", err)
+	}
+	cleanup = append(cleanup, d.sys.Stop) // supervised processes started by Apply
 	if err := d.eng.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start engine: %w", err)
 	}

@@ -454,3 +454,58 @@ store: {sqlite: {path: v.db}}
 		t.Fatal(err)
 	}
 }
+
+// TestDownWhileStoppedIsAnnounced: a heartbeat whose deadline passes while
+// the watchdog is stopped goes down at the next start, and its alert is
+// sent (the actions are applied before the engine fires past deadlines).
+func TestDownWhileStoppedIsAnnounced(t *testing.T) {
+	got := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer hook.Close()
+	file := filepath.Join(t.TempDir(), "watchdog.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`server: {listen: ["127.0.0.1:0"]}
+store: {sqlite: {path: v.db}}
+notifiers:
+  ops: {webhook: {url: %q}}
+checks:
+  - {name: beat, period: 1s, grace: 1s, actions: {down: [ops]}}
+`, hook.URL)), 0o600)
+	run := func() (*Daemon, func()) {
+		cfg, err := config.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		d, err := New(ctx, cfg, Options{ConfigPath: file, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		return d, func() { cancel(); <-done }
+	}
+	d, stop := run()
+	h := &harness{t: t, d: d, base: "http://" + d.Addrs()[0].String()}
+	if code, _ := h.do("POST", "/ping/"+config.CheckID("beat").String(), ""); code != 200 {
+		t.Fatal(code)
+	}
+	stop()
+	deadline := h.state("beat").Deadline
+	for time.Now().Before(deadline.Add(100 * time.Millisecond)) { // the deadline passes while stopped
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, stop = run()
+	defer stop()
+	select {
+	case body := <-got:
+		if !strings.Contains(body, `"beat"`) || !strings.Contains(body, "down") {
+			t.Errorf("webhook body %s", body)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the down flip of a deadline passed while stopped was not announced")
+	}
+}
