@@ -20,7 +20,8 @@
 //
 // Durability (Options.Synchronous): a write is answered only once it is on
 // stable storage.
-//   - PIPELINED (default): SQLite commits without fsync (WAL,
+//   - FULL (default): SQLite fsyncs the WAL inside COMMIT, once per batch.
+//   - PIPELINED: SQLite commits without fsync (WAL,
 //     synchronous=NORMAL, which keeps the database consistent), and a
 //     syncer goroutine fsyncs the WAL file and only then answers the
 //     batch's writers. While it syncs, the writer keeps executing the next
@@ -28,7 +29,6 @@
 //     free (or once pipelineBatch are waiting): SQL work overlaps the disk,
 //     and batches grow with its latency. fsync is per file, so syncing our
 //     own descriptor of the -wal file covers what SQLite wrote through its.
-//   - FULL: SQLite fsyncs inside COMMIT, on the writer's path.
 //   - NORMAL / OFF: no fsync before the answer (benchmark baselines).
 //
 // A write that fails inside a batch makes the batch roll back and run its

@@ -33,13 +33,15 @@ type Options struct {
 	// is queued; batches still form while the previous commit is running.
 	MaxWait time.Duration
 	// Synchronous says how a write is made durable before Apply returns.
-	// Default "PIPELINED": SQLite commits without fsync (synchronous=NORMAL)
-	// and a separate goroutine fsyncs the WAL file, then answers every
-	// write committed before that fsync began; meanwhile the writer is
-	// already running the next batch, so fsync latency overlaps with work.
-	// "FULL" (or "EXTRA") makes SQLite fsync inside COMMIT, on the writer's
-	// path. "OFF" and "NORMAL" answer without fsync: a process crash loses
-	// nothing, a power loss may (benchmark baselines only).
+	// Default "FULL": SQLite fsyncs the WAL inside COMMIT, once per group
+	// commit. "PIPELINED": SQLite commits without fsync
+	// (synchronous=NORMAL) and a syncer goroutine fsyncs the WAL file,
+	// then answers every write committed before that fsync began; the
+	// writer meanwhile executes the next writes (helps when fsync is slow
+	// relative to the SQL work; on the 2-core benchmark machine it
+	// measured the same as FULL, see BENCHMARKS.md). "OFF" and "NORMAL"
+	// answer without fsync: a process crash loses nothing, a power loss
+	// may (benchmark baselines only).
 	Synchronous string
 	// ReadConns is the size of the read connection pool. Default 4.
 	ReadConns int
@@ -165,7 +167,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts.MaxBatch = 1000
 	}
 	if opts.Synchronous == "" {
-		opts.Synchronous = "PIPELINED"
+		opts.Synchronous = "FULL"
 	}
 	opts.Synchronous = strings.ToUpper(opts.Synchronous)
 	switch opts.Synchronous {

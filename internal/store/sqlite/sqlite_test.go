@@ -140,7 +140,7 @@ func TestBatchIsolation(t *testing.T) {
 // it: with the fsync held back, Apply does not return.
 func TestPipelinedAnswersAfterFsync(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "p.db"), sqlite.Options{})
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "p.db"), sqlite.Options{Synchronous: "PIPELINED"})
 	if err != nil {
 		t.Fatal(err)
 	}

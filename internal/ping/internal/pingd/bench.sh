@@ -1,14 +1,14 @@
 #!/bin/sh
 # Ping ingest over loopback with wrk: the ping handler and engine over the
-# SQLite store with durable acknowledgements (PIPELINED, the default, and
-# FULL), against baselines measured in the same run: SQLite without fsync
+# SQLite store with durable acknowledgements (FULL, the default, and
+# PIPELINED), against baselines measured in the same run: SQLite without fsync
 # (OFF) and the in-memory store. 1000 push checks; each request POSTs a
 # success ping with a small body to one of them at random.
 # Usage: internal/ping/internal/pingd/bench.sh [duration] [connections] [modes]
 set -eu
 dur=${1:-10s}
 conns=${2:-128}
-modes=${3:-"PIPELINED FULL OFF memory"}
+modes=${3:-"FULL PIPELINED OFF memory"}
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT

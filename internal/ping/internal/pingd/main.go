@@ -41,7 +41,7 @@ func CheckID(i int) uuid.UUID {
 func run() int {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback)")
 	db := flag.String("db", "", "SQLite file; empty: in-memory store")
-	syncMode := flag.String("sync", "PIPELINED", "SQLite store durability: PIPELINED or FULL (durable acks), OFF (baseline)")
+	syncMode := flag.String("sync", "FULL", "SQLite store durability: FULL or PIPELINED (durable acks), OFF (baseline)")
 	checks := flag.Int("checks", 100, "push checks to create when absent")
 	period := flag.Duration("period", time.Hour, "period of the checks")
 	grace := flag.Duration("grace", time.Minute, "grace of the checks")
