@@ -28,9 +28,10 @@ type Options struct {
 	PingRetention int
 	// MaxBatch caps how many writes share one transaction. Default 1000.
 	MaxBatch int
-	// MaxWait is how long the writer lingers for more writes after the
-	// first one before committing. Default 0: it commits at once with what
-	// is queued; batches still form while the previous commit is running.
+	// MaxWait is how long the writer lingers after the first write of a
+	// batch, executing the writes that arrive meanwhile, before it
+	// commits: under load it makes batches larger (fewer commits per
+	// write). Default 1ms; negative: commit at once with what is queued.
 	MaxWait time.Duration
 	// Synchronous says how a write is made durable before Apply returns.
 	// Default "FULL": SQLite fsyncs the WAL inside COMMIT, once per group
@@ -177,6 +178,12 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 4
+	}
+	if opts.MaxWait == 0 {
+		opts.MaxWait = time.Millisecond
+	}
+	if opts.MaxWait < 0 {
+		opts.MaxWait = 0
 	}
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = time.Second

@@ -47,7 +47,7 @@ func run() int {
 	grace := flag.Duration("grace", time.Minute, "grace of the checks")
 	retention := flag.Int("retention", store.DefaultPingRetention, "pings kept per check")
 	ids := flag.String("ids", "", "write the checks' ping paths to this file, one per line")
-	maxWait := flag.Duration("max-wait", 0, "SQLite group commit: linger this long for more writes")
+	maxWait := flag.Duration("max-wait", 0, "SQLite group commit: linger this long for more writes (0: the store default, 1ms)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 
