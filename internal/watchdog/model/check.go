@@ -148,10 +148,10 @@ func (t Thresholds) SuccessesOrDefault() int { return max(t.Successes, 1) }
 // FlapEnabled reports whether flapping detection is on.
 func (t Thresholds) FlapEnabled() bool { return t.FlapWindow > 0 && t.FlapChanges > 0 }
 
-// Errors returned by [Check.Validate], wrapped with the field's name.
-var (
-	ErrInvalidCheck = errors.New("invalid check")
-)
+// ErrInvalidCheck is wrapped by every error of [Check.Validate], with the
+// field's name and the problem: errors.Is(err, ErrInvalidCheck) tells a
+// bad definition (an API's 400) from other failures.
+var ErrInvalidCheck = errors.New("invalid check")
 
 var slugRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
