@@ -150,10 +150,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if _, err := d.apply(ctx, cfg); err != nil {
 		return nil, err
 	}
-	if err := d.sys.Start(ctx); err != nil {
+	if err := d.sys.Start(ctx); err != nil { // stopped by the cleanup added after Apply
 		return nil, fmt.Errorf("start actions: %w", err)
 	}
-	cleanup = append(cleanup, d.sys.Stop)
 	if err := d.sched.Start(); err != nil {
 		return nil, err
 	}
