@@ -198,6 +198,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
+	// The status page's live streams never end on their own: close them
+	// when Shutdown starts, or it would wait for them until its timeout.
+	d.srv.RegisterOnShutdown(func() { d.page.Close() })
 	for _, addr := range cfg.Server.Listen {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {

@@ -509,3 +509,26 @@ checks:
 		t.Fatal("the down flip of a deadline passed while stopped was not announced")
 	}
 }
+
+// TestShutdownClosesLiveStreams: a browser with the status page open holds a
+// Server-Sent Events stream that never ends on its own; shutting down must
+// close it instead of waiting for shutdown_timeout and failing.
+func TestShutdownClosesLiveStreams(t *testing.T) {
+	h := start(t, "  - {name: a, period: 1h}\n")
+	req, err := http.NewRequest("GET", h.base+"/status/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Api-Key", rwKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if err := h.stop(); err != nil {
+		t.Fatalf("shutdown with an open live stream: %v", err)
+	}
+}
