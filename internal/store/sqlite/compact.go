@@ -10,7 +10,7 @@ import (
 
 // compactChunk is how many log rows one compaction request moves: it
 // bounds how long a compaction holds the writer (pings queue behind it).
-const compactChunk = 2048
+const compactChunk = 8192
 
 // compact moves the oldest rows of ping_log (at most limit) into pings
 // (rows with a ping) and states (the newest state of each check among
