@@ -110,12 +110,12 @@ func (p *Planner) Plan(t watchdog.Transition) []model.Notification {
 	if p.opts.Policy != nil {
 		v := p.opts.Policy.Decide(t, now)
 		if v.Drop {
-			p.log.Info("alert suppressed", "check", t.Check.ID, "name", t.Check.Name, "to", t.Flip.To, "reason", v.Reason)
+			p.log.Info("alert suppressed", "check", t.Check.Name, "unique_key", model.UniqueKey(t.Check.ID), "to", t.Flip.To, "reason", v.Reason)
 			return nil
 		}
 		if v.HoldUntil.After(now) {
 			due, n.HeldUntil = v.HoldUntil, v.HoldUntil
-			p.log.Info("alert held", "check", t.Check.ID, "name", t.Check.Name, "to", t.Flip.To, "until", v.HoldUntil, "reason", v.Reason)
+			p.log.Info("alert held", "check", t.Check.Name, "unique_key", model.UniqueKey(t.Check.ID), "to", t.Flip.To, "until", v.HoldUntil, "reason", v.Reason)
 		}
 		n.Suppressed = v.Also
 	}
@@ -124,7 +124,7 @@ func (p *Planner) Plan(t watchdog.Transition) []model.Notification {
 		n.Channel = c
 		r, err := Row(n, now, due)
 		if err != nil {
-			p.log.Error("outbox: plan", "check", t.Check.ID, "channel", c, "err", err)
+			p.log.Error("outbox: plan", "check", t.Check.Name, "unique_key", model.UniqueKey(t.Check.ID), "channel", c, "err", err)
 			continue
 		}
 		rows = append(rows, r)

@@ -1,19 +1,15 @@
 package api
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
-// uniqueKey returns the check's unique_key: the hex SHA-1 of its UUID's
-// canonical string, as healthchecks.io computes it for read-only keys.
-func uniqueKey(id uuid.UUID) string {
-	sum := sha1.Sum([]byte(id.String()))
-	return hex.EncodeToString(sum[:])
-}
+// uniqueKey returns the check's unique_key (see model.UniqueKey).
+func uniqueKey(id uuid.UUID) string { return model.UniqueKey(id) }
 
 // keyIndex caches unique keys both ways, so that listing does not hash
 // every check on every request and a unique_key is found without a scan.

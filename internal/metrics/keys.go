@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"crypto/sha1"
-	"encoding/hex"
 	"sync"
 
 	"github.com/google/uuid"
@@ -12,13 +10,8 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
-// UniqueKey returns a check's unique_key: the hex SHA-1 of its UUID's
-// canonical string, as healthchecks.io computes it (and the JSON API shows
-// to read-only keys). The UUID itself is the check's ping secret.
-func UniqueKey(id uuid.UUID) string {
-	sum := sha1.Sum([]byte(id.String()))
-	return hex.EncodeToString(sum[:])
-}
+// UniqueKey returns a check's unique_key; see [model.UniqueKey].
+func UniqueKey(id uuid.UUID) string { return model.UniqueKey(id) }
 
 // labelCache keeps each check's label pairs across scrapes, so that a
 // scrape of an unchanged check allocates no labels (the pairs are shared

@@ -284,7 +284,8 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 		e.sched.Set(en.check.ID, out.State.Deadline)
 	}
 	if out.Flip != nil {
-		e.log.Info("check flipped", "check", en.check.ID, "name", en.check.Name,
+		// The UUID is the ping secret: logs name the check by its unique key.
+		e.log.Info("check flipped", "check", en.check.Name, "unique_key", model.UniqueKey(en.check.ID),
 			"from", out.Flip.From, "to", out.Flip.To, "reason", out.Flip.Reason)
 		for _, l := range e.opts.Listeners {
 			l.OnFlip(tr)
@@ -443,7 +444,7 @@ func (e *Engine) Update(ctx context.Context, c model.Check) (model.Check, error)
 	if _, err := e.commitLocked(ctx, en, machine.Event{Kind: machine.Reschedule, Now: e.now()}); err != nil {
 		// The definition is stored; the deadline is re-derived at the
 		// next event or restart.
-		e.log.Warn("watchdog: rescheduling after update failed", "check", c.ID, "err", err)
+		e.log.Warn("watchdog: rescheduling after update failed", "check", c.Name, "unique_key", model.UniqueKey(c.ID), "err", err)
 	}
 	e.notifyCheck(c, false)
 	return c, nil

@@ -3,6 +3,7 @@ package watchdog_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -318,4 +319,48 @@ func TestSync(t *testing.T) {
 			t.Fatal("invalid sync applied something")
 		}
 	})
+}
+
+// The check's UUID is its ping secret: the engine's logs name a check by
+// its name and unique key, never by the UUID.
+func TestLogsDoNotLeakPingSecret(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		var buf syncBuffer
+		log := slog.New(slog.NewTextHandler(&buf, nil))
+		e := start(t, memstore.New(memstore.Options{}), watchdog.Options{Logger: log})
+		c, err := e.Create(ctx, pushCheck("backup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Ping(ctx, c.ID, model.Ping{Kind: model.PingSuccess, ExitStatus: -1}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Minute) // missed: flips down
+		synctest.Wait()
+		out := buf.String()
+		if !strings.Contains(out, "check flipped") || !strings.Contains(out, model.UniqueKey(c.ID)) {
+			t.Fatalf("no flip logged with the unique key:\n%s", out)
+		}
+		if strings.Contains(out, c.ID.String()) {
+			t.Errorf("the log carries the check's UUID (its ping secret):\n%s", out)
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
