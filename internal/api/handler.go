@@ -235,6 +235,9 @@ func (h *Handler) output(q *request, cs store.CheckState, now time.Time) checkOu
 		d := durSeconds(s.LastDuration)
 		o.LastDuration = &d
 	}
+	if q.readOnly() {
+		o.Probe = redactProbe(c.Probe)
+	}
 	if !q.readOnly() {
 		id := c.ID.String()
 		o.UUID = id
