@@ -74,6 +74,9 @@ type Options struct {
 	// object in "probe"), for the pull scheduler to plug in its parser.
 	// Default nil: any JSON object is accepted.
 	ValidateProbe func(probe []byte) error
+	// Silences keeps the silences served under /silences (GET, POST,
+	// DELETE /silences/{id}). Default nil: those endpoints answer 404.
+	Silences SilenceBook
 	// Logger receives store errors. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -88,6 +88,11 @@ func (h *Handler) route(q *request) *apiError {
 		case "flips":
 			eps = []endpoint{{"GET", false, (*Handler).listFlips}}
 		}
+	case len(seg) == 1 && seg[0] == "silences" && h.opts.Silences != nil:
+		eps = []endpoint{{"GET", false, (*Handler).listSilences}, {"POST", true, (*Handler).createSilence}}
+	case len(seg) == 2 && seg[0] == "silences" && seg[1] != "" && h.opts.Silences != nil:
+		key = seg[1]
+		eps = []endpoint{{"DELETE", true, (*Handler).deleteSilence}}
 	}
 	if eps == nil {
 		return errorf(http.StatusNotFound, "no such endpoint: "+q.r.URL.Path)

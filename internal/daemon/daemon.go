@@ -49,12 +49,14 @@ type Daemon struct {
 	eng   *watchdog.Engine
 	sched *pull.Scheduler
 	sys   *actions.System
-	page  *statuspage.Page
-	mon   *health.Monitor
-	rec   *metrics.Recorder
-	srv   *http.Server
-	lns   []net.Listener
-	mux   *http.ServeMux
+	// silences are the API's silences, kept next to the store.
+	silences *actions.Silences
+	page     *statuspage.Page
+	mon      *health.Monitor
+	rec      *metrics.Recorder
+	srv      *http.Server
+	lns      []net.Listener
+	mux      *http.ServeMux
 
 	cfg   atomic.Pointer[config.Config]
 	pings atomic.Pointer[http.Handler]
@@ -143,6 +145,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		return nil, fmt.Errorf("actions: %w", err)
 	}
 	cleanup = append(cleanup, d.sys.Stop) // supervised processes started by Apply
+	// Silences created through the API live next to the store, so that
+	// they hold alerts across restarts too.
+	if d.silences, err = actions.OpenSilences(filepath.Join(filepath.Dir(path), "silences.json"), d.sys.Suppression(), nil); err != nil {
+		return nil, err
+	}
 	if err := d.eng.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start engine: %w", err)
 	}

@@ -532,3 +532,41 @@ func TestShutdownClosesLiveStreams(t *testing.T) {
 		t.Fatalf("shutdown with an open live stream: %v", err)
 	}
 }
+
+// TestSilencesSurviveRestart: a silence made through the API is kept next to
+// the store and is still there after the daemon restarts.
+func TestSilencesSurviveRestart(t *testing.T) {
+	h := start(t, "  - {name: a, period: 1h}\n")
+	req, _ := http.NewRequest("POST", h.base+"/api/v1/silences", strings.NewReader(`{"name":"upgrade","duration":3600}`))
+	req.Header.Set("X-Api-Key", rwKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create silence: %s", resp.Status)
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(h.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := New(ctx, cfg, Options{ConfigPath: h.file, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	h2 := &harness{t: t, d: d, base: "http://" + d.Addrs()[0].String()}
+	code, body := h2.do("GET", "/api/v1/silences", roKey)
+	if code != 200 || !strings.Contains(body, `"name":"upgrade"`) {
+		t.Fatalf("after restart: %d %s", code, body)
+	}
+}

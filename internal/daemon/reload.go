@@ -90,6 +90,7 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 		PingURL:       strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/ping/",
 		PingKey:       cfg.Pings.PingKey,
 		ValidateProbe: pull.ValidateProbe,
+		Silences:      d.silences,
 	})
 	d.pings.Store(&ph)
 	d.api.Store(&ah)
