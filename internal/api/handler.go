@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -657,6 +658,37 @@ func renderPing(p model.Ping) pingOutput {
 	return o
 }
 
+// outbox is the part of a store that reads the notification rows; every
+// store.Store has it.
+type outbox interface {
+	Notifications(ctx context.Context, q store.NotificationQuery) ([]model.Notification, error)
+}
+
+// flipOutcomes returns a check's outbox rows by flip: the outcome of each
+// action a flip caused. A store without an outbox, or a failing read, gives
+// none (the flips are still served).
+func (h *Handler) flipOutcomes(q *request, id uuid.UUID) map[uuid.UUID][]actionOutput {
+	ob, ok := h.st.(outbox)
+	if !ok {
+		return nil
+	}
+	rows, err := ob.Notifications(q.r.Context(), store.NotificationQuery{CheckID: id, Limit: 10000})
+	if err != nil {
+		h.log.Warn("api: reading the outbox", "err", err)
+		return nil
+	}
+	out := make(map[uuid.UUID][]actionOutput)
+	for _, n := range rows {
+		a := actionOutput{Channel: n.Channel, State: string(n.State), Attempts: n.Attempts, LastError: n.LastError}
+		if !n.Delivered.IsZero() {
+			d := n.Delivered.UTC()
+			a.Delivered = &d
+		}
+		out[n.FlipID] = append(out[n.FlipID], a)
+	}
+	return out
+}
+
 // listFlips: GET /checks/{key}/flips, newest first; the cursor is the time
 // of the last flip seen.
 func (h *Handler) listFlips(q *request, key string) *apiError {
@@ -689,8 +721,13 @@ func (h *Handler) listFlips(q *request, key string) *apiError {
 		flips = flips[:limit]
 		out.NextCursor = encodeCursor(flips[limit-1].Time.UTC().Format(time.RFC3339Nano))
 	}
+	outcomes := h.flipOutcomes(q, cs.Check.ID)
 	for _, f := range flips {
-		o := flipOutput{Timestamp: f.Time.UTC(), From: string(f.From), To: string(f.To), Reason: f.Reason}
+		o := flipOutput{Timestamp: f.Time.UTC(), From: string(f.From), To: string(f.To), Reason: f.Reason,
+			Actions: outcomes[f.ID]}
+		if o.Actions == nil {
+			o.Actions = []actionOutput{}
+		}
 		if f.To == model.StatusUp {
 			o.Up = 1
 		}

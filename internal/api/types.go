@@ -293,4 +293,16 @@ type flipOutput struct {
 	From      string    `json:"from"`
 	To        string    `json:"to"`
 	Reason    string    `json:"reason"`
+	// Actions are the outcomes of the notifications and actions this flip
+	// caused (one per channel), from the outbox.
+	Actions []actionOutput `json:"actions"`
+}
+
+// actionOutput is one outbox row of a flip: where it went and how it went.
+type actionOutput struct {
+	Channel   string     `json:"channel"`
+	State     string     `json:"state"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error,omitempty"`
+	Delivered *time.Time `json:"delivered,omitempty"`
 }
