@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/store/memstore"
+	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -116,3 +118,9 @@ func writeFile(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
+
+// The stores the daemon uses keep raised alerts ("gave up") durable.
+var (
+	_ Enqueuer = (*sqlite.Store)(nil)
+	_ Enqueuer = (*memstore.Store)(nil)
+)

@@ -305,6 +305,25 @@ func (s *Store) UpdateNotification(ctx context.Context, n model.Notification, ex
 	return false, fmt.Errorf("notification %s: %w", n.ID, store.ErrNotFound)
 }
 
+// EnqueueNotifications adds outbox rows that no flip caused (see
+// sqlite.Store.EnqueueNotifications); rows whose (FlipID, Channel) exists
+// are skipped.
+func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notification) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	for _, n := range rows {
+		if slices.ContainsFunc(s.outbox, func(o model.Notification) bool { return o.FlipID == n.FlipID && o.Channel == n.Channel }) {
+			continue
+		}
+		n.Payload = bytes.Clone(n.Payload)
+		s.outbox = append(s.outbox, n)
+	}
+	return nil
+}
+
 // Close implements store.Store.
 func (s *Store) Close() error {
 	s.mu.Lock()

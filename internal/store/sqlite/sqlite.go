@@ -703,6 +703,25 @@ func (s *Store) UpdateNotification(ctx context.Context, n model.Notification, ex
 	return ok, err
 }
 
+// EnqueueNotifications adds outbox rows that no flip of a check caused (a
+// restart guard's "gave up" alert), durably, in one group commit: the
+// dispatcher delivers them like any other row, after a restart too. A row
+// whose (FlipID, Channel) exists already is skipped, as in Apply.
+func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notification) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(ctx context.Context, w *writer) error {
+		for _, n := range rows {
+			if _, err := w.stmt(w.insOutbox).ExecContext(ctx, n.ID.String(), n.FlipID.String(), n.CheckID.String(), n.Channel,
+				[]byte(n.Payload), string(n.State), n.Attempts, tm(n.NextAttempt), n.LastError, tm(n.Created), tm(n.Delivered)); err != nil {
+				return fmt.Errorf("insert notification: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
 // reading returns an error when the store is closed.
 func (s *Store) reading(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

@@ -59,6 +59,7 @@ func Run(t *testing.T, cfg Config) {
 		{"ApplyAndHistory", testApplyAndHistory},
 		{"PingRetention", testPingRetention},
 		{"Outbox", testOutbox},
+		{"EnqueueNotifications", testEnqueue},
 		{"Uptime", testUptime},
 		{"ConcurrentApply", testConcurrentApply},
 		{"Closed", testClosed},
@@ -485,4 +486,53 @@ func testReopen(t *testing.T, cfg Config) {
 	equal(t, "flips after reopen", flips, []model.Flip{f})
 	outbox, _ := s2.Notifications(ctx, store.NotificationQuery{})
 	equal(t, "outbox after reopen", outbox, []model.Notification{n})
+}
+
+// Enqueuer is the optional capability of a store to take outbox rows that no
+// flip caused (a restart guard's "gave up" alert).
+type Enqueuer interface {
+	EnqueueNotifications(ctx context.Context, rows []model.Notification) error
+}
+
+// testEnqueue: rows enqueued without a flip are kept like any other outbox
+// row, a row repeated is skipped, and with a persistent store they survive
+// a reopen. Stores without the capability skip it.
+func testEnqueue(t *testing.T, cfg Config) {
+	s, reopen := open(t, cfg)
+	e, ok := s.(Enqueuer)
+	if !ok {
+		t.Skip("the store has no EnqueueNotifications (optional capability)")
+	}
+	ctx := context.Background()
+	c := SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, sampleState(c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	row := model.Notification{ID: uuid.Must(uuid.NewV7()), FlipID: uuid.New(), CheckID: c.ID, Channel: "webhook:ops",
+		Payload: json.RawMessage(`{"event":"gave_up"}`), State: model.NotificationPending, NextAttempt: base, Created: base}
+	if err := e.EnqueueNotifications(ctx, []model.Notification{row}); err != nil {
+		t.Fatal(err)
+	}
+	dup := row
+	dup.ID = uuid.Must(uuid.NewV7())
+	if err := e.EnqueueNotifications(ctx, []model.Notification{dup}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(s store.Store) {
+		t.Helper()
+		got, err := s.Notifications(ctx, store.NotificationQuery{CheckID: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].ID != row.ID || string(got[0].Payload) != `{"event":"gave_up"}` {
+			t.Fatalf("outbox %+v, want the one enqueued row", got)
+		}
+	}
+	check(s)
+	if cfg.Persistent {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		check(reopen())
+	}
 }
