@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -18,11 +17,11 @@ import (
 	"os"
 	"os/signal"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/vitals-go/vitals/health"
+	"github.com/vitals-go/vitals/health/checks"
 )
 
 func main() { os.Exit(run()) }
@@ -45,8 +44,7 @@ func run() int {
 	})
 
 	// A background worker that beats every second; a stall fails liveness.
-	var lastBeat atomic.Int64
-	lastBeat.Store(time.Now().UnixNano())
+	stall := checks.NewStall("worker", 5*time.Second)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(time.Second)
@@ -56,38 +54,16 @@ func run() int {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				lastBeat.Store(time.Now().UnixNano())
+				stall.Beat()
 			}
 		}
 	})
 	defer wg.Wait()
-	m.Register(health.Check{
-		Name:  "worker",
-		Kinds: health.Liveness | health.Readiness,
-		Checker: health.CheckerFunc(func(context.Context) error {
-			if ago := time.Since(time.Unix(0, lastBeat.Load())); ago > 5*time.Second {
-				return fmt.Errorf("worker last beat %v ago", ago.Round(time.Second))
-			}
-			return nil
-		}),
-		Interval: 2 * time.Second,
-	})
+	m.Register(health.Check{Name: "worker", Checker: stall, Kinds: health.Liveness | health.Readiness, Interval: 2 * time.Second})
 
-	// The scratch directory must take a write.
-	m.Register(health.Check{
-		Name: "scratch",
-		Checker: health.CheckerFunc(func(context.Context) error {
-			f, err := os.CreateTemp("", "vitals-write-test-*")
-			if err != nil {
-				return err
-			}
-			defer os.Remove(f.Name())
-			_, err = f.Write([]byte("ok"))
-			return errors.Join(err, f.Close())
-		}),
-		ComponentType: "system",
-		Interval:      5 * time.Second,
-	})
+	// The scratch directory must take a real write (create, write, fsync, remove).
+	m.Register(health.Check{Name: "scratch", Checker: checks.NewDiskWrite(os.TempDir(), checks.DiskWriteOptions{}),
+		ComponentType: "system", Interval: 5 * time.Second})
 
 	if err := m.Start(); err != nil {
 		log.Error("start", "error", err)
