@@ -188,6 +188,12 @@ func (p *pinger) send(suffix string, body []byte) {
 		req.Header.Set("User-Agent", "vitals-run/1")
 		resp, err := p.client.Do(req)
 		if err != nil {
+			// A *url.Error names the whole URL, secret included: keep
+			// only what went wrong.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			last = err.Error()
 			continue
 		}
@@ -207,15 +213,16 @@ func (p *pinger) send(suffix string, body []byte) {
 	fmt.Fprintf(p.stderr, "vitals run: %s ping to %s failed: %s\n", suffix, redact(u), last)
 }
 
-// redact hides the check's secret part of a ping URL in messages.
+// redact returns u for messages with its secret parts hidden: the
+// check's UUID or ping key after /ping/ becomes "…", and the query (the run
+// id) and any userinfo are dropped. It is built by hand because
+// url.URL.String would percent-encode the ellipsis.
 func redact(u url.URL) string {
-	u.RawQuery = ""
-	parts := strings.Split(u.Path, "/")
-	for i, s := range parts {
-		if i > 0 && parts[i-1] == "ping" && len(s) > 8 {
-			parts[i] = s[:4] + "…"
+	parts := strings.Split(u.EscapedPath(), "/")
+	for i := 1; i < len(parts); i++ {
+		if parts[i-1] == "ping" {
+			parts[i] = "…"
 		}
 	}
-	u.Path = strings.Join(parts, "/")
-	return u.String()
+	return u.Scheme + "://" + u.Host + strings.Join(parts, "/")
 }
