@@ -233,7 +233,7 @@ func TestWatchdogProcess(t *testing.T) {
 	}
 	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(waitLine(`msg="vitals watchdog started"`))[1]
 	curl := waitLine(`heartbeat check: ping it with`)
-	if !strings.Contains(curl, "curl -fsS -m 10 --retry 5 http://"+addr+"/ping/"+config.CheckID("one").String()) {
+	if !strings.Contains(curl, "curl -fsS -m 10 --retry 5 http://"+addr+"/ping/"+config.CheckID("one").Secret()) {
 		t.Errorf("curl line: %s", curl)
 	}
 	count := func() int {

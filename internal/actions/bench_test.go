@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -22,16 +21,16 @@ import (
 // arrivals records when each check's first event reached a point.
 type arrivals struct {
 	mu   sync.Mutex
-	at   map[uuid.UUID]time.Time
+	at   map[model.CheckID]time.Time
 	want int
 	done chan struct{}
 }
 
 func newArrivals(n int) *arrivals {
-	return &arrivals{at: map[uuid.UUID]time.Time{}, want: n, done: make(chan struct{})}
+	return &arrivals{at: map[model.CheckID]time.Time{}, want: n, done: make(chan struct{})}
 }
 
-func (a *arrivals) add(id uuid.UUID, t time.Time) {
+func (a *arrivals) add(id model.CheckID, t time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.at[id]; ok {
@@ -43,7 +42,7 @@ func (a *arrivals) add(id uuid.UUID, t time.Time) {
 	}
 }
 
-func percentiles(b *testing.B, prefix string, at map[uuid.UUID]time.Time, deadlines map[uuid.UUID]time.Time) {
+func percentiles(b *testing.B, prefix string, at map[model.CheckID]time.Time, deadlines map[model.CheckID]time.Time) {
 	var late []time.Duration
 	for id, d := range deadlines {
 		late = append(late, at[id].Sub(d))
@@ -70,7 +69,7 @@ func BenchmarkDeadlineToWebhook(b *testing.B) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			now := time.Now()
 			var m struct {
-				CheckID uuid.UUID `json:"check_id"`
+				CheckID model.CheckID `json:"check_id"`
 			}
 			body, _ := io.ReadAll(r.Body)
 			if json.Unmarshal(body, &m) == nil {
@@ -101,11 +100,11 @@ func BenchmarkDeadlineToWebhook(b *testing.B) {
 			b.Fatal(err)
 		}
 		disp.Start(ctx)
-		rules := map[uuid.UUID]Rules{}
-		deadlines := map[uuid.UUID]time.Time{}
+		rules := map[model.CheckID]Rules{}
+		deadlines := map[model.CheckID]time.Time{}
 		for i := range n {
 			// Period 2 s + i*10 ms, grace 1 s: deadlines from ~3 s to ~13 s.
-			c := model.Check{ID: uuid.New(), Name: fmt.Sprint(i), Kind: model.KindPush,
+			c := model.Check{ID: model.NewCheckID(), Name: fmt.Sprint(i), Kind: model.KindPush,
 				Schedule: model.Schedule{Period: 2*time.Second + time.Duration(i)*10*time.Millisecond, Grace: time.Second}}
 			rules[c.ID] = Rules{Down: []string{"ops"}}
 			planner.SetRules(rules)
@@ -152,7 +151,7 @@ func BenchmarkOutage(b *testing.B) {
 		}
 		wh, _ := NewWebhook(WebhookConfig{URL: url}, nil)
 		disp := NewDispatcher(st, Channels{"ops": wh}, DispatcherOptions{Logger: quiet})
-		rules := map[uuid.UUID]Rules{}
+		rules := map[model.CheckID]Rules{}
 		e := watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})}})
 		ctx := context.Background()
 		if err := e.Start(ctx); err != nil {

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -53,7 +52,7 @@ func watchdogChild(mode string) int {
 		fmt.Println("error", err)
 		return 1
 	}
-	rules := map[uuid.UUID]Rules{}
+	rules := map[model.CheckID]Rules{}
 	for i := range n {
 		rules[pushCheck(i).ID] = Rules{Down: []string{"ops"}}
 	}

@@ -246,7 +246,7 @@ func (d *Dispatcher) Raise(n Notification, channels []string) {
 		n.Time = now
 	}
 	if n.FlipID == uuid.Nil {
-		n.FlipID = uuid.NewSHA1(n.CheckID, []byte(n.Event+"@"+n.Time.UTC().Format(time.RFC3339Nano)))
+		n.FlipID = uuid.NewSHA1(n.CheckID.UUID(), []byte(n.Event+"@"+n.Time.UTC().Format(time.RFC3339Nano)))
 	}
 	var rows []model.Notification
 	for _, c := range channels {

@@ -114,7 +114,7 @@ type watchdogUnderTest struct {
 	disp *Dispatcher
 }
 
-func startWatchdog(t *testing.T, st store.Store, rules map[uuid.UUID]Rules, ch Channels, opts DispatcherOptions) *watchdogUnderTest {
+func startWatchdog(t *testing.T, st store.Store, rules map[model.CheckID]Rules, ch Channels, opts DispatcherOptions) *watchdogUnderTest {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = quiet
@@ -146,7 +146,7 @@ func (w *watchdogUnderTest) stop(t *testing.T) {
 
 func pushCheck(i int) model.Check {
 	return model.Check{
-		ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("check", i))), Name: fmt.Sprintf("job-%d", i),
+		ID: model.CheckID(uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("check", i)))), Name: fmt.Sprintf("job-%d", i),
 		Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: time.Hour},
 	}
 }
@@ -170,7 +170,7 @@ func TestOutboxDeliversOnceThroughOutageAndRestart(t *testing.T) {
 	const checks = 40
 	path := filepath.Join(t.TempDir(), "vitals.db")
 	rcv := newReceiver(t)
-	rules := map[uuid.UUID]Rules{}
+	rules := map[model.CheckID]Rules{}
 	for i := range checks {
 		rules[pushCheck(i).ID] = Rules{Down: []string{"ops"}, Up: []string{"ops"}}
 	}
@@ -260,7 +260,7 @@ func TestDispatcherBackoffSchedule(t *testing.T) {
 			return nil
 		})
 		delivered := make(chan model.Notification, 1)
-		w := startWatchdog(t, st, map[uuid.UUID]Rules{pushCheck(0).ID: {Down: []string{"ops"}}}, Channels{"ops": fail}, DispatcherOptions{
+		w := startWatchdog(t, st, map[model.CheckID]Rules{pushCheck(0).ID: {Down: []string{"ops"}}}, Channels{"ops": fail}, DispatcherOptions{
 			Rand: func() float64 { return 0 },
 			OnResult: func(r model.Notification, err error) {
 				if err == nil {
@@ -317,7 +317,7 @@ func TestDispatcherFailures(t *testing.T) {
 				return nil
 			}),
 		}
-		w := startWatchdog(t, st, map[uuid.UUID]Rules{pushCheck(0).ID: {Down: []string{"perm", "panicky", "gone"}}}, ch,
+		w := startWatchdog(t, st, map[model.CheckID]Rules{pushCheck(0).ID: {Down: []string{"perm", "panicky", "gone"}}}, ch,
 			DispatcherOptions{OnResult: func(r model.Notification, _ error) { results <- r }})
 		defer w.stop(t)
 		ctx := context.Background()
@@ -353,7 +353,7 @@ func TestDispatcherStopLeavesRowPending(t *testing.T) {
 			returned.Store(true)
 			return ctx.Err()
 		})
-		w := startWatchdog(t, st, map[uuid.UUID]Rules{pushCheck(0).ID: {Down: []string{"slow"}}}, Channels{"slow": block}, DispatcherOptions{AttemptTimeout: time.Hour})
+		w := startWatchdog(t, st, map[model.CheckID]Rules{pushCheck(0).ID: {Down: []string{"slow"}}}, Channels{"slow": block}, DispatcherOptions{AttemptTimeout: time.Hour})
 		ctx := context.Background()
 		c, _ := w.eng.Create(ctx, pushCheck(0))
 		w.eng.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
@@ -396,7 +396,7 @@ func TestDispatcherHungChannelDoesNotBlockOthers(t *testing.T) {
 		st := memstore.New(memstore.Options{})
 		hung := NotifierFunc(func(ctx context.Context, _ Notification) error { <-ctx.Done(); return ctx.Err() })
 		fast := &recorder{}
-		rules := map[uuid.UUID]Rules{}
+		rules := map[model.CheckID]Rules{}
 		for i := range 10 {
 			rules[pushCheck(i).ID] = Rules{Down: []string{"hung", "fast"}}
 		}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/watchdog"
@@ -45,8 +44,8 @@ func Example() {
 		panic(err)
 	}
 
-	check := model.Check{ID: uuid.New(), Name: "backup", Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: time.Minute}}
-	rules := map[uuid.UUID]actions.Rules{check.ID: {Down: []string{"ops"}, Up: []string{"ops"}}}
+	check := model.Check{ID: model.NewCheckID(), Name: "backup", Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: time.Minute}}
+	rules := map[model.CheckID]actions.Rules{check.ID: {Down: []string{"ops"}, Up: []string{"ops"}}}
 
 	quiet := slog.New(slog.DiscardHandler)
 	st := memstore.New(memstore.Options{}) // sqlite in the daemon

@@ -94,7 +94,7 @@ func (e *Exec) Send(ctx context.Context, n Notification) error {
 	cmd.Dir = e.cfg.Dir
 	cmd.Env = append(os.Environ(), sortedEnv(e.cfg.Env)...)
 	cmd.Env = append(cmd.Env,
-		"VITALS_EVENT="+n.Event, "VITALS_CHECK="+n.Check, "VITALS_CHECK_ID="+n.CheckID.String(),
+		"VITALS_EVENT="+n.Event, "VITALS_CHECK="+n.Check, "VITALS_CHECK_ID="+n.CheckID.Secret(),
 		"VITALS_STATE="+string(n.State), "VITALS_PREVIOUS="+string(n.Previous), "VITALS_REASON="+n.Reason,
 		"VITALS_TIME="+n.Time.UTC().Format(time.RFC3339Nano), "VITALS_KEY="+n.Key,
 		fmt.Sprintf("VITALS_ATTEMPT=%d", n.Attempt))

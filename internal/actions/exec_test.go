@@ -25,7 +25,7 @@ func TestExecPassesTheNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _ := os.ReadFile(filepath.Join(dir, "out"))
-	want := strings.Join([]string{"down", n.Check, testCheck.String(), "down", "up", n.Reason, n.Key, "1", "x"}, "|")
+	want := strings.Join([]string{"down", n.Check, testCheck.Secret(), "down", "up", n.Reason, n.Key, "1", "x"}, "|")
 	if string(out) != want {
 		t.Errorf("env seen:\n%s\nwant\n%s", out, want)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 var (
-	testCheck = uuid.MustParse("0b7e2f7c-58a3-4f9a-9e59-2c1c0c7b9d10")
+	testCheck = model.CheckID(uuid.MustParse("0b7e2f7c-58a3-4f9a-9e59-2c1c0c7b9d10"))
 	testFlip  = uuid.MustParse("01936c57-7b3c-7cc0-8a4e-8d0f8d7a5b11")
 	testTime  = time.Date(2026, 11, 22, 1, 2, 3, 0, time.UTC)
 )

@@ -30,9 +30,9 @@ type Notification struct {
 	// Event is what happened: the flip's new status, or EventGaveUp.
 	Event string `json:"event"`
 	// CheckID, Check (its name) and Tags identify the check.
-	CheckID uuid.UUID `json:"check_id"`
-	Check   string    `json:"check"`
-	Tags    []string  `json:"tags,omitempty"`
+	CheckID model.CheckID `json:"check_id"`
+	Check   string        `json:"check"`
+	Tags    []string      `json:"tags,omitempty"`
 	// FlipID is the flip that caused the notification.
 	FlipID uuid.UUID `json:"flip_id"`
 	// State and Previous are the check's status after and before the flip.
@@ -57,8 +57,8 @@ type Notification struct {
 }
 
 // Key returns the idempotency key of the row for (check, flip, channel).
-func Key(check, flip uuid.UUID, channel string) string {
-	return check.String() + "/" + flip.String() + "/" + channel
+func Key(check model.CheckID, flip uuid.UUID, channel string) string {
+	return check.UniqueKey() + "/" + flip.String() + "/" + channel
 }
 
 // Title is a one-line summary for subjects and chat messages, such as

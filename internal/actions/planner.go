@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -75,7 +74,7 @@ type PlannerOptions struct {
 // SetRules replaces the rules atomically (config reload). Safe for
 // concurrent use.
 type Planner struct {
-	rules atomic.Pointer[map[uuid.UUID]Rules]
+	rules atomic.Pointer[map[model.CheckID]Rules]
 	opts  PlannerOptions
 	log   *slog.Logger
 }
@@ -83,7 +82,7 @@ type Planner struct {
 var _ watchdog.Planner = (*Planner)(nil)
 
 // NewPlanner returns a Planner with rules by check id.
-func NewPlanner(rules map[uuid.UUID]Rules, opts PlannerOptions) *Planner {
+func NewPlanner(rules map[model.CheckID]Rules, opts PlannerOptions) *Planner {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -96,7 +95,7 @@ func NewPlanner(rules map[uuid.UUID]Rules, opts PlannerOptions) *Planner {
 }
 
 // SetRules replaces every check's rules.
-func (p *Planner) SetRules(rules map[uuid.UUID]Rules) { p.rules.Store(&rules) }
+func (p *Planner) SetRules(rules map[model.CheckID]Rules) { p.rules.Store(&rules) }
 
 // Plan implements watchdog.Planner.
 func (p *Planner) Plan(t watchdog.Transition) []model.Notification {

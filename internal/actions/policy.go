@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/robfig/cron/v3"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -25,8 +24,8 @@ type Window struct {
 	Name string `json:"name,omitempty"`
 	// Checks and Tags select the checks covered: a check listed, or
 	// carrying one of the tags. Both empty: every check.
-	Checks []uuid.UUID `json:"checks,omitempty"`
-	Tags   []string    `json:"tags,omitempty"`
+	Checks []model.CheckID `json:"checks,omitempty"`
+	Tags   []string        `json:"tags,omitempty"`
 	// Start and End bound a one-off window [Start, End).
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`
@@ -83,7 +82,7 @@ func (w *Window) compile() error {
 func (w Window) Validate() error { return w.compile() }
 
 // covers reports whether the window selects the check.
-func (w *Window) covers(id uuid.UUID, tags []string) bool {
+func (w *Window) covers(id model.CheckID, tags []string) bool {
 	if len(w.Checks) == 0 && len(w.Tags) == 0 {
 		return true
 	}
@@ -114,7 +113,7 @@ func (w *Window) openAt(t time.Time) (time.Time, bool) {
 
 // StatusFunc returns a check's name and current status (the daemon wraps
 // Engine.Get); ok is false for an unknown check.
-type StatusFunc func(id uuid.UUID) (name string, status model.Status, ok bool)
+type StatusFunc func(id model.CheckID) (name string, status model.Status, ok bool)
 
 // Suppression is the Policy of dependencies, maintenance windows and
 // silences:
@@ -136,8 +135,8 @@ type Suppression struct {
 
 	mu       sync.RWMutex
 	delay    time.Duration
-	parents  map[uuid.UUID][]uuid.UUID
-	children map[uuid.UUID][]uuid.UUID
+	parents  map[model.CheckID][]model.CheckID
+	children map[model.CheckID][]model.CheckID
 	windows  []Window
 	silences []Window
 
@@ -145,10 +144,10 @@ type Suppression struct {
 	// recovery is not announced either (in memory: after a restart, such
 	// a recovery is announced).
 	droppedMu sync.Mutex
-	dropped   map[uuid.UUID]bool
+	dropped   map[model.CheckID]bool
 	// held are the checks whose down alert a window holds: a recovery
 	// inside the window drops both.
-	held map[uuid.UUID]bool
+	held map[model.CheckID]bool
 }
 
 var _ Policy = (*Suppression)(nil)
@@ -157,7 +156,7 @@ var _ Policy = (*Suppression)(nil)
 // dependencyDelay is how long a child's down alert waits for its parent
 // (0: not at all).
 func NewSuppression(status StatusFunc, dependencyDelay time.Duration) *Suppression {
-	return &Suppression{status: status, delay: dependencyDelay, dropped: map[uuid.UUID]bool{}, held: map[uuid.UUID]bool{}}
+	return &Suppression{status: status, delay: dependencyDelay, dropped: map[model.CheckID]bool{}, held: map[model.CheckID]bool{}}
 }
 
 // SetDependencyDelay changes how long a child's down alert waits for its
@@ -170,8 +169,8 @@ func (s *Suppression) SetDependencyDelay(d time.Duration) {
 
 // SetParents replaces the dependencies: parents[child] lists the child's
 // parents. A check cannot be its own parent.
-func (s *Suppression) SetParents(parents map[uuid.UUID][]uuid.UUID) error {
-	ch := map[uuid.UUID][]uuid.UUID{}
+func (s *Suppression) SetParents(parents map[model.CheckID][]model.CheckID) error {
+	ch := map[model.CheckID][]model.CheckID{}
 	for c, ps := range parents {
 		for _, p := range ps {
 			if p == c {
@@ -224,7 +223,7 @@ func compileAll(ws []Window) ([]Window, error) {
 
 // heldUntilLocked returns the latest end of the windows open at now that
 // cover the check.
-func (s *Suppression) heldUntilLocked(id uuid.UUID, tags []string, now time.Time) (time.Time, string) {
+func (s *Suppression) heldUntilLocked(id model.CheckID, tags []string, now time.Time) (time.Time, string) {
 	var until time.Time
 	var name string
 	for _, list := range [][]Window{s.windows, s.silences} {
@@ -242,7 +241,7 @@ func (s *Suppression) heldUntilLocked(id uuid.UUID, tags []string, now time.Time
 }
 
 // downParentLocked returns the name of a parent of id that is down.
-func (s *Suppression) downParentLocked(id uuid.UUID) (string, bool) {
+func (s *Suppression) downParentLocked(id model.CheckID) (string, bool) {
 	if s.status == nil {
 		return "", false
 	}
@@ -294,7 +293,7 @@ func (s *Suppression) Decide(t watchdog.Transition, now time.Time) Verdict {
 
 // markDropped records (on) or clears the absorbed down alert of id and
 // reports whether one was recorded.
-func (s *Suppression) markDropped(id uuid.UUID, on bool) bool {
+func (s *Suppression) markDropped(id model.CheckID, on bool) bool {
 	s.droppedMu.Lock()
 	defer s.droppedMu.Unlock()
 	was := s.dropped[id]
@@ -308,7 +307,7 @@ func (s *Suppression) markDropped(id uuid.UUID, on bool) bool {
 
 // setHeld records (on) or clears a down alert held by a window and
 // reports whether one was recorded.
-func (s *Suppression) setHeld(id uuid.UUID, on bool) bool {
+func (s *Suppression) setHeld(id model.CheckID, on bool) bool {
 	s.droppedMu.Lock()
 	defer s.droppedMu.Unlock()
 	was := s.held[id]

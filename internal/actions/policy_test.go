@@ -8,7 +8,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -35,9 +34,9 @@ func (r *recorder) sent() []Notification {
 
 // policyWatchdog wires engine, planner with a Suppression, and dispatcher
 // (in a synctest bubble, on a memstore).
-func policyWatchdog(t *testing.T, rules map[uuid.UUID]Rules, delay time.Duration) (*watchdog.Engine, *Suppression, *recorder, func()) {
+func policyWatchdog(t *testing.T, rules map[model.CheckID]Rules, delay time.Duration) (*watchdog.Engine, *Suppression, *recorder, func()) {
 	var eng *watchdog.Engine
-	sup := NewSuppression(func(id uuid.UUID) (string, model.Status, bool) {
+	sup := NewSuppression(func(id model.CheckID) (string, model.Status, bool) {
 		cs, ok := eng.Get(id)
 		return cs.Check.Name, cs.State.Status, ok
 	}, delay)
@@ -64,13 +63,13 @@ func TestDependenciesOneAlert(t *testing.T) {
 				parent := pushCheck(100)
 				parent.Name = "network"
 				var children []model.Check
-				rules := map[uuid.UUID]Rules{parent.ID: {Down: []string{"ops"}, Up: []string{"ops"}}}
-				parents := map[uuid.UUID][]uuid.UUID{}
+				rules := map[model.CheckID]Rules{parent.ID: {Down: []string{"ops"}, Up: []string{"ops"}}}
+				parents := map[model.CheckID][]model.CheckID{}
 				for i := range 10 {
 					c := pushCheck(i)
 					children = append(children, c)
 					rules[c.ID] = Rules{Down: []string{"ops"}, Up: []string{"ops"}}
-					parents[c.ID] = []uuid.UUID{parent.ID}
+					parents[c.ID] = []model.CheckID{parent.ID}
 				}
 				eng, sup, rec, stop := policyWatchdog(t, rules, 30*time.Second)
 				defer stop()
@@ -128,10 +127,10 @@ func TestMaintenanceWindowHoldsThenSends(t *testing.T) {
 		stays, recovers, outside := pushCheck(1), pushCheck(2), pushCheck(3)
 		stays.Tags = []string{"db"}
 		ops := Rules{Down: []string{"ops"}, Up: []string{"ops"}}
-		eng, sup, rec, stop := policyWatchdog(t, map[uuid.UUID]Rules{stays.ID: ops, recovers.ID: ops, outside.ID: ops}, 0)
+		eng, sup, rec, stop := policyWatchdog(t, map[model.CheckID]Rules{stays.ID: ops, recovers.ID: ops, outside.ID: ops}, 0)
 		defer stop()
 		now := time.Now()
-		if err := sup.SetWindows([]Window{{Name: "db upgrade", Tags: []string{"db"}, Checks: []uuid.UUID{recovers.ID}, Start: now.Add(time.Minute), End: now.Add(time.Hour)}}); err != nil {
+		if err := sup.SetWindows([]Window{{Name: "db upgrade", Tags: []string{"db"}, Checks: []model.CheckID{recovers.ID}, Start: now.Add(time.Minute), End: now.Add(time.Hour)}}); err != nil {
 			t.Fatal(err)
 		}
 		ctx := context.Background()

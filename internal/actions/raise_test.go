@@ -41,7 +41,7 @@ func TestGaveUpRaisedOnceThroughDispatcher(t *testing.T) {
 		g := NewGuard("restart api", RestarterFunc(func(context.Context) error { restarts.Add(1); return nil }), spec.Restart, d.gaveUp(spec.Alert))
 		ch["restart"] = g
 		c := pushCheck(0)
-		w = startWatchdog(t, st, map[uuid.UUID]Rules{c.ID: {Down: []string{"restart"}}}, ch, DispatcherOptions{Rand: func() float64 { return 0 }})
+		w = startWatchdog(t, st, map[model.CheckID]Rules{c.ID: {Down: []string{"restart"}}}, ch, DispatcherOptions{Rand: func() float64 { return 0 }})
 		defer w.stop(t)
 		ctx := context.Background()
 		w.eng.Create(ctx, c)

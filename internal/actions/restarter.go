@@ -79,8 +79,8 @@ type Guard struct {
 	now      func() time.Time
 
 	mu     sync.Mutex
-	lims   map[uuid.UUID]*restart.Limiter // per check that routes here
-	latest map[uuid.UUID]model.Status     // their last observed status
+	lims   map[model.CheckID]*restart.Limiter // per check that routes here
+	latest map[model.CheckID]model.Status     // their last observed status
 	policy restart.Policy
 }
 
@@ -92,10 +92,10 @@ var (
 // NewGuard returns a guarded restarter; name is for messages, onGaveUp may
 // be nil (then giving up is only an error on the row).
 func NewGuard(name string, target Restarter, p restart.Policy, onGaveUp GaveUpFunc) *Guard {
-	return &Guard{target: target, name: name, onGaveUp: onGaveUp, now: time.Now, policy: p, lims: map[uuid.UUID]*restart.Limiter{}, latest: map[uuid.UUID]model.Status{}}
+	return &Guard{target: target, name: name, onGaveUp: onGaveUp, now: time.Now, policy: p, lims: map[model.CheckID]*restart.Limiter{}, latest: map[model.CheckID]model.Status{}}
 }
 
-func (g *Guard) limLocked(id uuid.UUID) *restart.Limiter {
+func (g *Guard) limLocked(id model.CheckID) *restart.Limiter {
 	l := g.lims[id]
 	if l == nil {
 		l = restart.New(g.policy)

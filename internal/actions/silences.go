@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // ErrSilenceNotFound is returned for a silence id that does not exist.
@@ -23,11 +24,11 @@ type Silence struct {
 	ID uuid.UUID `json:"id"`
 	// Name, Checks, Tags, Start and End as in Window. Checks and Tags both
 	// empty: every check.
-	Name   string      `json:"name,omitempty"`
-	Checks []uuid.UUID `json:"checks,omitempty"`
-	Tags   []string    `json:"tags,omitempty"`
-	Start  time.Time   `json:"start"`
-	End    time.Time   `json:"end"`
+	Name   string          `json:"name,omitempty"`
+	Checks []model.CheckID `json:"checks,omitempty"`
+	Tags   []string        `json:"tags,omitempty"`
+	Start  time.Time       `json:"start"`
+	End    time.Time       `json:"end"`
 	// Reason and CreatedBy are for people reading the list.
 	Reason    string    `json:"reason,omitempty"`
 	CreatedBy string    `json:"created_by,omitempty"`

@@ -23,7 +23,7 @@ func TestSilenceHoldsAlertsAndPersists(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		silenced, other := pushCheck(1), pushCheck(2)
 		ops := Rules{Down: []string{"ops"}}
-		eng, sup, rec, stop := policyWatchdog(t, map[uuid.UUID]Rules{silenced.ID: ops, other.ID: ops}, 0)
+		eng, sup, rec, stop := policyWatchdog(t, map[model.CheckID]Rules{silenced.ID: ops, other.ID: ops}, 0)
 		defer stop()
 		path := filepath.Join(t.TempDir(), "silences.json")
 		book, err := OpenSilences(path, sup, nil)
@@ -31,7 +31,7 @@ func TestSilenceHoldsAlertsAndPersists(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		sl, err := book.Add(Silence{Name: "deploy", Checks: []uuid.UUID{silenced.ID}, End: now.Add(30 * time.Minute), Reason: "rolling deploy"})
+		sl, err := book.Add(Silence{Name: "deploy", Checks: []model.CheckID{silenced.ID}, End: now.Add(30 * time.Minute), Reason: "rolling deploy"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func TestSilenceHoldsAlertsAndPersists(t *testing.T) {
 		}
 
 		// A restart: the same file, a fresh policy.
-		sup2 := NewSuppression(func(uuid.UUID) (string, model.Status, bool) { return "", "", false }, 0)
+		sup2 := NewSuppression(func(model.CheckID) (string, model.Status, bool) { return "", "", false }, 0)
 		book2, err := OpenSilences(path, sup2, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -77,7 +77,7 @@ func TestSilenceHoldsAlertsAndPersists(t *testing.T) {
 }
 
 func TestSilenceValidation(t *testing.T) {
-	sup := NewSuppression(func(uuid.UUID) (string, model.Status, bool) { return "", "", false }, 0)
+	sup := NewSuppression(func(model.CheckID) (string, model.Status, bool) { return "", "", false }, 0)
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	book, err := OpenSilences(filepath.Join(t.TempDir(), "s.json"), sup, func() time.Time { return now })
 	if err != nil {

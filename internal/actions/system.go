@@ -25,9 +25,9 @@ type Config struct {
 	// Processes are the commands the watchdog supervises.
 	Processes []supervise.Config
 	// Rules route each check's flips to channels.
-	Rules map[uuid.UUID]Rules
+	Rules map[model.CheckID]Rules
 	// Parents lists each check's parents (dependencies).
-	Parents map[uuid.UUID][]uuid.UUID
+	Parents map[model.CheckID][]model.CheckID
 	// Windows are the maintenance windows.
 	Windows []Window
 	// DependencyDelay is how long a child's down alert waits for its
@@ -81,7 +81,7 @@ func NewSystem(st store.Store, opts SystemOptions) *System {
 	}
 	s := &System{reg: NewRegistry(), opts: opts, log: log, built: map[string]builtChannel{}}
 	status := opts.Status
-	s.sup = NewSuppression(func(id uuid.UUID) (string, model.Status, bool) {
+	s.sup = NewSuppression(func(id model.CheckID) (string, model.Status, bool) {
 		if status == nil {
 			return "", "", false
 		}
@@ -111,8 +111,8 @@ func NewSystem(st store.Store, opts SystemOptions) *System {
 
 // ProcessID is the id that "gave up" alerts of the supervised process
 // name carry as their CheckID.
-func ProcessID(name string) uuid.UUID {
-	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("vitals:process:"+name))
+func ProcessID(name string) model.CheckID {
+	return model.CheckID(uuid.NewSHA1(uuid.NameSpaceURL, []byte("vitals:process:"+name)))
 }
 
 // Registry returns the registry to decode notifier specs with.

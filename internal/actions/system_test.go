@@ -13,7 +13,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/actions/restart"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
 	"github.com/vitals-go/vitals/internal/store/memstore"
@@ -45,7 +44,7 @@ func TestSystemEndToEnd(t *testing.T) {
 	st := memstore.New(memstore.Options{})
 	defer st.Close()
 	var eng *watchdog.Engine
-	sys := NewSystem(st, SystemOptions{Logger: quiet, Status: func(id uuid.UUID) (string, model.Status, bool) {
+	sys := NewSystem(st, SystemOptions{Logger: quiet, Status: func(id model.CheckID) (string, model.Status, bool) {
 		cs, ok := eng.Get(id)
 		return cs.Check.Name, cs.State.Status, ok
 	}})
@@ -71,7 +70,7 @@ func TestSystemEndToEnd(t *testing.T) {
 			{Name: "worker", Command: []string{"sleep", "3600"}, Restart: fast, Alert: []string{"ops"}},
 			{Name: "crasher", Command: []string{"sh", "-c", "exit 7"}, Restart: fast, Alert: []string{"ops"}},
 		},
-		Rules: map[uuid.UUID]Rules{c.ID: {Down: []string{"ops", "restart-worker"}}},
+		Rules: map[model.CheckID]Rules{c.ID: {Down: []string{"ops", "restart-worker"}}},
 	}
 	if err := sys.Apply(cfg); err != nil {
 		t.Fatal(err)
@@ -100,7 +99,7 @@ func TestSystemEndToEnd(t *testing.T) {
 
 	// An invalid config changes nothing.
 	bad := cfg
-	bad.Rules = map[uuid.UUID]Rules{c.ID: {Down: []string{"pager"}}}
+	bad.Rules = map[model.CheckID]Rules{c.ID: {Down: []string{"pager"}}}
 	bad.Notifiers = map[string]Spec{"ops": &WebhookConfig{URL: srv.URL}, "restart-worker": &ProcessConfig{Name: "gone"}}
 	err := sys.Apply(bad)
 	for _, want := range []string{`actions.down[0]: unknown notifier "pager"`, `notifiers.restart-worker: name: no such supervised process "gone"`} {
@@ -125,7 +124,7 @@ func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
 		rec := &recorder{}
 		start := func() (*watchdog.Engine, *System) {
 			var eng *watchdog.Engine
-			sys := NewSystem(st, SystemOptions{Logger: quiet, Status: func(id uuid.UUID) (string, model.Status, bool) {
+			sys := NewSystem(st, SystemOptions{Logger: quiet, Status: func(id model.CheckID) (string, model.Status, bool) {
 				cs, ok := eng.Get(id)
 				return cs.Check.Name, cs.State.Status, ok
 			}})
@@ -134,7 +133,7 @@ func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := sys.Apply(Config{Notifiers: map[string]Spec{"ops": spec}, Rules: map[uuid.UUID]Rules{c.ID: {Down: []string{"ops"}}}}); err != nil {
+			if err := sys.Apply(Config{Notifiers: map[string]Spec{"ops": spec}, Rules: map[model.CheckID]Rules{c.ID: {Down: []string{"ops"}}}}); err != nil {
 				t.Fatal(err)
 			}
 			eng = watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{sys.Planner()}, Listeners: []watchdog.Listener{sys.Dispatcher()}})

@@ -53,7 +53,7 @@ func TestWebhookSendsSignedJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]any{
-		"key": n.Key, "event": "down", "check": "api <prod> & co", "check_id": testCheck.String(), "flip_id": testFlip.String(),
+		"key": n.Key, "event": "down", "check": "api <prod> & co", "check_id": testCheck.Secret(), "flip_id": testFlip.String(),
 		"state": "down", "previous": "up", "reason": n.Reason, "time": "2026-11-22T01:02:03Z", "channel": "webhook:ops", "attempt": 1.0,
 	} {
 		if m[k] != want {

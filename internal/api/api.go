@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -17,12 +16,12 @@ import (
 type Engine interface {
 	Create(ctx context.Context, c model.Check) (model.Check, error)
 	Update(ctx context.Context, c model.Check) (model.Check, error)
-	Delete(ctx context.Context, id uuid.UUID) error
-	Pause(ctx context.Context, id uuid.UUID, reason string) (model.State, error)
-	Resume(ctx context.Context, id uuid.UUID, reason string) (model.State, error)
-	Get(id uuid.UUID) (store.CheckState, bool)
+	Delete(ctx context.Context, id model.CheckID) error
+	Pause(ctx context.Context, id model.CheckID, reason string) (model.State, error)
+	Resume(ctx context.Context, id model.CheckID, reason string) (model.State, error)
+	Get(id model.CheckID) (store.CheckState, bool)
 	List() []store.CheckState
-	LookupSlug(pingKey, slug string) []uuid.UUID
+	LookupSlug(pingKey, slug string) []model.CheckID
 }
 
 var _ Engine = (*watchdog.Engine)(nil)
@@ -30,8 +29,8 @@ var _ Engine = (*watchdog.Engine)(nil)
 // History is what the API reads from the store: a check's pings and flips.
 // Every store.Store implements it.
 type History interface {
-	Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]model.Ping, error)
-	Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]model.Flip, error)
+	Pings(ctx context.Context, id model.CheckID, q store.PingQuery) ([]model.Ping, error)
+	Flips(ctx context.Context, id model.CheckID, q store.FlipQuery) ([]model.Flip, error)
 }
 
 // Key is one API key.

@@ -71,7 +71,7 @@ func TestMalformed(t *testing.T) {
 	f := newFixture(t, api.Options{MaxBodyBytes: 1024})
 	c := f.create(t, `{"name":"backup","slug":"backup","ping_key":"pk"}`)
 	id := c["uuid"].(string)
-	cfg, err := f.e.Create(context.Background(), model.Check{ID: uuid.New(), Name: "from-config", Kind: model.KindPush, Source: model.SourceConfig})
+	cfg, err := f.e.Create(context.Background(), model.Check{ID: model.NewCheckID(), Name: "from-config", Kind: model.KindPush, Source: model.SourceConfig})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +145,8 @@ func TestMalformed(t *testing.T) {
 		{"push with probe", "POST", checks, `{"name":"x","probe":{"url":"http://x"}}`, "", 400, "invalid check", []string{"probe: push checks take no probe"}, ""},
 		{"duplicate slug", "POST", checks, `{"name":"other","slug":"backup","ping_key":"pk"}`, "", 409, `slug "backup" is already used by another check with the same ping key`, nil, ""},
 		{"update invalid", "PATCH", one, `{"timeout":0.5}`, "", 400, "invalid check", []string{"timeout: must be from 1 to 315360000 seconds"}, ""},
-		{"update config check", "POST", checks + "/" + cfg.ID.String(), `{"name":"renamed"}`, "", 409, `check "from-config" is defined in the config file: change it there and reload`, nil, ""},
-		{"delete config check", "DELETE", checks + "/" + cfg.ID.String(), "", "", 409, `check "from-config" is defined in the config file: remove it there and reload`, nil, ""},
+		{"update config check", "POST", checks + "/" + cfg.ID.Secret(), `{"name":"renamed"}`, "", 409, `check "from-config" is defined in the config file: change it there and reload`, nil, ""},
+		{"delete config check", "DELETE", checks + "/" + cfg.ID.Secret(), "", "", 409, `check "from-config" is defined in the config file: remove it there and reload`, nil, ""},
 		{"resume a running check", "POST", one + "/resume", "", "", 409, "check is not paused", nil, ""},
 		{"pause with unknown field", "POST", one + "/pause", `{"why":"x"}`, "", 400, `unknown field "why"`, nil, ""},
 		{"bad limit", "GET", checks + "?limit=0", "", "", 400, "limit: must be an integer from 1 to 1000", nil, ""},
@@ -294,7 +294,7 @@ func TestLifecycle(t *testing.T) {
 		!reflect.DeepEqual(u["tags"], []any{"prod"}) || u["grace"] != 300.0 {
 		t.Errorf("updated: %v", u)
 	}
-	if cs, _ := f.e.Get(uuid.MustParse(id)); cs.Check.Schedule.Cron != "0 3 * * *" || cs.Check.Schedule.TZ != "Europe/Riga" {
+	if cs, _ := f.e.Get(model.CheckID(uuid.MustParse(id))); cs.Check.Schedule.Cron != "0 3 * * *" || cs.Check.Schedule.TZ != "Europe/Riga" {
 		t.Errorf("engine has %+v", cs.Check.Schedule)
 	}
 	// POST (healthchecks.io's verb) updates too, and timeout switches back.
@@ -313,7 +313,7 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("GET after delete %s: %d", p, r.code)
 		}
 	}
-	if _, _, err := f.st.GetCheck(context.Background(), uuid.MustParse(id)); err == nil {
+	if _, _, err := f.st.GetCheck(context.Background(), model.CheckID(uuid.MustParse(id))); err == nil {
 		t.Error("still in the store")
 	}
 }
@@ -321,7 +321,7 @@ func TestLifecycle(t *testing.T) {
 // flipReason reads the reason of the i-th newest flip from the store.
 func flipReason(t *testing.T, f *fixture, id string, i int) string {
 	t.Helper()
-	fl, err := f.st.Flips(context.Background(), uuid.MustParse(id), storeFlipQuery())
+	fl, err := f.st.Flips(context.Background(), model.CheckID(uuid.MustParse(id)), storeFlipQuery())
 	if err != nil || len(fl) <= i {
 		t.Fatalf("flips: %v %v", fl, err)
 	}
@@ -330,11 +330,11 @@ func flipReason(t *testing.T, f *fixture, id string, i int) string {
 
 func TestConfigChecksPauseAndStayReadOnly(t *testing.T) {
 	f := newFixture(t, api.Options{})
-	id := uuid.New()
+	id := model.NewCheckID()
 	if _, err := f.e.Sync(context.Background(), model.SourceConfig, []model.Check{{ID: id, Name: "cfg", Kind: model.KindPush}}); err != nil {
 		t.Fatal(err)
 	}
-	path := "/api/v1/checks/" + id.String()
+	path := "/api/v1/checks/" + id.Secret()
 	if r := f.do(t, "GET", path, rwKey, ""); r.code != 200 || r.json(t)["source"] != "config" {
 		t.Fatalf("get: %d %s", r.code, r.body)
 	}
@@ -459,7 +459,7 @@ func TestValidateProbeHook(t *testing.T) {
 	if m["ping_url"] != nil || m["kind"] != "pull" || !reflect.DeepEqual(m["probe"], map[string]any{"type": "http", "url": "http://127.0.0.1:1/"}) {
 		t.Errorf("pull check: %s", r.body)
 	}
-	cs, _ := f.e.Get(uuid.MustParse(m["uuid"].(string)))
+	cs, _ := f.e.Get(model.CheckID(uuid.MustParse(m["uuid"].(string))))
 	if cs.Check.Schedule.Period != 10*time.Second {
 		t.Errorf("period %v", cs.Check.Schedule.Period)
 	}

@@ -56,7 +56,7 @@ func BenchmarkListPage10k(b *testing.B) {
 // 10,000 checks (a read-only key's way to address a check).
 func BenchmarkGetByUniqueKey10k(b *testing.B) {
 	h, e := benchAPI(b, 10_000)
-	target := "/api/v1/checks/" + uniqueKeyOf(e.List()[5000].Check.ID.String())
+	target := "/api/v1/checks/" + uniqueKeyOf(e.List()[5000].Check.ID.Secret())
 	b.ReportAllocs()
 	for b.Loop() {
 		serve(b, h, roKey, target)
@@ -67,7 +67,7 @@ func BenchmarkGetByUniqueKey10k(b *testing.B) {
 // the unique-key lookup.
 func BenchmarkGetByUUID10k(b *testing.B) {
 	h, e := benchAPI(b, 10_000)
-	target := "/api/v1/checks/" + e.List()[5000].Check.ID.String()
+	target := "/api/v1/checks/" + e.List()[5000].Check.ID.Secret()
 	b.ReportAllocs()
 	for b.Loop() {
 		serve(b, h, rwKey, target)

@@ -34,7 +34,7 @@ func Example() {
 	h.ServeHTTP(rec, req)
 	fmt.Println(rec.Code)
 
-	req = httptest.NewRequest("DELETE", "/api/v1/checks/"+eng.List()[0].Check.ID.String(), nil)
+	req = httptest.NewRequest("DELETE", "/api/v1/checks/"+eng.List()[0].Check.ID.Secret(), nil)
 	req.Header.Set("Authorization", "Bearer r3ad")
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)

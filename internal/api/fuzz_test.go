@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/api"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // FuzzCheckBody sends arbitrary bodies to create, update and pause: every
@@ -43,8 +43,8 @@ func FuzzCheckBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, target := range []struct{ method, path string }{
 			{"POST", "/api/v1/checks"},
-			{"PATCH", "/api/v1/checks/" + seed.ID.String()},
-			{"POST", "/api/v1/checks/" + seed.ID.String() + "/pause"},
+			{"PATCH", "/api/v1/checks/" + seed.ID.Secret()},
+			{"POST", "/api/v1/checks/" + seed.ID.Secret() + "/pause"},
 		} {
 			req := httptest.NewRequest(target.method, target.path, strings.NewReader(body))
 			req.Header.Set("X-Api-Key", rwKey)
@@ -57,7 +57,7 @@ func FuzzCheckBody(f *testing.F) {
 			}
 			switch rec.Code {
 			case http.StatusOK, http.StatusCreated:
-				id, err := uuid.Parse(m["uuid"].(string))
+				id, err := model.ParseCheckID(m["uuid"].(string))
 				if err != nil {
 					t.Fatalf("uuid: %v", err)
 				}

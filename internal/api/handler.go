@@ -136,7 +136,7 @@ func (h *Handler) resolve(key string) (store.CheckState, *apiError) {
 	notFound := errorf(http.StatusNotFound, "check not found")
 	switch len(key) {
 	case 36:
-		id, err := uuid.Parse(key)
+		id, err := model.ParseCheckID(key)
 		if err != nil {
 			return store.CheckState{}, notFound
 		}
@@ -146,9 +146,9 @@ func (h *Handler) resolve(key string) (store.CheckState, *apiError) {
 		}
 		return cs, nil
 	case 40:
-		id, ok := h.ukeys.lookup(strings.ToLower(key), func() []uuid.UUID {
+		id, ok := h.ukeys.lookup(strings.ToLower(key), func() []model.CheckID {
 			all := h.e.List()
-			ids := make([]uuid.UUID, len(all))
+			ids := make([]model.CheckID, len(all))
 			for i, cs := range all {
 				ids[i] = cs.Check.ID
 			}
@@ -245,7 +245,7 @@ func (h *Handler) output(q *request, cs store.CheckState, now time.Time) checkOu
 		o.Probe = redactProbe(c.Probe)
 	}
 	if !q.readOnly() {
-		id := c.ID.String()
+		id := c.ID.Secret()
 		o.UUID = id
 		o.PingKey = c.PingKey
 		origin, pingBase := h.urls(q.r)
@@ -427,7 +427,7 @@ func (h *Handler) createCheck(q *request, _ string) *apiError {
 	if err != nil {
 		return err
 	}
-	c := model.Check{ID: uuid.New(), Kind: model.KindPush, PingKey: h.opts.PingKey, Source: model.SourceAPI}
+	c := model.Check{ID: model.NewCheckID(), Kind: model.KindPush, PingKey: h.opts.PingKey, Source: model.SourceAPI}
 	var errs []string
 	in.apply(&c, &errs)
 	if err := h.validate(c, errs); err != nil {
@@ -486,7 +486,7 @@ func (h *Handler) updateCheck(q *request, key string) *apiError {
 	if _, uerr := h.e.Update(q.r.Context(), c); uerr != nil {
 		return h.fromEngine(uerr)
 	}
-	if cs, err = h.resolve(c.ID.String()); err != nil {
+	if cs, err = h.resolve(c.ID.Secret()); err != nil {
 		return err
 	}
 	writeJSON(q.w, http.StatusOK, h.output(q, cs, time.Now()))
@@ -667,7 +667,7 @@ type outbox interface {
 // flipOutcomes returns a check's outbox rows by flip: the outcome of each
 // action a flip caused. A store without an outbox, or a failing read, gives
 // none (the flips are still served).
-func (h *Handler) flipOutcomes(q *request, id uuid.UUID) map[uuid.UUID][]actionOutput {
+func (h *Handler) flipOutcomes(q *request, id model.CheckID) map[uuid.UUID][]actionOutput {
 	ob, ok := h.st.(outbox)
 	if !ok {
 		return nil

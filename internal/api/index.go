@@ -3,13 +3,11 @@ package api
 import (
 	"sync"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // uniqueKey returns the check's unique_key (see model.UniqueKey).
-func uniqueKey(id uuid.UUID) string { return model.UniqueKey(id) }
+func uniqueKey(id model.CheckID) string { return model.UniqueKey(id) }
 
 // keyIndex caches unique keys both ways, so that listing does not hash
 // every check on every request and a unique_key is found without a scan.
@@ -17,12 +15,12 @@ func uniqueKey(id uuid.UUID) string { return model.UniqueKey(id) }
 // drops deleted checks). Safe for concurrent use.
 type keyIndex struct {
 	mu    sync.Mutex
-	byID  map[uuid.UUID]string
-	byKey map[string]uuid.UUID
+	byID  map[model.CheckID]string
+	byKey map[string]model.CheckID
 }
 
 // key returns id's unique key.
-func (x *keyIndex) key(id uuid.UUID) string {
+func (x *keyIndex) key(id model.CheckID) string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if k, ok := x.byID[id]; ok {
@@ -33,10 +31,10 @@ func (x *keyIndex) key(id uuid.UUID) string {
 	return k
 }
 
-func (x *keyIndex) addLocked(id uuid.UUID, k string) {
+func (x *keyIndex) addLocked(id model.CheckID, k string) {
 	if x.byID == nil {
-		x.byID = make(map[uuid.UUID]string)
-		x.byKey = make(map[string]uuid.UUID)
+		x.byID = make(map[model.CheckID]string)
+		x.byKey = make(map[string]model.CheckID)
 	}
 	x.byID[id] = k
 	x.byKey[k] = id
@@ -44,7 +42,7 @@ func (x *keyIndex) addLocked(id uuid.UUID, k string) {
 
 // lookup returns the id whose unique key is k, rebuilding the index from
 // ids() once when k is unknown.
-func (x *keyIndex) lookup(k string, ids func() []uuid.UUID) (uuid.UUID, bool) {
+func (x *keyIndex) lookup(k string, ids func() []model.CheckID) (model.CheckID, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if id, ok := x.byKey[k]; ok {

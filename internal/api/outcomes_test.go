@@ -39,7 +39,7 @@ func TestFlipsCarryActionOutcomes(t *testing.T) {
 	c := f.create(t, `{"name":"backup","timeout":3600,"grace":60}`)
 	id := c["uuid"].(string)
 	ctx := context.Background()
-	uid := uuid.MustParse(id)
+	uid := model.CheckID(uuid.MustParse(id))
 	for _, k := range []model.PingKind{model.PingSuccess, model.PingFail} {
 		if _, err := e.Ping(ctx, uid, model.Ping{Kind: k, ExitStatus: -1}); err != nil {
 			t.Fatal(err)

@@ -6,15 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/api"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 func TestSilences(t *testing.T) {
-	sup := actions.NewSuppression(func(uuid.UUID) (string, model.Status, bool) { return "", "", false }, 0)
+	sup := actions.NewSuppression(func(model.CheckID) (string, model.Status, bool) { return "", "", false }, 0)
 	path := filepath.Join(t.TempDir(), "silences.json")
 	book, err := actions.OpenSilences(path, sup, nil)
 	if err != nil {

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Maintenance is a maintenance window: while it is open, the
@@ -130,13 +130,13 @@ func (l *loader) subErrors(path string, err error) {
 func (l *loader) buildActions(c *Config) {
 	nerr := len(l.errs)
 	specs := l.notifiers(c)
-	ids := map[string]uuid.UUID{}
+	ids := map[string]model.CheckID{}
 	for _, cc := range c.Checks {
 		if _, dup := ids[cc.Name]; cc.Name != "" && !dup {
 			ids[cc.Name] = idOf(cc)
 		}
 	}
-	a := actions.Config{Notifiers: specs, Processes: c.Processes, Rules: map[uuid.UUID]actions.Rules{}, Parents: map[uuid.UUID][]uuid.UUID{}, DependencyDelay: c.DependencyDelay.D()}
+	a := actions.Config{Notifiers: specs, Processes: c.Processes, Rules: map[model.CheckID]actions.Rules{}, Parents: map[model.CheckID][]model.CheckID{}, DependencyDelay: c.DependencyDelay.D()}
 	procs := map[string]int{}
 	for i, p := range c.Processes {
 		path := fmt.Sprintf("processes[%d]", i)
@@ -209,9 +209,9 @@ func (l *loader) buildActions(c *Config) {
 
 // idOf returns the id a config check gets (its id, or one derived from
 // its name).
-func idOf(cc Check) uuid.UUID {
+func idOf(cc Check) model.CheckID {
 	if cc.ID != "" {
-		if id, err := uuid.Parse(cc.ID); err == nil {
+		if id, err := model.ParseCheckID(cc.ID); err == nil {
 			return id
 		}
 	}

@@ -133,7 +133,7 @@ func TestLoadGood(t *testing.T) {
 		byName[c.Name] = c
 	}
 	b := byName["backup"]
-	if b.ID.String() != "5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278" || b.Kind != model.KindPush || b.Schedule.Cron != "0 3 * * *" ||
+	if b.ID.Secret() != "5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278" || b.Kind != model.KindPush || b.Schedule.Cron != "0 3 * * *" ||
 		b.Schedule.TZ != "Europe/Paris" || b.Schedule.Grace != 2*time.Hour || b.MinRunTime != time.Minute || b.PingKey != "pk" || b.Slug != "backup" {
 		t.Errorf("backup: %+v", b)
 	}

@@ -18,8 +18,8 @@ import (
 var idNamespace = uuid.MustParse("6f1d8f86-3c2a-4a8e-9a57-3f0c5f2b7a10")
 
 // CheckID returns the ID a check named name gets when the config sets none.
-func CheckID(name string) uuid.UUID {
-	return uuid.NewSHA1(idNamespace, []byte("vitals-config-check:"+name))
+func CheckID(name string) model.CheckID {
+	return model.CheckID(uuid.NewSHA1(idNamespace, []byte("vitals-config-check:"+name)))
 }
 
 func (l *loader) validate(c *Config) {
@@ -100,7 +100,7 @@ func (l *loader) validate(c *Config) {
 		l.errorf("dependency_delay", "must not be negative")
 	}
 
-	checkNames, ids := map[string]int{}, map[uuid.UUID]int{}
+	checkNames, ids := map[string]int{}, map[model.CheckID]int{}
 	for i := range c.Checks {
 		p := fmt.Sprintf("checks[%d]", i)
 		mc, ok := l.check(c, &c.Checks[i], p)
@@ -150,8 +150,8 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 	}
 	switch {
 	case cc.ID != "":
-		id, err := uuid.Parse(cc.ID)
-		if err != nil || id == uuid.Nil {
+		id, err := model.ParseCheckID(cc.ID)
+		if err != nil || id.IsZero() {
 			l.errorf(path+".id", "%q is not a UUID (8-4-4-4-12 hex digits)", clip(cc.ID, 40))
 		}
 		m.ID = id

@@ -128,7 +128,7 @@ func (d *Daemon) logStart(cfg *config.Config) {
 			d.log.Info("more push checks: list them with GET /api/v1/checks")
 			break
 		}
-		url := base + "/ping/" + c.ID.String()
+		url := base + "/ping/" + c.ID.Secret()
 		if c.Slug != "" && c.PingKey != "" {
 			url = base + "/ping/" + c.PingKey + "/" + c.Slug
 		}

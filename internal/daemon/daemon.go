@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -77,9 +76,9 @@ type engineRef struct {
 	rep metrics.Reporter
 }
 
-func (r *engineRef) List() []store.CheckState                  { return r.eng.List() }
-func (r *engineRef) Get(id uuid.UUID) (store.CheckState, bool) { return r.eng.Get(id) }
-func (r *engineRef) Report(ctx context.Context, id uuid.UUID, res model.Result) (model.State, error) {
+func (r *engineRef) List() []store.CheckState                      { return r.eng.List() }
+func (r *engineRef) Get(id model.CheckID) (store.CheckState, bool) { return r.eng.Get(id) }
+func (r *engineRef) Report(ctx context.Context, id model.CheckID, res model.Result) (model.State, error) {
 	return r.rep.Report(ctx, id, res)
 }
 
@@ -118,14 +117,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})
 	d.sched = pull.New(ref, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log,
-		Observe: func(_ uuid.UUID, scheduled, started time.Time, _ model.Result) {
+		Observe: func(_ model.CheckID, scheduled, started time.Time, _ model.Result) {
 			lateness.Observe(started.Sub(scheduled).Seconds())
 		}})
 	// Actions (notifiers, supervised processes, dependencies, maintenance)
 	// and the status page are built before the engine, whose listeners
 	// they are; they reach the engine through ref once it exists.
 	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log,
-		Status: func(id uuid.UUID) (string, model.Status, bool) {
+		Status: func(id model.CheckID) (string, model.Status, bool) {
 			cs, ok := ref.eng.Get(id)
 			return cs.Check.Name, cs.State.Status, ok
 		}})
@@ -314,7 +313,7 @@ func btoi(b bool) int {
 
 // checkStore is the readiness check: the store answers a read.
 func (d *Daemon) checkStore(ctx context.Context) error {
-	_, _, err := d.st.GetCheck(ctx, uuid.Nil)
+	_, _, err := d.st.GetCheck(ctx, model.CheckID{})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

@@ -157,7 +157,7 @@ func TestReloadKeepsState(t *testing.T) {
   - {name: gone, period: 1h}
   - {name: t, tcp: {address: "%s"}, interval: 1s}
 `, tcp))
-	if code, body := h.do("POST", "/ping/"+config.CheckID("a").String(), ""); code != 200 || body != "OK" {
+	if code, body := h.do("POST", "/ping/"+config.CheckID("a").Secret(), ""); code != 200 || body != "OK" {
 		t.Fatalf("ping a: %d %s", code, body)
 	}
 	if code, body := h.do("POST", "/ping/pk/b/fail", ""); code != 200 {
@@ -278,7 +278,7 @@ func TestEndpoints(t *testing.T) {
 // TestRestartKeepsState: a new daemon on the same store finds the state.
 func TestRestartKeepsState(t *testing.T) {
 	h := start(t, "  - {name: a, period: 1h}\n")
-	h.do("POST", "/ping/"+config.CheckID("a").String()+"/fail", "")
+	h.do("POST", "/ping/"+config.CheckID("a").Secret()+"/fail", "")
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	tcp := listenTCP(t)
 	h := start(t, fmt.Sprintf("  - {name: a, period: 1h}\n  - {name: t, tcp: {address: %q}, interval: 1s}\n", tcp))
-	h.do("POST", "/ping/"+config.CheckID("a").String(), "")
+	h.do("POST", "/ping/"+config.CheckID("a").Secret(), "")
 	waitFor(t, "a probe", func() bool { return h.state("t").Status == model.StatusUp })
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
@@ -348,8 +348,8 @@ checks:
 	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	h := &harness{t: t, d: d, base: "http://" + d.Addrs()[0].String()}
-	h.do("POST", "/ping/"+config.CheckID("job").String(), "")
-	h.do("POST", "/ping/"+config.CheckID("job").String()+"/fail", "")
+	h.do("POST", "/ping/"+config.CheckID("job").Secret(), "")
+	h.do("POST", "/ping/"+config.CheckID("job").Secret()+"/fail", "")
 	select {
 	case body := <-got:
 		if !strings.Contains(body, `"job"`) || !strings.Contains(body, "down") {
@@ -490,7 +490,7 @@ checks:
 	}
 	d, stop := run()
 	h := &harness{t: t, d: d, base: "http://" + d.Addrs()[0].String()}
-	if code, _ := h.do("POST", "/ping/"+config.CheckID("beat").String(), ""); code != 200 {
+	if code, _ := h.do("POST", "/ping/"+config.CheckID("beat").Secret(), ""); code != 200 {
 		t.Fatal(code)
 	}
 	stop()

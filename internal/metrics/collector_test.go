@@ -25,9 +25,9 @@ func (f fixed) PendingDeadlines() int    { return f.pending }
 
 var (
 	t0    = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	idA   = uuid.MustParse("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278")
-	idB   = uuid.MustParse("0e2d1f6a-1c1b-4f3e-9d36-2f0f8b7c9a11")
-	idC   = uuid.MustParse("9a1d6f0e-7a7b-4c1c-8d3e-5f2a1b0c9d88")
+	idA   = model.CheckID(uuid.MustParse("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"))
+	idB   = model.CheckID(uuid.MustParse("0e2d1f6a-1c1b-4f3e-9d36-2f0f8b7c9a11"))
+	idC   = model.CheckID(uuid.MustParse("9a1d6f0e-7a7b-4c1c-8d3e-5f2a1b0c9d88"))
 	ukeyA = metrics.UniqueKey(idA)
 	ukeyB = metrics.UniqueKey(idB)
 	ukeyC = metrics.UniqueKey(idC)

@@ -32,7 +32,7 @@ func Example() {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.New(eng, metrics.Options{Recorder: rec}))
 
-	id := uuid.MustParse("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278")
+	id := model.CheckID(uuid.MustParse("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"))
 	if _, err := eng.Create(context.Background(), model.Check{ID: id, Name: "backup", Kind: model.KindPush}); err != nil {
 		panic(err)
 	}

@@ -3,7 +3,6 @@ package metrics
 import (
 	"sync"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -11,7 +10,7 @@ import (
 )
 
 // UniqueKey returns a check's unique_key; see [model.UniqueKey].
-func UniqueKey(id uuid.UUID) string { return model.UniqueKey(id) }
+func UniqueKey(id model.CheckID) string { return model.UniqueKey(id) }
 
 // labelCache keeps each check's label pairs across scrapes, so that a
 // scrape of an unchanged check allocates no labels (the pairs are shared
@@ -22,7 +21,7 @@ func UniqueKey(id uuid.UUID) string { return model.UniqueKey(id) }
 type labelCache struct {
 	mu  sync.Mutex
 	gen uint64
-	m   map[uuid.UUID]*checkLabels
+	m   map[model.CheckID]*checkLabels
 }
 
 // checkLabels are one check's label pairs: per for the {check,
@@ -41,7 +40,7 @@ func (k *labelCache) begin() {
 	k.mu.Lock()
 	k.gen++
 	if k.m == nil {
-		k.m = make(map[uuid.UUID]*checkLabels)
+		k.m = make(map[model.CheckID]*checkLabels)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vitals-go/vitals/internal/ping"
@@ -144,7 +143,7 @@ var _ ping.Engine = (*PingEngine)(nil)
 func (r *Recorder) Pings(e ping.Engine) *PingEngine { return &PingEngine{Engine: e, r: r} }
 
 // Ping records the ping through the wrapped engine, counting and timing it.
-func (p *PingEngine) Ping(ctx context.Context, id uuid.UUID, pg model.Ping) (model.State, error) {
+func (p *PingEngine) Ping(ctx context.Context, id model.CheckID, pg model.Ping) (model.State, error) {
 	start := time.Now()
 	st, err := p.Engine.Ping(ctx, id, pg)
 	switch {
@@ -166,16 +165,16 @@ func (p *PingEngine) Ping(ctx context.Context, id uuid.UUID, pg model.Ping) (mod
 // Reporter is how the pull scheduler reports probe results;
 // *watchdog.Engine implements it.
 type Reporter interface {
-	Report(ctx context.Context, id uuid.UUID, r model.Result) (model.State, error)
+	Report(ctx context.Context, id model.CheckID, r model.Result) (model.State, error)
 }
 
 var _ Reporter = (*watchdog.Engine)(nil)
 
 // ReportFunc adapts a function to Reporter.
-type ReportFunc func(ctx context.Context, id uuid.UUID, r model.Result) (model.State, error)
+type ReportFunc func(ctx context.Context, id model.CheckID, r model.Result) (model.State, error)
 
 // Report calls f.
-func (f ReportFunc) Report(ctx context.Context, id uuid.UUID, r model.Result) (model.State, error) {
+func (f ReportFunc) Report(ctx context.Context, id model.CheckID, r model.Result) (model.State, error) {
 	return f(ctx, id, r)
 }
 
@@ -183,7 +182,7 @@ func (f ReportFunc) Report(ctx context.Context, id uuid.UUID, r model.Result) (m
 // vitals_probe_duration_seconds. Give it to the pull scheduler in place of
 // the engine.
 func (r *Recorder) Reporter(e Reporter) Reporter {
-	return ReportFunc(func(ctx context.Context, id uuid.UUID, res model.Result) (model.State, error) {
+	return ReportFunc(func(ctx context.Context, id model.CheckID, res model.Result) (model.State, error) {
 		l := "fail"
 		if res.OK {
 			l = "ok"

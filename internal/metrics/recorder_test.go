@@ -52,7 +52,7 @@ func TestWiredToRealEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"", "/start", "/0", "/log", "/fail", "/3", ""} {
-		resp, err := http.Post(srv.URL+"/ping/"+push.ID.String()+p, "text/plain", strings.NewReader("out"))
+		resp, err := http.Post(srv.URL+"/ping/"+push.ID.Secret()+p, "text/plain", strings.NewReader("out"))
 		if err != nil {
 			t.Fatal(err)
 		}

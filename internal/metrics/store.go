@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -59,7 +57,7 @@ func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
 }
 
 // DeleteCheck implements store.Store, timed as "delete".
-func (s *Store) DeleteCheck(ctx context.Context, id uuid.UUID) error {
+func (s *Store) DeleteCheck(ctx context.Context, id model.CheckID) error {
 	start := time.Now()
 	err := s.Store.DeleteCheck(ctx, id)
 	s.observe(OpDelete, start, err)

@@ -80,7 +80,7 @@ func (f *fixture) do(t *testing.T, method, path, body string, hdr ...string) rep
 	return reply{resp.StatusCode, string(b), resp.Header}
 }
 
-func (f *fixture) lastPing(t *testing.T, id uuid.UUID) model.Ping {
+func (f *fixture) lastPing(t *testing.T, id model.CheckID) model.Ping {
 	t.Helper()
 	ps, err := f.st.Pings(context.Background(), id, store.PingQuery{Limit: 1})
 	if err != nil || len(ps) != 1 {
@@ -109,10 +109,10 @@ func TestProtocol(t *testing.T) {
 		{"/1", model.PingExitStatus, 1, model.StatusDown},
 		{"/255", model.PingExitStatus, 255, model.StatusDown},
 	}
-	for _, base := range []string{"/ping/" + c.ID.String(), "/ping/" + key + "/database-backup"} {
+	for _, base := range []string{"/ping/" + c.ID.Secret(), "/ping/" + key + "/database-backup"} {
 		for _, ep := range endpoints {
 			for _, method := range []string{"GET", "HEAD", "POST"} {
-				name := method + " " + strings.Replace(base, c.ID.String(), "<uuid>", 1) + ep.suffix
+				name := method + " " + strings.Replace(base, c.ID.Secret(), "<uuid>", 1) + ep.suffix
 				t.Run(name, func(t *testing.T) {
 					before, _ := f.e.Get(c.ID)
 					body := ""
@@ -159,7 +159,7 @@ func TestProtocol(t *testing.T) {
 func TestTrailingSlashAndCase(t *testing.T) {
 	f := newFixture(t, ping.Options{})
 	c := f.check(t, "x")
-	for _, path := range []string{"/ping/" + c.ID.String() + "/", "/ping/" + strings.ToUpper(c.ID.String())} {
+	for _, path := range []string{"/ping/" + c.ID.Secret() + "/", "/ping/" + strings.ToUpper(c.ID.Secret())} {
 		if r := f.do(t, "GET", path, ""); r.code != 200 || r.body != "OK" {
 			t.Fatalf("%s: %d %q", path, r.code, r.body)
 		}
@@ -171,7 +171,7 @@ func TestRunIDs(t *testing.T) {
 	f := newFixture(t, ping.Options{})
 	c := f.check(t, "job")
 	rid := "123e4567-e89b-12d3-a456-426614174000"
-	base := "/ping/" + c.ID.String()
+	base := "/ping/" + c.ID.Secret()
 	if r := f.do(t, "GET", base+"/start?rid="+rid, ""); r.code != 200 {
 		t.Fatalf("start: %d", r.code)
 	}
@@ -199,7 +199,7 @@ func TestRunIDs(t *testing.T) {
 func TestBodies(t *testing.T) {
 	f := newFixture(t, ping.Options{BodyLimit: 100})
 	c := f.check(t, "b")
-	base := "/ping/" + c.ID.String() + "/log"
+	base := "/ping/" + c.ID.Secret() + "/log"
 	big := strings.Repeat("x", 5000)
 	r := f.do(t, "POST", base, big)
 	if r.code != 200 || r.header.Get("Ping-Body-Limit") != "100" {
@@ -216,7 +216,7 @@ func TestBodies(t *testing.T) {
 	// Larger than the discard bound: still 200, the connection is closed.
 	g := newFixture(t, ping.Options{BodyLimit: 10, MaxDiscard: 1000})
 	c2 := g.check(t, "b2")
-	r = g.do(t, "POST", "/ping/"+c2.ID.String(), strings.Repeat("y", 50_000))
+	r = g.do(t, "POST", "/ping/"+c2.ID.Secret(), strings.Repeat("y", 50_000))
 	if r.code != 200 {
 		t.Fatalf("huge body: %d", r.code)
 	}
@@ -260,7 +260,7 @@ func TestSlugs(t *testing.T) {
 func TestMalformed(t *testing.T) {
 	f := newFixture(t, ping.Options{})
 	c := f.check(t, "m")
-	id := c.ID.String()
+	id := c.ID.Secret()
 	unknown := uuid.NewString()
 	cases := []struct {
 		method, path string
@@ -308,13 +308,13 @@ func TestMalformed(t *testing.T) {
 func TestProxyHeaders(t *testing.T) {
 	f := newFixture(t, ping.Options{TrustProxyHeaders: true})
 	c := f.check(t, "p")
-	f.do(t, "GET", "/ping/"+c.ID.String(), "", "X-Forwarded-For", "203.0.113.9:4711, 10.0.0.1", "X-Forwarded-Proto", "https")
+	f.do(t, "GET", "/ping/"+c.ID.Secret(), "", "X-Forwarded-For", "203.0.113.9:4711, 10.0.0.1", "X-Forwarded-Proto", "https")
 	if p := f.lastPing(t, c.ID); p.RemoteAddr != "203.0.113.9" || p.Scheme != "https" {
 		t.Fatalf("trusted: %q %q", p.RemoteAddr, p.Scheme)
 	}
 	g := newFixture(t, ping.Options{})
 	c2 := g.check(t, "p")
-	g.do(t, "GET", "/ping/"+c2.ID.String(), "", "X-Forwarded-For", "203.0.113.9")
+	g.do(t, "GET", "/ping/"+c2.ID.Secret(), "", "X-Forwarded-For", "203.0.113.9")
 	if p := g.lastPing(t, c2.ID); p.RemoteAddr != "127.0.0.1" {
 		t.Fatalf("untrusted header used: %q", p.RemoteAddr)
 	}
@@ -338,7 +338,7 @@ func TestNotDurableIsNotOK(t *testing.T) {
 	}
 	srv := httptest.NewServer(ping.New(e, ping.Options{}))
 	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/ping/" + c.ID.String())
+	resp, err := http.Get(srv.URL + "/ping/" + c.ID.Secret())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +364,7 @@ func FuzzHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	h := ping.New(e, ping.Options{BodyLimit: 64, AutoProvision: func(k, s string) (model.Check, bool) { return model.Check{}, k == "key" }})
-	id := c.ID.String()
+	id := c.ID.Secret()
 	for _, s := range []string{id, id + "/start", id + "/256", "key/fz/fail", "key/new?create=1", id + "?rid=x", id + "/log?rid=" + id} {
 		f.Add("GET", s, []byte("body"))
 	}

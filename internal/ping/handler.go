@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -20,10 +19,10 @@ import (
 // Engine is what the handler needs of the watchdog engine
 // (*watchdog.Engine implements it).
 type Engine interface {
-	Ping(ctx context.Context, id uuid.UUID, p model.Ping) (model.State, error)
-	LookupSlug(pingKey, slug string) []uuid.UUID
+	Ping(ctx context.Context, id model.CheckID, p model.Ping) (model.State, error)
+	LookupSlug(pingKey, slug string) []model.CheckID
 	Create(ctx context.Context, c model.Check) (model.Check, error)
-	Get(id uuid.UUID) (store.CheckState, bool)
+	Get(id model.CheckID) (store.CheckState, bool)
 }
 
 var _ Engine = (*watchdog.Engine)(nil)
@@ -187,23 +186,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // exists reports whether check id exists, for the error paths that must
 // answer an unknown check before a malformed request (healthchecks.io's
 // order).
-func (h *Handler) exists(id uuid.UUID) bool {
+func (h *Handler) exists(id model.CheckID) bool {
 	_, ok := h.e.Get(id)
 	return ok
 }
 
 // resolveSlug finds (or, with ?create=1, creates) the check of a slug URL.
 // A non-zero code is the error answer.
-func (h *Handler) resolveSlug(r *http.Request, t Target) (id uuid.UUID, created bool, code int, reason string) {
+func (h *Handler) resolveSlug(r *http.Request, t Target) (id model.CheckID, created bool, code int, reason string) {
 	ids := h.e.LookupSlug(t.PingKey, t.Slug)
 	switch {
 	case len(ids) == 1:
 		return ids[0], false, 0, ""
 	case len(ids) > 1:
-		return uuid.Nil, false, http.StatusConflict, strconv.Itoa(len(ids)) + " checks have this ping key and slug"
+		return model.CheckID{}, false, http.StatusConflict, strconv.Itoa(len(ids)) + " checks have this ping key and slug"
 	}
 	if r.URL.Query().Get("create") != "1" || h.opts.AutoProvision == nil {
-		return uuid.Nil, false, http.StatusNotFound, "no check with this ping key and slug"
+		return model.CheckID{}, false, http.StatusNotFound, "no check with this ping key and slug"
 	}
 	h.createMu.Lock()
 	defer h.createMu.Unlock()
@@ -212,7 +211,7 @@ func (h *Handler) resolveSlug(r *http.Request, t Target) (id uuid.UUID, created 
 	}
 	c, ok := h.opts.AutoProvision(t.PingKey, t.Slug)
 	if !ok {
-		return uuid.Nil, false, http.StatusNotFound, "no check with this ping key and slug, and the key does not allow ?create=1"
+		return model.CheckID{}, false, http.StatusNotFound, "no check with this ping key and slug, and the key does not allow ?create=1"
 	}
 	c.PingKey, c.Slug = t.PingKey, t.Slug
 	if c.Name == "" {
@@ -227,7 +226,7 @@ func (h *Handler) resolveSlug(r *http.Request, t Target) (id uuid.UUID, created 
 	c, err := h.e.Create(r.Context(), c)
 	if err != nil {
 		h.log.Error("auto-provisioning failed", "ping_key", t.PingKey, "slug", t.Slug, "err", err)
-		return uuid.Nil, false, http.StatusServiceUnavailable, "could not create the check"
+		return model.CheckID{}, false, http.StatusServiceUnavailable, "could not create the check"
 	}
 	return c.ID, true, 0, ""
 }

@@ -22,7 +22,7 @@ var (
 // Target is what a ping URL names.
 type Target struct {
 	// ID is set for /ping/<uuid>… URLs.
-	ID uuid.UUID
+	ID model.CheckID
 	// PingKey and Slug are set for /ping/<ping-key>/<slug>… URLs.
 	PingKey, Slug string
 	// Kind is the signal; ExitStatus is set (0-255) for PingExitStatus
@@ -44,7 +44,7 @@ func ParsePath(rest string) (Target, error) {
 	t := Target{Kind: model.PingSuccess, ExitStatus: -1}
 	var action string
 	if id, ok := parseUUID(segs[0]); ok {
-		t.ID = id
+		t.ID = model.CheckID(id)
 		switch len(segs) {
 		case 2:
 			action = segs[1]

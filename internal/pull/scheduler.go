@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -32,7 +31,7 @@ const (
 // Engine is what the scheduler needs of the watchdog engine
 // (*watchdog.Engine implements it).
 type Engine interface {
-	Report(ctx context.Context, id uuid.UUID, r model.Result) (model.State, error)
+	Report(ctx context.Context, id model.CheckID, r model.Result) (model.State, error)
 	List() []store.CheckState
 }
 
@@ -55,7 +54,7 @@ type Options struct {
 	// scheduled for, the time it started (after waiting for a slot) and its
 	// result, before the result is reported. For metrics and benchmarks; it
 	// must be fast and safe for concurrent use. Default nil.
-	Observe func(id uuid.UUID, scheduled, started time.Time, r model.Result)
+	Observe func(id model.CheckID, scheduled, started time.Time, r model.Result)
 	// Logger receives scheduling and report errors. Default slog.Default().
 	Logger *slog.Logger
 
@@ -103,7 +102,7 @@ type Scheduler struct {
 	probes, skipped, failed atomic.Int64
 
 	mu      sync.Mutex
-	entries map[uuid.UUID]*entry
+	entries map[model.CheckID]*entry
 	queue   entryHeap
 	running bool
 	cancel  context.CancelFunc
@@ -111,7 +110,7 @@ type Scheduler struct {
 }
 
 type entry struct {
-	id       uuid.UUID
+	id       model.CheckID
 	raw      []byte // model.Check.Probe, to detect changes
 	prober   runner
 	err      error // the spec does not compile: every run reports it
@@ -150,7 +149,7 @@ func New(eng Engine, opts Options) *Scheduler {
 		opts:    opts,
 		sem:     make(chan struct{}, opts.MaxConcurrent),
 		wake:    make(chan struct{}, 1),
-		entries: map[uuid.UUID]*entry{},
+		entries: map[model.CheckID]*entry{},
 	}
 }
 

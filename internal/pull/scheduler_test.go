@@ -9,7 +9,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -17,7 +16,7 @@ import (
 type fakeEngine struct {
 	mu      sync.Mutex
 	checks  []store.CheckState
-	reports map[uuid.UUID][]time.Time // probe start times
+	reports map[model.CheckID][]time.Time // probe start times
 }
 
 func (f *fakeEngine) List() []store.CheckState {
@@ -26,14 +25,14 @@ func (f *fakeEngine) List() []store.CheckState {
 	return append([]store.CheckState(nil), f.checks...)
 }
 
-func (f *fakeEngine) Report(_ context.Context, id uuid.UUID, r model.Result) (model.State, error) {
+func (f *fakeEngine) Report(_ context.Context, id model.CheckID, r model.Result) (model.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reports[id] = append(f.reports[id], r.Time)
 	return model.State{}, nil
 }
 
-func (f *fakeEngine) times(id uuid.UUID) []time.Time {
+func (f *fakeEngine) times(id model.CheckID) []time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]time.Time(nil), f.reports[id]...)
@@ -55,7 +54,7 @@ func (p fakeProbe) Probe(ctx context.Context) model.Result {
 }
 
 func pullCheck(name string, interval time.Duration, probeTime string) model.Check {
-	return model.Check{ID: uuid.New(), Name: name, Kind: model.KindPull, Schedule: model.Schedule{Period: interval}, Desc: probeTime, Probe: []byte(`{}`)}
+	return model.Check{ID: model.NewCheckID(), Name: name, Kind: model.KindPull, Schedule: model.Schedule{Period: interval}, Desc: probeTime, Probe: []byte(`{}`)}
 }
 
 func newTest(eng *fakeEngine, opts Options) *Scheduler {
@@ -73,13 +72,13 @@ func TestSchedule(t *testing.T) {
 		fast := pullCheck("fast", 10*time.Second, "1ms")
 		other := pullCheck("other", 10*time.Second, "0s")
 		slow := pullCheck("slow", 10*time.Second, "25s")
-		eng := &fakeEngine{reports: map[uuid.UUID][]time.Time{}}
-		for _, c := range []model.Check{fast, other, slow, {ID: uuid.New(), Kind: model.KindPush}} {
+		eng := &fakeEngine{reports: map[model.CheckID][]time.Time{}}
+		for _, c := range []model.Check{fast, other, slow, {ID: model.NewCheckID(), Kind: model.KindPush}} {
 			eng.checks = append(eng.checks, store.CheckState{Check: c})
 		}
 		var late time.Duration
 		var mu sync.Mutex
-		s := newTest(eng, Options{MaxConcurrent: 2, Observe: func(_ uuid.UUID, scheduled, started time.Time, _ model.Result) {
+		s := newTest(eng, Options{MaxConcurrent: 2, Observe: func(_ model.CheckID, scheduled, started time.Time, _ model.Result) {
 			mu.Lock()
 			late = max(late, started.Sub(scheduled))
 			mu.Unlock()
@@ -127,7 +126,7 @@ func TestSchedule(t *testing.T) {
 // engine's listener is scheduled accordingly.
 func TestChanges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		eng := &fakeEngine{reports: map[uuid.UUID][]time.Time{}}
+		eng := &fakeEngine{reports: map[model.CheckID][]time.Time{}}
 		s := newTest(eng, Options{})
 		if err := s.Start(); err != nil {
 			t.Fatal(err)
@@ -177,7 +176,7 @@ func TestChanges(t *testing.T) {
 // cancelled, and their results are not reported.
 func TestCloseCancelsProbes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		eng := &fakeEngine{reports: map[uuid.UUID][]time.Time{}}
+		eng := &fakeEngine{reports: map[model.CheckID][]time.Time{}}
 		c := pullCheck("hang", time.Second, "1h")
 		eng.checks = []store.CheckState{{Check: c}}
 		s := newTest(eng, Options{})
@@ -199,15 +198,15 @@ func TestInvalidProbeReported(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var got []model.Result
 		var mu sync.Mutex
-		eng := &fakeEngine{reports: map[uuid.UUID][]time.Time{}}
-		s := New(eng, Options{Logger: slog.New(slog.DiscardHandler), Observe: func(_ uuid.UUID, _, _ time.Time, r model.Result) {
+		eng := &fakeEngine{reports: map[model.CheckID][]time.Time{}}
+		s := New(eng, Options{Logger: slog.New(slog.DiscardHandler), Observe: func(_ model.CheckID, _, _ time.Time, r model.Result) {
 			mu.Lock()
 			got = append(got, r)
 			mu.Unlock()
 		}})
 		s.Start()
 		defer s.Close()
-		s.OnCheck(model.Check{ID: uuid.New(), Kind: model.KindPull, Schedule: model.Schedule{Period: time.Second}, Probe: []byte(`{"url":"ftp://x"}`)}, false)
+		s.OnCheck(model.Check{ID: model.NewCheckID(), Kind: model.KindPull, Schedule: model.Schedule{Period: time.Second}, Probe: []byte(`{"url":"ftp://x"}`)}, false)
 		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
 		mu.Lock()

@@ -226,7 +226,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	detail, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("main")))
-	if err != nil || !strings.Contains(detail, "disk full") || !strings.Contains(detail, victim.ID.String()) {
+	if err != nil || !strings.Contains(detail, "disk full") || !strings.Contains(detail, victim.ID.Secret()) {
 		t.Errorf("detail page: %v\n%s", err, detail)
 	}
 	shot("statuspage-detail.png")
@@ -275,7 +275,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"new importer", victim.ID.String(), "fail ping", "disk full"} {
+	for _, secret := range []string{"new importer", victim.ID.Secret(), "fail ping", "disk full"} {
 		if strings.Contains(html, secret) {
 			t.Errorf("public view shows %q", secret)
 		}

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -210,7 +208,7 @@ func (p *Page) scan() {
 	}
 	now := p.opts.Now()
 	cs := p.opts.Engine.List()
-	var changed []uuid.UUID
+	var changed []model.CheckID
 	p.rmu.Lock()
 	for i := range cs {
 		if r := p.rows[cs[i].Check.ID]; r == nil || r.status != cs[i].State.Display(now) {
@@ -239,7 +237,7 @@ func (p *Page) flush() {
 		return
 	}
 	pending := p.pending
-	p.pending = make(map[uuid.UUID]struct{})
+	p.pending = make(map[model.CheckID]struct{})
 	structural := p.structural
 	p.structural = false
 	flipsDirty := p.flipsDirty
@@ -285,10 +283,10 @@ type message struct {
 	only   *view // nil: every view; else only streams of that view
 }
 
-func (p *Page) rowMessages(pending map[uuid.UUID]struct{}, flipsDirty bool) []message {
+func (p *Page) rowMessages(pending map[model.CheckID]struct{}, flipsDirty bool) []message {
 	now := p.opts.Now().UTC()
 	cs := make([]store.CheckState, 0, len(pending))
-	var gone []uuid.UUID
+	var gone []model.CheckID
 	for id := range pending {
 		if c, ok := p.opts.Engine.Get(id); ok {
 			cs = append(cs, c)

@@ -32,7 +32,7 @@ const testKey = "s3cret-api-key"
 type engineRef struct{ e *watchdog.Engine }
 
 func (r *engineRef) List() []store.CheckState { return r.e.List() }
-func (r *engineRef) Get(id uuid.UUID) (store.CheckState, bool) {
+func (r *engineRef) Get(id model.CheckID) (store.CheckState, bool) {
 	return r.e.Get(id)
 }
 
@@ -104,7 +104,7 @@ func (f *fixture) create(t testing.TB, name string, tags ...string) model.Check 
 	return c
 }
 
-func (f *fixture) ping(t testing.TB, id uuid.UUID, kind model.PingKind, body string) {
+func (f *fixture) ping(t testing.TB, id model.CheckID, kind model.PingKind, body string) {
 	t.Helper()
 	if _, err := f.eng.Ping(context.Background(), id, model.Ping{Kind: kind, Body: []byte(body), RemoteAddr: "192.0.2.7", UserAgent: "curl/8"}); err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func seedChecks(tb testing.TB, st store.Store, n int, now time.Time) []model.Che
 	out := make([]model.Check, 0, n)
 	updates := make([]store.Update, 0, n)
 	for i := range n {
-		id := uuid.NewSHA1(uuid.NameSpaceOID, []byte(strconv.Itoa(i)))
+		id := model.CheckID(uuid.NewSHA1(uuid.NameSpaceOID, []byte(strconv.Itoa(i))))
 		name := seedNames[i%len(seedNames)]
 		if i >= len(seedNames) {
 			name += " " + strconv.Itoa(i/len(seedNames))

@@ -11,8 +11,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/statuspage"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
@@ -23,7 +21,7 @@ import (
 type listEngine []store.CheckState
 
 func (l listEngine) List() []store.CheckState { return l }
-func (l listEngine) Get(id uuid.UUID) (store.CheckState, bool) {
+func (l listEngine) Get(id model.CheckID) (store.CheckState, bool) {
 	for _, c := range l {
 		if c.Check.ID == id {
 			return c, true
@@ -39,7 +37,7 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := memstore.New(memstore.Options{})
 		defer st.Close()
-		id := uuid.New()
+		id := model.NewCheckID()
 		now := time.Now()
 		c := model.Check{ID: id, Name: "solo", Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: time.Minute}}
 		if err := st.CreateCheck(context.Background(), c, model.NewState(id, now)); err != nil {
@@ -93,7 +91,7 @@ func TestLateWithoutEvent(t *testing.T) {
 		st := memstore.New(memstore.Options{})
 		defer st.Close()
 		now := time.Now()
-		id := uuid.New()
+		id := model.NewCheckID()
 		c := model.Check{ID: id, Name: "hourly", Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: 10 * time.Minute}}
 		s := model.NewState(id, now.Add(-2*time.Hour))
 		s.Status, s.Underlying, s.Since, s.LastPing = model.StatusUp, model.StatusUp, now.Add(-59*time.Minute), now.Add(-59*time.Minute)

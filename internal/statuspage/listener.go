@@ -3,8 +3,6 @@ package statuspage
 import (
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -86,7 +84,7 @@ func (p *Page) OnCheck(c model.Check, deleted bool) {
 // has not seen. Every probe result of a pull check is a sample; a push
 // check's LastDuration is a run time (start → finish) that plain pings
 // leave as it was, so it is a new sample only when it changed.
-func (p *Page) sampleLocked(kind model.Kind, id uuid.UUID, s model.State) {
+func (p *Page) sampleLocked(kind model.Kind, id model.CheckID, s model.State) {
 	if s.LastPing.IsZero() {
 		return
 	}
@@ -106,7 +104,7 @@ func (p *Page) sampleLocked(kind model.Kind, id uuid.UUID, s model.State) {
 	r.add(float32(s.LastDuration.Seconds() * 1000))
 }
 
-func (p *Page) markLocked(id uuid.UUID) {
+func (p *Page) markLocked(id model.CheckID) {
 	if len(p.clients) > 0 {
 		p.pending[id] = struct{}{}
 	}

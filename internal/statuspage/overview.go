@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -135,7 +133,7 @@ func (p *Page) recentFlipsLocked(ctx context.Context, v view) []flipView {
 	if dirty || !p.flipsOK {
 		// Enough to fill the list even when most flips are of checks the
 		// public view hides.
-		fl, err := p.opts.Store.Flips(ctx, uuid.Nil, store.FlipQuery{Limit: 5 * recentFlips})
+		fl, err := p.opts.Store.Flips(ctx, model.CheckID{}, store.FlipQuery{Limit: 5 * recentFlips})
 		if err != nil {
 			p.opts.Logger.Warn("status page: flips query", "err", err)
 			p.lmu.Lock()
@@ -221,7 +219,7 @@ type checkView struct {
 
 // privateView is what only the authorised view shows.
 type privateView struct {
-	ID        uuid.UUID
+	ID        model.CheckID
 	Kind      model.Kind
 	Schedule  string
 	Tags      []string

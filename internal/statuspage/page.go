@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -24,7 +22,7 @@ import (
 // page is built first).
 type Engine interface {
 	List() []store.CheckState
-	Get(id uuid.UUID) (store.CheckState, bool)
+	Get(id model.CheckID) (store.CheckState, bool)
 }
 
 // History is the part of store.Store the page reads: flips, uptime rollups
@@ -38,9 +36,9 @@ type Engine interface {
 // one scan) is asked once instead of once per check when the page fills its
 // cache. The SQLite and memory stores have it.
 type History interface {
-	Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]model.Ping, error)
-	Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]model.Flip, error)
-	Uptime(ctx context.Context, id uuid.UUID, from, to time.Time) ([]model.UptimeDay, error)
+	Pings(ctx context.Context, id model.CheckID, q store.PingQuery) ([]model.Ping, error)
+	Flips(ctx context.Context, id model.CheckID, q store.FlipQuery) ([]model.Flip, error)
+	Uptime(ctx context.Context, id model.CheckID, from, to time.Time) ([]model.UptimeDay, error)
 }
 
 // uptimeAller is the optional bulk query of a History (see History).
@@ -107,21 +105,21 @@ type Page struct {
 	// lmu guards what the engine's listeners write; they hold the engine's
 	// check locks, so lmu is only ever held briefly.
 	lmu        sync.Mutex
-	spark      map[uuid.UUID]*ring
-	pending    map[uuid.UUID]struct{} // checks to push to live streams
-	upDirty    map[uuid.UUID]struct{} // checks whose rollups changed
+	spark      map[model.CheckID]*ring
+	pending    map[model.CheckID]struct{} // checks to push to live streams
+	upDirty    map[model.CheckID]struct{} // checks whose rollups changed
 	flipsDirty bool
-	structural bool                 // checks created, deleted or renamed
-	created    map[string]uuid.UUID // hid → id of checks created since the last render
+	structural bool                     // checks created, deleted or renamed
+	created    map[string]model.CheckID // hid → id of checks created since the last render
 	clients    map[*client]struct{}
 	closed     bool
 
 	// rmu guards the render cache; renders are serialised by it.
 	rmu     sync.Mutex
-	rows    map[uuid.UUID]*row
-	hids    map[string]uuid.UUID
+	rows    map[model.CheckID]*row
+	hids    map[string]model.CheckID
 	order   []*row // sorted by name; nil when it must be rebuilt
-	uptime  map[uuid.UUID]*uptime
+	uptime  map[model.CheckID]*uptime
 	flips   []model.Flip // recent flips of every check, newest first
 	flipsOK bool
 	gen     uint64
@@ -163,14 +161,14 @@ func New(opts Options) *Page {
 		ctx:     ctx,
 		cancel:  cancel,
 		wake:    make(chan struct{}, 1),
-		spark:   make(map[uuid.UUID]*ring),
-		pending: make(map[uuid.UUID]struct{}),
-		upDirty: make(map[uuid.UUID]struct{}),
-		created: make(map[string]uuid.UUID),
+		spark:   make(map[model.CheckID]*ring),
+		pending: make(map[model.CheckID]struct{}),
+		upDirty: make(map[model.CheckID]struct{}),
+		created: make(map[string]model.CheckID),
 		clients: make(map[*client]struct{}),
-		rows:    make(map[uuid.UUID]*row),
-		hids:    make(map[string]uuid.UUID),
-		uptime:  make(map[uuid.UUID]*uptime),
+		rows:    make(map[model.CheckID]*row),
+		hids:    make(map[string]model.CheckID),
+		uptime:  make(map[model.CheckID]*uptime),
 	}
 	p.wg.Add(1)
 	go p.hub()
@@ -294,7 +292,7 @@ func notFound(w http.ResponseWriter) {
 
 // hid is a check's id on the page: a hash of its UUID, because the UUID is
 // the secret of its ping URL and must not appear on a public page.
-func hid(id uuid.UUID) string {
+func hid(id model.CheckID) string {
 	h := sha256.Sum256(append([]byte("vitals-statuspage\x00"), id[:]...))
 	return hex.EncodeToString(h[:6])
 }

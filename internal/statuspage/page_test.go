@@ -77,7 +77,7 @@ func TestPublicHidesSecrets(t *testing.T) {
 			t.Errorf("public overview lacks %q", want)
 		}
 	}
-	for _, secret := range []string{"internal cron", api.ID.String(), internal.ID.String(), "fail ping", "hunter2"} {
+	for _, secret := range []string{"internal cron", api.ID.Secret(), internal.ID.Secret(), "fail ping", "hunter2"} {
 		if strings.Contains(pub, secret) {
 			t.Errorf("public overview leaks %q", secret)
 		}
@@ -93,13 +93,13 @@ func TestPublicHidesSecrets(t *testing.T) {
 	if code != 200 || !strings.Contains(pubDetail, "public api") {
 		t.Fatalf("public detail %s: %d", link, code)
 	}
-	for _, secret := range []string{api.ID.String(), "hunter2", "192.0.2.7", "curl/8", "fail ping", "Recent pings"} {
+	for _, secret := range []string{api.ID.Secret(), "hunter2", "192.0.2.7", "curl/8", "fail ping", "Recent pings"} {
 		if strings.Contains(pubDetail, secret) {
 			t.Errorf("public detail leaks %q", secret)
 		}
 	}
 	_, privDetail, _ := f.get(t, link, true)
-	for _, want := range []string{api.ID.String(), "hunter2", "192.0.2.7", "curl/8", "fail ping", "Recent pings"} {
+	for _, want := range []string{api.ID.Secret(), "hunter2", "192.0.2.7", "curl/8", "fail ping", "Recent pings"} {
 		if !strings.Contains(privDetail, want) {
 			t.Errorf("authorised detail lacks %q", want)
 		}
@@ -125,7 +125,7 @@ func TestPublicHidesSecrets(t *testing.T) {
 	if len(out.Checks) != 1 || out.Checks[0].Name != "public api" || out.Checks[0].Status != "down" || len(out.Checks[0].Days) != statuspage.Days {
 		t.Errorf("public status.json: %+v", out.Checks)
 	}
-	if strings.Contains(js, api.ID.String()) {
+	if strings.Contains(js, api.ID.Secret()) {
 		t.Error("status.json leaks the UUID")
 	}
 }
@@ -133,7 +133,7 @@ func TestPublicHidesSecrets(t *testing.T) {
 func TestUnknownCheck404(t *testing.T) {
 	f := newFixture(t, statuspage.Options{Public: true}, false)
 	c := f.create(t, "known")
-	for _, path := range []string{"check/000000000000", "check/" + c.ID.String(), "check/", "nope", "static/nope.js", "check/../../etc/passwd"} {
+	for _, path := range []string{"check/000000000000", "check/" + c.ID.Secret(), "check/", "nope", "static/nope.js", "check/../../etc/passwd"} {
 		for _, auth := range []bool{false, true} {
 			if code, _, _ := f.get(t, path, auth); code != http.StatusNotFound {
 				t.Errorf("GET /%s (auth %v): %d, want 404", path, auth, code)

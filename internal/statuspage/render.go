@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -20,7 +18,7 @@ import (
 // row is one check's cached fragment of the overview: an <li>, re-rendered
 // only when something it shows changed (its key). Guarded by Page.rmu.
 type row struct {
-	id     uuid.UUID
+	id     model.CheckID
 	hid    string
 	check  model.Check
 	status model.Status // displayed status

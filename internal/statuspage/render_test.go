@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/net/html"
 
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -107,8 +106,8 @@ func TestRing(t *testing.T) {
 }
 
 func TestSamples(t *testing.T) {
-	p := &Page{spark: map[uuid.UUID]*ring{}}
-	id := uuid.New()
+	p := &Page{spark: map[model.CheckID]*ring{}}
+	id := model.NewCheckID()
 	t0 := time.Now()
 	push := []model.State{
 		{LastPing: t0, LastDuration: 0},                                    // plain ping: no run time
@@ -123,7 +122,7 @@ func TestSamples(t *testing.T) {
 	if v := p.spark[id].values(nil); len(v) != 2 || v[0] != 1000 || v[1] != 2000 {
 		t.Errorf("push samples %v", v)
 	}
-	pull := uuid.New()
+	pull := model.NewCheckID()
 	for i := range 3 {
 		p.sampleLocked(model.KindPull, pull, model.State{LastPing: t0.Add(time.Duration(i) * time.Second), LastDuration: 5 * time.Millisecond})
 	}

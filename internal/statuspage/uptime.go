@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -50,12 +48,12 @@ func window(now time.Time) (from, to time.Time) {
 func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now time.Time) {
 	p.lmu.Lock()
 	dirty := p.upDirty
-	p.upDirty = make(map[uuid.UUID]struct{})
+	p.upDirty = make(map[model.CheckID]struct{})
 	p.lmu.Unlock()
 	for id := range dirty {
 		delete(p.uptime, id)
 	}
-	var missing []uuid.UUID
+	var missing []model.CheckID
 	for i := range cs {
 		if _, ok := p.uptime[cs[i].Check.ID]; !ok {
 			missing = append(missing, cs[i].Check.ID)
@@ -68,12 +66,12 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now 
 	// A scan reads every check's rows: worth it when many are missing (at
 	// the first render), not for the few that flipped since the last one.
 	if bulk, ok := p.opts.Store.(uptimeAller); ok && len(missing) > 64 && len(missing)*8 > len(cs) {
-		byID := make(map[uuid.UUID]*uptime, len(missing))
+		byID := make(map[model.CheckID]*uptime, len(missing))
 		for _, id := range missing {
 			byID[id] = &uptime{}
 		}
 		var last *uptime
-		var lastID uuid.UUID
+		var lastID model.CheckID
 		err := bulk.UptimeAll(ctx, from, to, func(d model.UptimeDay) {
 			if last == nil || d.CheckID != lastID {
 				last, lastID = byID[d.CheckID], d.CheckID
@@ -98,7 +96,7 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now 
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
-		next = make(chan uuid.UUID)
+		next = make(chan model.CheckID)
 	)
 	for range min(4, len(missing)) {
 		wg.Add(1)
@@ -127,7 +125,7 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now 
 	wg.Wait()
 }
 
-func (p *Page) readUptime(ctx context.Context, id uuid.UUID, from, to time.Time) (*uptime, error) {
+func (p *Page) readUptime(ctx context.Context, id model.CheckID, from, to time.Time) (*uptime, error) {
 	rows, err := p.opts.Store.Uptime(ctx, id, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("uptime of %s: %w", id, err)

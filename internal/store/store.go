@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -30,9 +29,9 @@ type Store interface {
 	UpdateCheck(ctx context.Context, c model.Check) error
 	// DeleteCheck removes the check, its state, pings, flips, rollups and
 	// pending notifications. ErrNotFound if absent.
-	DeleteCheck(ctx context.Context, id uuid.UUID) error
+	DeleteCheck(ctx context.Context, id model.CheckID) error
 	// GetCheck returns one check and its state. ErrNotFound if absent.
-	GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.State, error)
+	GetCheck(ctx context.Context, id model.CheckID) (model.Check, model.State, error)
 	// ListChecks returns every check with its state, ordered by ID. The
 	// engine calls it once at start to rebuild memory and deadlines.
 	ListChecks(ctx context.Context) ([]CheckState, error)
@@ -51,15 +50,15 @@ type Store interface {
 
 	// Pings returns the check's stored pings, newest first, at most
 	// q.Limit (default 100), with N < q.Before when q.Before > 0.
-	Pings(ctx context.Context, id uuid.UUID, q PingQuery) ([]model.Ping, error)
+	Pings(ctx context.Context, id model.CheckID, q PingQuery) ([]model.Ping, error)
 	// Flips returns the check's flips, newest first, at most q.Limit
 	// (default 100), with Time before q.Before when it is not zero. A
-	// uuid.Nil id returns the flips of every check.
-	Flips(ctx context.Context, id uuid.UUID, q FlipQuery) ([]model.Flip, error)
+	// zero id returns the flips of every check.
+	Flips(ctx context.Context, id model.CheckID, q FlipQuery) ([]model.Flip, error)
 	// Uptime returns the check's stored daily rollups for days in [from,
 	// to), oldest first. The interval still open (since the state's Since)
 	// is not in them: add it with model.SplitDays at read time.
-	Uptime(ctx context.Context, id uuid.UUID, from, to time.Time) ([]model.UptimeDay, error)
+	Uptime(ctx context.Context, id model.CheckID, from, to time.Time) ([]model.UptimeDay, error)
 
 	// Notifications returns outbox rows, oldest first, filtered by q.
 	Notifications(ctx context.Context, q NotificationQuery) ([]model.Notification, error)
@@ -85,7 +84,7 @@ type CheckState struct {
 // on one event. Every field but CheckID and State is optional.
 type Update struct {
 	// CheckID is the check changed.
-	CheckID uuid.UUID
+	CheckID model.CheckID
 	// State is the check's complete new state; it replaces the stored one.
 	State model.State
 	// Ping is the received ping, appended to the history; the store then
@@ -122,8 +121,8 @@ type NotificationQuery struct {
 	State model.NotificationState
 	// DueBefore, when not zero, keeps rows whose NextAttempt is before it.
 	DueBefore time.Time
-	// CheckID, when not uuid.Nil, keeps the rows of one check.
-	CheckID uuid.UUID
+	// CheckID, when not zero, keeps the rows of one check.
+	CheckID model.CheckID
 	// Limit caps the rows returned; default 100.
 	Limit int
 }

@@ -20,7 +20,7 @@ import (
 
 type downTimes struct {
 	mu   sync.Mutex
-	at   map[uuid.UUID]time.Time
+	at   map[model.CheckID]time.Time
 	done chan struct{}
 	want int
 }
@@ -61,13 +61,13 @@ func benchLateness(b *testing.B, durable bool) {
 			}
 			st = s
 		}
-		rec := &downTimes{at: map[uuid.UUID]time.Time{}, done: make(chan struct{}), want: n}
+		rec := &downTimes{at: map[model.CheckID]time.Time{}, done: make(chan struct{}), want: n}
 		e := watchdog.New(st, watchdog.Options{Listeners: []watchdog.Listener{rec}})
 		ctx := context.Background()
 		if err := e.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
-		deadlines := map[uuid.UUID]time.Time{}
+		deadlines := map[model.CheckID]time.Time{}
 		for i := range n {
 			// Period 1 s + i*10 ms, grace 1 s: deadlines from ~2 s to ~12 s.
 			c, err := e.Create(ctx, model.Check{Name: fmt.Sprint(i), Kind: model.KindPush,

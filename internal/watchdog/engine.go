@@ -58,13 +58,13 @@ type Engine struct {
 	now   func() time.Time
 	sched *deadlines.Scheduler
 
-	expired chan uuid.UUID // deadlines that fired, for the workers
+	expired chan model.CheckID // deadlines that fired, for the workers
 	wg      sync.WaitGroup
 
 	mu      sync.RWMutex
 	running bool
-	checks  map[uuid.UUID]*entry
-	slugs   map[slugKey][]uuid.UUID
+	checks  map[model.CheckID]*entry
+	slugs   map[slugKey][]model.CheckID
 }
 
 type slugKey struct{ key, slug string }
@@ -112,8 +112,8 @@ func New(st store.Store, opts Options) *Engine {
 		opts:   opts,
 		log:    opts.Logger,
 		now:    opts.Now,
-		checks: make(map[uuid.UUID]*entry),
-		slugs:  make(map[slugKey][]uuid.UUID),
+		checks: make(map[model.CheckID]*entry),
+		slugs:  make(map[slugKey][]model.CheckID),
 	}
 }
 
@@ -136,7 +136,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.checks[cs.Check.ID] = en
 		e.indexLocked(cs.Check)
 	}
-	e.expired = make(chan uuid.UUID, 4096)
+	e.expired = make(chan model.CheckID, 4096)
 	e.sched = deadlines.New(e.fire)
 	for i := 0; i < e.opts.DeadlineWorkers; i++ {
 		e.wg.Add(1)
@@ -167,7 +167,7 @@ func (e *Engine) Close() error {
 }
 
 // fire runs on the scheduler goroutine: hand the check to a worker.
-func (e *Engine) fire(id uuid.UUID) { e.expired <- id }
+func (e *Engine) fire(id model.CheckID) { e.expired <- id }
 
 func (e *Engine) worker() {
 	defer e.wg.Done()
@@ -177,7 +177,7 @@ func (e *Engine) worker() {
 }
 
 // expire applies a passed deadline to the check.
-func (e *Engine) expire(id uuid.UUID) {
+func (e *Engine) expire(id model.CheckID) {
 	en := e.entry(id)
 	if en == nil {
 		return
@@ -201,14 +201,14 @@ func (e *Engine) expire(id uuid.UUID) {
 	}
 }
 
-func (e *Engine) entry(id uuid.UUID) *entry {
+func (e *Engine) entry(id model.CheckID) *entry {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.checks[id]
 }
 
 // lookup returns the running engine's entry for id.
-func (e *Engine) lookup(id uuid.UUID) (*entry, error) {
+func (e *Engine) lookup(id model.CheckID) (*entry, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if !e.running {
@@ -315,7 +315,7 @@ func (e *Engine) notifyCheck(c model.Check, deleted bool) {
 // ping and its consequences are durable, with the check's new state.
 // p.CheckID and p.Time are filled in when zero; p.N and p.Duration are set
 // by the state machine. ErrNotFound for an unknown id.
-func (e *Engine) Ping(ctx context.Context, id uuid.UUID, p model.Ping) (model.State, error) {
+func (e *Engine) Ping(ctx context.Context, id model.CheckID, p model.Ping) (model.State, error) {
 	en, err := e.lookup(id)
 	if err != nil {
 		return model.State{}, err
@@ -339,23 +339,23 @@ func (e *Engine) Ping(ctx context.Context, id uuid.UUID, p model.Ping) (model.St
 
 // Report records the result of a probe of pull check id. ErrNotFound for an
 // unknown id. Results for paused checks (and for push checks) are ignored.
-func (e *Engine) Report(ctx context.Context, id uuid.UUID, r model.Result) (model.State, error) {
+func (e *Engine) Report(ctx context.Context, id model.CheckID, r model.Result) (model.State, error) {
 	return e.event(ctx, id, machine.Event{Kind: machine.Result, Result: &r})
 }
 
 // Pause pauses check id: no deadlines, no decisions, until Resume (or, for
 // a push check without ManualResume, its next ping). reason is recorded on
 // the flip.
-func (e *Engine) Pause(ctx context.Context, id uuid.UUID, reason string) (model.State, error) {
+func (e *Engine) Pause(ctx context.Context, id model.CheckID, reason string) (model.State, error) {
 	return e.event(ctx, id, machine.Event{Kind: machine.Pause, Reason: reason})
 }
 
 // Resume resumes a paused check; it restarts as new.
-func (e *Engine) Resume(ctx context.Context, id uuid.UUID, reason string) (model.State, error) {
+func (e *Engine) Resume(ctx context.Context, id model.CheckID, reason string) (model.State, error) {
 	return e.event(ctx, id, machine.Event{Kind: machine.Resume, Reason: reason})
 }
 
-func (e *Engine) event(ctx context.Context, id uuid.UUID, ev machine.Event) (model.State, error) {
+func (e *Engine) event(ctx context.Context, id model.CheckID, ev machine.Event) (model.State, error) {
 	en, err := e.lookup(id)
 	if err != nil {
 		return model.State{}, err
@@ -376,10 +376,10 @@ func (e *Engine) event(ctx context.Context, id uuid.UUID, ev machine.Event) (mod
 // Create adds a check: defaults are applied (model.Check.WithDefaults), it
 // is validated, Created / Updated are set, and it is stored with a new
 // state. It returns the check as stored. ErrExists if the id is taken; a
-// uuid.Nil id is replaced by a random one.
+// zero id is replaced by a random one.
 func (e *Engine) Create(ctx context.Context, c model.Check) (model.Check, error) {
-	if c.ID == uuid.Nil {
-		c.ID = uuid.New()
+	if c.ID.IsZero() {
+		c.ID = model.NewCheckID()
 	}
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {
@@ -454,7 +454,7 @@ func (e *Engine) Update(ctx context.Context, c model.Check) (model.Check, error)
 // differs (ignoring Created / Updated), updates it. It reports whether
 // anything changed. For the config loader's reload.
 func (e *Engine) Upsert(ctx context.Context, c model.Check) (model.Check, bool, error) {
-	if c.ID != uuid.Nil {
+	if !c.ID.IsZero() {
 		if cur, ok := e.Get(c.ID); ok {
 			want := c.WithDefaults()
 			want.Created, want.Updated = cur.Check.Created, cur.Check.Updated
@@ -478,7 +478,7 @@ func equalChecks(a, b model.Check) bool {
 }
 
 // Delete removes check id with its history. ErrNotFound if absent.
-func (e *Engine) Delete(ctx context.Context, id uuid.UUID) error {
+func (e *Engine) Delete(ctx context.Context, id model.CheckID) error {
 	en, err := e.lookup(id)
 	if err != nil {
 		return err
@@ -511,7 +511,7 @@ func (e *Engine) indexLocked(c model.Check) {
 
 func (e *Engine) unindexLocked(c model.Check) {
 	k := slugKey{c.PingKey, c.Slug}
-	ids := slices.DeleteFunc(e.slugs[k], func(id uuid.UUID) bool { return id == c.ID })
+	ids := slices.DeleteFunc(e.slugs[k], func(id model.CheckID) bool { return id == c.ID })
 	if len(ids) == 0 {
 		delete(e.slugs, k)
 	} else {
@@ -521,7 +521,7 @@ func (e *Engine) unindexLocked(c model.Check) {
 
 // LookupSlug returns the ids of the checks reachable as
 // /ping/<pingKey>/<slug>: none, one, or several (an ambiguous slug).
-func (e *Engine) LookupSlug(pingKey, slug string) []uuid.UUID {
+func (e *Engine) LookupSlug(pingKey, slug string) []model.CheckID {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return slices.Clone(e.slugs[slugKey{pingKey, slug}])
@@ -529,7 +529,7 @@ func (e *Engine) LookupSlug(pingKey, slug string) []uuid.UUID {
 
 // Get returns a copy of check id and its state, as of the last committed
 // change. It never waits for a store write.
-func (e *Engine) Get(id uuid.UUID) (store.CheckState, bool) {
+func (e *Engine) Get(id model.CheckID) (store.CheckState, bool) {
 	en := e.entry(id)
 	if en == nil {
 		return store.CheckState{}, false
@@ -552,7 +552,7 @@ func (e *Engine) List() []store.CheckState {
 	return out
 }
 
-func compareUUID(a, b uuid.UUID) int {
+func compareUUID(a, b model.CheckID) int {
 	for i := range a {
 		if a[i] != b[i] {
 			if a[i] < b[i] {

@@ -107,7 +107,7 @@ func TestRestartKeepsDeadlines(t *testing.T) {
 		}
 		a, _ := e.Create(ctx, pushCheck("a"))
 		b, _ := e.Create(ctx, pushCheck("b"))
-		for _, id := range []uuid.UUID{a.ID, b.ID} {
+		for _, id := range []model.CheckID{a.ID, b.ID} {
 			if _, err := e.Ping(ctx, id, model.Ping{Kind: model.PingSuccess}); err != nil {
 				t.Fatal(err)
 			}
@@ -254,7 +254,7 @@ func TestConcurrentPings(t *testing.T) {
 	ctx := context.Background()
 	st := memstore.New(memstore.Options{})
 	e := start(t, st, watchdog.Options{})
-	var ids []uuid.UUID
+	var ids []model.CheckID
 	for i := range 8 {
 		c, err := e.Create(ctx, pushCheck("c"+string(rune('a'+i))))
 		if err != nil {
@@ -291,7 +291,7 @@ func TestSync(t *testing.T) {
 		e := start(t, memstore.New(memstore.Options{}), watchdog.Options{})
 		api, _ := e.Create(ctx, pushCheck("api-made"))
 		a, b := pushCheck("a"), pushCheck("b")
-		a.ID, b.ID = uuid.New(), uuid.New()
+		a.ID, b.ID = model.NewCheckID(), model.NewCheckID()
 		res, err := e.Sync(ctx, model.SourceConfig, []model.Check{a, b})
 		if err != nil || res != (watchdog.SyncResult{Created: 2}) {
 			t.Fatalf("first sync: %+v %v", res, err)
@@ -342,7 +342,7 @@ func TestLogsDoNotLeakPingSecret(t *testing.T) {
 		if !strings.Contains(out, "check flipped") || !strings.Contains(out, model.UniqueKey(c.ID)) {
 			t.Fatalf("no flip logged with the unique key:\n%s", out)
 		}
-		if strings.Contains(out, c.ID.String()) {
+		if strings.Contains(out, c.ID.Secret()) {
 			t.Errorf("the log carries the check's UUID (its ping secret):\n%s", out)
 		}
 	})

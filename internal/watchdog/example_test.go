@@ -28,7 +28,7 @@ func Example() {
 	defer e.Close()
 
 	c, err := e.Create(ctx, model.Check{
-		ID:       uuid.MustParse("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278"),
+		ID:       model.CheckID(uuid.MustParse("5bf66975-d4c7-4bf5-bcc8-b8d8a82ea278")),
 		Name:     "nightly backup",
 		Kind:     model.KindPush,
 		Schedule: model.Schedule{Cron: "0 3 * * *", TZ: "Europe/Paris", Grace: 30 * time.Minute},

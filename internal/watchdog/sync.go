@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -32,11 +31,11 @@ const syncConcurrency = 64
 func (e *Engine) Sync(ctx context.Context, source string, want []model.Check) (SyncResult, error) {
 	var res SyncResult
 	var errs []error
-	seen := make(map[uuid.UUID]bool, len(want))
+	seen := make(map[model.CheckID]bool, len(want))
 	for i := range want {
 		want[i].Source = source
 		c := want[i].WithDefaults()
-		if c.ID == uuid.Nil {
+		if c.ID.IsZero() {
 			errs = append(errs, fmt.Errorf("check %q: %w: id: required for Sync", c.Name, model.ErrInvalidCheck))
 			continue
 		}

@@ -32,7 +32,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
@@ -128,9 +127,9 @@ type recorder struct {
 }
 
 // slowIDs are the checks probing the slow path (set before the run).
-var slowIDs = map[uuid.UUID]bool{}
+var slowIDs = map[model.CheckID]bool{}
 
-func (r *recorder) observe(id uuid.UUID, scheduled, started time.Time, res model.Result) {
+func (r *recorder) observe(id model.CheckID, scheduled, started time.Time, res model.Result) {
 	if slowIDs[id] {
 		return
 	}
@@ -167,7 +166,7 @@ func bench(mode, storeKind, target string, n int, interval, duration time.Durati
 	var listeners []watchdog.Listener
 	if mode == "scheduler" {
 		ref := &engineRef{}
-		sched = pull.New(ref, pull.Options{Logger: log, Observe: func(id uuid.UUID, s, st time.Time, r model.Result) { rec.observe(id, s, st, r) }})
+		sched = pull.New(ref, pull.Options{Logger: log, Observe: func(id model.CheckID, s, st time.Time, r model.Result) { rec.observe(id, s, st, r) }})
 		listeners = append(listeners, sched)
 		defer func() { ref.eng = nil }()
 		eng := watchdog.New(st, watchdog.Options{Listeners: listeners, Logger: log})
@@ -181,7 +180,7 @@ func bench(mode, storeKind, target string, n int, interval, duration time.Durati
 type engineRef struct{ eng *watchdog.Engine }
 
 func (r *engineRef) List() []store.CheckState { return r.eng.List() }
-func (r *engineRef) Report(ctx context.Context, id uuid.UUID, res model.Result) (model.State, error) {
+func (r *engineRef) Report(ctx context.Context, id model.CheckID, res model.Result) (model.State, error) {
 	return r.eng.Report(ctx, id, res)
 }
 
@@ -200,7 +199,7 @@ func run(ctx context.Context, eng *watchdog.Engine, sched *pull.Scheduler, tk *t
 		if i < slowChecks {
 			sp = slowSpec
 		}
-		checks[i] = model.Check{ID: uuid.New(), Name: fmt.Sprintf("c%05d", i), Kind: model.KindPull,
+		checks[i] = model.Check{ID: model.NewCheckID(), Name: fmt.Sprintf("c%05d", i), Kind: model.KindPull,
 			Schedule: model.Schedule{Period: interval, Grace: 5 * time.Second}, Probe: sp.Encode()}
 		if i < slowChecks {
 			slowIDs[checks[i].ID] = true

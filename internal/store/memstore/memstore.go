@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -30,7 +29,7 @@ type Store struct {
 
 	mu     sync.RWMutex
 	closed bool
-	checks map[uuid.UUID]*record
+	checks map[model.CheckID]*record
 	flips  []model.Flip // all checks, in insertion order
 	outbox []model.Notification
 }
@@ -49,7 +48,7 @@ func New(opts Options) *Store {
 	if opts.PingRetention <= 0 {
 		opts.PingRetention = store.DefaultPingRetention
 	}
-	return &Store{opts: opts, checks: make(map[uuid.UUID]*record)}
+	return &Store{opts: opts, checks: make(map[model.CheckID]*record)}
 }
 
 func (s *Store) check(ctx context.Context) error {
@@ -98,7 +97,7 @@ func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
 }
 
 // DeleteCheck implements store.Store.
-func (s *Store) DeleteCheck(ctx context.Context, id uuid.UUID) error {
+func (s *Store) DeleteCheck(ctx context.Context, id model.CheckID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx); err != nil {
@@ -114,7 +113,7 @@ func (s *Store) DeleteCheck(ctx context.Context, id uuid.UUID) error {
 }
 
 // GetCheck implements store.Store.
-func (s *Store) GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.State, error) {
+func (s *Store) GetCheck(ctx context.Context, id model.CheckID) (model.Check, model.State, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
@@ -183,7 +182,7 @@ func (s *Store) Apply(ctx context.Context, u store.Update) error {
 }
 
 // Pings implements store.Store.
-func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]model.Ping, error) {
+func (s *Store) Pings(ctx context.Context, id model.CheckID, q store.PingQuery) ([]model.Ping, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
@@ -211,13 +210,13 @@ func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]m
 }
 
 // Flips implements store.Store.
-func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]model.Flip, error) {
+func (s *Store) Flips(ctx context.Context, id model.CheckID, q store.FlipQuery) ([]model.Flip, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if id != uuid.Nil {
+	if !id.IsZero() {
 		if _, ok := s.checks[id]; !ok {
 			return nil, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 		}
@@ -229,7 +228,7 @@ func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]m
 	var out []model.Flip
 	for i := len(s.flips) - 1; i >= 0 && len(out) < limit; i-- {
 		f := s.flips[i]
-		if (id != uuid.Nil && f.CheckID != id) || (!q.Before.IsZero() && !f.Time.Before(q.Before)) {
+		if (!id.IsZero() && f.CheckID != id) || (!q.Before.IsZero() && !f.Time.Before(q.Before)) {
 			continue
 		}
 		out = append(out, f)
@@ -238,7 +237,7 @@ func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]m
 }
 
 // Uptime implements store.Store.
-func (s *Store) Uptime(ctx context.Context, id uuid.UUID, from, to time.Time) ([]model.UptimeDay, error) {
+func (s *Store) Uptime(ctx context.Context, id model.CheckID, from, to time.Time) ([]model.UptimeDay, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
@@ -274,7 +273,7 @@ func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([
 		if len(out) >= limit {
 			break
 		}
-		if (q.State != "" && n.State != q.State) || (q.CheckID != uuid.Nil && n.CheckID != q.CheckID) ||
+		if (q.State != "" && n.State != q.State) || (!q.CheckID.IsZero() && n.CheckID != q.CheckID) ||
 			(!q.DueBefore.IsZero() && !n.NextAttempt.Before(q.DueBefore)) {
 			continue
 		}

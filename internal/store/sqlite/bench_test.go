@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
@@ -34,7 +33,7 @@ func BenchmarkApply(b *testing.B) {
 			defer st.Close()
 			ctx := context.Background()
 			const checks = 1000
-			ids := make([]uuid.UUID, checks)
+			ids := make([]model.CheckID, checks)
 			ns := make([]atomic.Int64, checks)
 			for i := range ids {
 				c := storetest.SampleCheck(i)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // compactChunk is how many log rows one compaction request moves: it
@@ -43,7 +43,7 @@ func (w *writer) compact(ctx context.Context, limit int) (more bool, err error) 
 		return false, err
 	}
 	type newest struct {
-		id uuid.UUID
+		id model.CheckID
 		n  int64
 	}
 	var tops []newest
@@ -54,7 +54,7 @@ func (w *writer) compact(ctx context.Context, limit int) (more bool, err error) 
 			rows.Close()
 			return false, err
 		}
-		if id, err := uuid.Parse(s); err == nil {
+		if id, err := model.ParseCheckID(s); err == nil {
 			tops = append(tops, newest{id, n})
 		}
 	}

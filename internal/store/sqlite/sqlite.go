@@ -603,7 +603,7 @@ func unrid(s string) (uuid.UUID, error) {
 	return uuid.Parse(s)
 }
 
-func notFound(what string, id uuid.UUID) error {
+func notFound(what string, id any) error {
 	return fmt.Errorf("%s %s: %w", what, id, store.ErrNotFound)
 }
 
@@ -618,14 +618,14 @@ func (s *Store) CreateCheck(ctx context.Context, c model.Check, st model.State) 
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, w *writer) error {
-		res, err := w.tx.ExecContext(ctx, `INSERT INTO checks(id, def) VALUES(?, ?) ON CONFLICT(id) DO NOTHING`, c.ID.String(), def)
+		res, err := w.tx.ExecContext(ctx, `INSERT INTO checks(id, def) VALUES(?, ?) ON CONFLICT(id) DO NOTHING`, c.ID.Secret(), def)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("check %s: %w", c.ID, store.ErrExists)
 		}
-		if _, err = w.tx.ExecContext(ctx, `INSERT INTO states(id, state) VALUES(?, ?)`, c.ID.String(), sj); err != nil {
+		if _, err = w.tx.ExecContext(ctx, `INSERT INTO states(id, state) VALUES(?, ?)`, c.ID.Secret(), sj); err != nil {
 			return err
 		}
 		w.exists[c.ID] = true
@@ -640,7 +640,7 @@ func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, w *writer) error {
-		res, err := w.tx.ExecContext(ctx, `UPDATE checks SET def = ? WHERE id = ?`, def, c.ID.String())
+		res, err := w.tx.ExecContext(ctx, `UPDATE checks SET def = ? WHERE id = ?`, def, c.ID.Secret())
 		if err != nil {
 			return err
 		}
@@ -652,16 +652,16 @@ func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
 }
 
 // DeleteCheck implements store.Store.
-func (s *Store) DeleteCheck(ctx context.Context, id uuid.UUID) error {
+func (s *Store) DeleteCheck(ctx context.Context, id model.CheckID) error {
 	return s.write(ctx, func(ctx context.Context, w *writer) error {
-		res, err := w.tx.ExecContext(ctx, `DELETE FROM checks WHERE id = ?`, id.String())
+		res, err := w.tx.ExecContext(ctx, `DELETE FROM checks WHERE id = ?`, id.Secret())
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("check", id)
 		}
-		if _, err := w.tx.ExecContext(ctx, `DELETE FROM ping_log WHERE check_id = ?`, id.String()); err != nil {
+		if _, err := w.tx.ExecContext(ctx, `DELETE FROM ping_log WHERE check_id = ?`, id.Secret()); err != nil {
 			return err
 		}
 		delete(w.exists, id)
@@ -713,7 +713,7 @@ func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notificat
 	}
 	return s.write(ctx, func(ctx context.Context, w *writer) error {
 		for _, n := range rows {
-			if _, err := w.stmt(w.insOutbox).ExecContext(ctx, n.ID.String(), n.FlipID.String(), n.CheckID.String(), n.Channel,
+			if _, err := w.stmt(w.insOutbox).ExecContext(ctx, n.ID.String(), n.FlipID.String(), n.CheckID.Secret(), n.Channel,
 				[]byte(n.Payload), string(n.State), n.Attempts, tm(n.NextAttempt), n.LastError, tm(n.Created), tm(n.Delivered)); err != nil {
 				return fmt.Errorf("insert notification: %w", err)
 			}
@@ -735,9 +735,9 @@ func (s *Store) reading(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) exists(ctx context.Context, id uuid.UUID) error {
+func (s *Store) exists(ctx context.Context, id model.CheckID) error {
 	var one int
-	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM checks WHERE id = ?`, id.String()).Scan(&one)
+	err := s.rdb.QueryRowContext(ctx, `SELECT 1 FROM checks WHERE id = ?`, id.Secret()).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("check", id)
 	}
@@ -745,7 +745,7 @@ func (s *Store) exists(ctx context.Context, id uuid.UUID) error {
 }
 
 // GetCheck implements store.Store.
-func (s *Store) GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.State, error) {
+func (s *Store) GetCheck(ctx context.Context, id model.CheckID) (model.Check, model.State, error) {
 	if err := s.reading(ctx); err != nil {
 		return model.Check{}, model.State{}, err
 	}
@@ -756,7 +756,7 @@ func (s *Store) GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.
 	}
 	defer tx.Rollback()
 	var def, st []byte
-	err = tx.QueryRowContext(ctx, `SELECT def, state FROM checks JOIN states USING (id) WHERE id = ?`, id.String()).Scan(&def, &st)
+	err = tx.QueryRowContext(ctx, `SELECT def, state FROM checks JOIN states USING (id) WHERE id = ?`, id.Secret()).Scan(&def, &st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Check{}, model.State{}, notFound("check", id)
 	}
@@ -764,7 +764,7 @@ func (s *Store) GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.
 		return model.Check{}, model.State{}, err
 	}
 	var logged []byte
-	err = tx.QueryRowContext(ctx, `SELECT state FROM ping_log WHERE check_id = ? ORDER BY rowid DESC LIMIT 1`, id.String()).Scan(&logged)
+	err = tx.QueryRowContext(ctx, `SELECT state FROM ping_log WHERE check_id = ? ORDER BY rowid DESC LIMIT 1`, id.Secret()).Scan(&logged)
 	switch {
 	case err == nil:
 		st = logged
@@ -844,7 +844,7 @@ func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
 }
 
 // Pings implements store.Store.
-func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]model.Ping, error) {
+func (s *Store) Pings(ctx context.Context, id model.CheckID, q store.PingQuery) ([]model.Ping, error) {
 	if err := s.reading(ctx); err != nil {
 		return nil, err
 	}
@@ -870,7 +870,7 @@ func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]m
 	defer tx.Rollback()
 	var newest sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT max(n) FROM (SELECT max(n) AS n FROM pings WHERE check_id = ?1
-		UNION ALL SELECT max(n) FROM ping_log WHERE check_id = ?1)`, id.String()).Scan(&newest); err != nil {
+		UNION ALL SELECT max(n) FROM ping_log WHERE check_id = ?1)`, id.Secret()).Scan(&newest); err != nil {
 		return nil, err
 	}
 	oldest := newest.Int64 - int64(s.opts.PingRetention)
@@ -879,7 +879,7 @@ func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]m
 		SELECT `+cols+` FROM pings WHERE check_id = ?1 AND n < ?2 AND n > ?3
 		UNION ALL
 		SELECT `+cols+` FROM ping_log WHERE check_id = ?1 AND n > 0 AND n < ?2 AND n > ?3
-	) ORDER BY n DESC LIMIT ?4`, id.String(), before, oldest, limit)
+	) ORDER BY n DESC LIMIT ?4`, id.Secret(), before, oldest, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -902,7 +902,7 @@ func (s *Store) Pings(ctx context.Context, id uuid.UUID, q store.PingQuery) ([]m
 }
 
 // Flips implements store.Store.
-func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]model.Flip, error) {
+func (s *Store) Flips(ctx context.Context, id model.CheckID, q store.FlipQuery) ([]model.Flip, error) {
 	if err := s.reading(ctx); err != nil {
 		return nil, err
 	}
@@ -916,7 +916,7 @@ func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]m
 	}
 	var rows *sql.Rows
 	var err error
-	if id == uuid.Nil {
+	if id.IsZero() {
 		rows, err = s.rdb.QueryContext(ctx, `SELECT id, check_id, from_st, to_st, time, reason FROM flips
 			WHERE time < ? ORDER BY time DESC, id DESC LIMIT ?`, before, limit)
 	} else {
@@ -924,7 +924,7 @@ func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]m
 			return nil, err
 		}
 		rows, err = s.rdb.QueryContext(ctx, `SELECT id, check_id, from_st, to_st, time, reason FROM flips
-			WHERE check_id = ? AND time < ? ORDER BY time DESC, id DESC LIMIT ?`, id.String(), before, limit)
+			WHERE check_id = ? AND time < ? ORDER BY time DESC, id DESC LIMIT ?`, id.Secret(), before, limit)
 	}
 	if err != nil {
 		return nil, err
@@ -941,7 +941,7 @@ func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]m
 		if f.ID, err = uuid.Parse(fid); err != nil {
 			return nil, err
 		}
-		if f.CheckID, err = uuid.Parse(cid); err != nil {
+		if f.CheckID, err = model.ParseCheckID(cid); err != nil {
 			return nil, err
 		}
 		f.From, f.To, f.Time = model.Status(from), model.Status(to), untm(t)
@@ -951,7 +951,7 @@ func (s *Store) Flips(ctx context.Context, id uuid.UUID, q store.FlipQuery) ([]m
 }
 
 // Uptime implements store.Store.
-func (s *Store) Uptime(ctx context.Context, id uuid.UUID, from, to time.Time) ([]model.UptimeDay, error) {
+func (s *Store) Uptime(ctx context.Context, id model.CheckID, from, to time.Time) ([]model.UptimeDay, error) {
 	if err := s.reading(ctx); err != nil {
 		return nil, err
 	}
@@ -959,7 +959,7 @@ func (s *Store) Uptime(ctx context.Context, id uuid.UUID, from, to time.Time) ([
 		return nil, err
 	}
 	rows, err := s.rdb.QueryContext(ctx, `SELECT day, up, total FROM uptime WHERE check_id = ? AND day >= ? AND day < ? ORDER BY day`,
-		id.String(), from.Unix(), to.Unix())
+		id.Secret(), from.Unix(), to.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -994,8 +994,8 @@ func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([
 	if !q.DueBefore.IsZero() {
 		where, args = append(where, "next_attempt < ?"), append(args, q.DueBefore.UnixNano())
 	}
-	if q.CheckID != uuid.Nil {
-		where, args = append(where, "check_id = ?"), append(args, q.CheckID.String())
+	if !q.CheckID.IsZero() {
+		where, args = append(where, "check_id = ?"), append(args, q.CheckID.Secret())
 	}
 	query := `SELECT id, flip_id, check_id, channel, payload, state, attempts, next_attempt, last_error, created, delivered FROM outbox`
 	if len(where) > 0 {
@@ -1020,10 +1020,13 @@ func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([
 		for _, p := range []struct {
 			s  string
 			id *uuid.UUID
-		}{{id, &n.ID}, {fid, &n.FlipID}, {cid, &n.CheckID}} {
+		}{{id, &n.ID}, {fid, &n.FlipID}} {
 			if *p.id, err = uuid.Parse(p.s); err != nil {
 				return nil, err
 			}
+		}
+		if n.CheckID, err = model.ParseCheckID(cid); err != nil {
+			return nil, err
 		}
 		if len(payload) > 0 {
 			n.Payload = json.RawMessage(payload)

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"github.com/google/uuid"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -9,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 
 	"github.com/vitals-go/vitals/internal/store"
@@ -111,7 +111,7 @@ func TestBatchIsolation(t *testing.T) {
 	}
 	dup := ping(3)
 	dup.Flips = []model.Flip{flip} // the same flip id again: a constraint violation
-	updates := []store.Update{ping(2), ping(4), dup, {CheckID: uuid.New(), State: model.NewState(uuid.New(), time.Now())}, ping(5)}
+	updates := []store.Update{ping(2), ping(4), dup, {CheckID: model.NewCheckID(), State: model.NewState(model.NewCheckID(), time.Now())}, ping(5)}
 	errs := make([]error, len(updates))
 	var wg sync.WaitGroup
 	for i, u := range updates {

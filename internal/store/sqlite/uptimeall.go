@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -74,7 +72,7 @@ func (s *Store) uptimeRange(ctx context.Context, lo, hi string, from, to time.Ti
 	defer rows.Close()
 	var (
 		lastID string
-		id     uuid.UUID
+		id     model.CheckID
 	)
 	for rows.Next() {
 		var (
@@ -85,8 +83,8 @@ func (s *Store) uptimeRange(ctx context.Context, lo, hi string, from, to time.Ti
 			return err
 		}
 		if string(cid) != lastID { // rows come in key order: parse each id once
-			if id, err = uuid.ParseBytes(cid); err != nil {
-				return fmt.Errorf("check id %q: %w", cid, err)
+			if id, err = model.ParseCheckID(string(cid)); err != nil {
+				return fmt.Errorf("uptime rollups: %w", err)
 			}
 			lastID = string(cid)
 		}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
@@ -33,9 +31,9 @@ func TestUptimeAll(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
-			want := map[uuid.UUID]int{}
+			want := map[model.CheckID]int{}
 			for i := range 3 {
-				id := uuid.New()
+				id := model.NewCheckID()
 				c := model.Check{ID: id, Name: "c", Kind: model.KindPush}.WithDefaults()
 				if err := st.CreateCheck(ctx, c, model.NewState(id, day)); err != nil {
 					t.Fatal(err)
@@ -53,7 +51,7 @@ func TestUptimeAll(t *testing.T) {
 			if err := st.UptimeAll(ctx, day, day.AddDate(0, 0, 3), func(d model.UptimeDay) { got = append(got, d) }); err != nil {
 				t.Fatal(err)
 			}
-			n := map[uuid.UUID]int{}
+			n := map[model.CheckID]int{}
 			for _, d := range got {
 				if d.Day.Before(day) || !d.Day.Before(day.AddDate(0, 0, 3)) || d.Up != time.Hour || d.Total != 2*time.Hour {
 					t.Errorf("row %+v", d)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // writer owns the single write connection (the write pool has exactly
@@ -34,14 +34,14 @@ type writer struct {
 	// check is refused without a query. Maintained by the writer alone;
 	// loaded at start. It is advisory: the compactor ignores log rows of
 	// checks that are not in the checks table.
-	exists map[uuid.UUID]bool
+	exists map[model.CheckID]bool
 	// logRows counts rows appended to ping_log since the last compaction.
 	logRows int
 
 	// pruned[check] is the highest ping N deleted (or known absent) by
 	// retention; pruning runs once the check is pruneSlack pings past its
 	// retention, so its cost is shared by many pings.
-	pruned map[uuid.UUID]int64
+	pruned map[model.CheckID]int64
 
 	// commitNanos is the time spent in COMMIT (WAL write and fsync),
 	// read by the writer goroutine only (published through Store.Stats).
@@ -54,7 +54,7 @@ const maxLogRows = 64
 func newWriter(db *sql.DB, opts Options) (*writer, error) {
 	ctx := context.Background()
 	w := &writer{db: db, opts: opts, txs: make(map[*sql.Stmt]*sql.Stmt),
-		insLog: make(map[int]*sql.Stmt), pruned: make(map[uuid.UUID]int64), exists: make(map[uuid.UUID]bool)}
+		insLog: make(map[int]*sql.Stmt), pruned: make(map[model.CheckID]int64), exists: make(map[model.CheckID]bool)}
 	rows, err := db.QueryContext(ctx, `SELECT id FROM checks`)
 	if err != nil {
 		return nil, fmt.Errorf("load check ids: %w", err)
@@ -65,7 +65,7 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 			rows.Close()
 			return nil, err
 		}
-		if id, err := uuid.Parse(s); err == nil {
+		if id, err := model.ParseCheckID(s); err == nil {
 			w.exists[id] = true
 		}
 	}
@@ -289,10 +289,10 @@ func (w *writer) applyRun(ctx context.Context, reqs []*request, errs []error) er
 				if body == nil {
 					body = []byte{}
 				}
-				args = append(args, u.CheckID.String(), p.N, string(p.Kind), p.ExitStatus, rid(p.RID),
+				args = append(args, u.CheckID.Secret(), p.N, string(p.Kind), p.ExitStatus, rid(p.RID),
 					tm(p.Time), int64(p.Duration), p.Method, p.Scheme, p.RemoteAddr, p.UserAgent, body, p.BodyTruncated, r.apply.sj)
 			} else {
-				args = append(args, u.CheckID.String(), 0, "", -1, "", 0, 0, "", "", "", "", []byte{}, false, r.apply.sj)
+				args = append(args, u.CheckID.Secret(), 0, "", -1, "", 0, 0, "", "", "", "", []byte{}, false, r.apply.sj)
 			}
 		}
 		if _, err := w.stmt(w.insLog[n]).ExecContext(ctx, args...); err != nil {
@@ -312,14 +312,14 @@ func (w *writer) applyRun(ctx context.Context, reqs []*request, errs []error) er
 // prune deletes the check's pings older than the retention, once there
 // are pruneSlack of them: one DELETE per pruneSlack pings instead of one per
 // ping. Readers hide the rows in between (Store.Pings).
-func (w *writer) prune(ctx context.Context, id uuid.UUID, n int64) error {
+func (w *writer) prune(ctx context.Context, id model.CheckID, n int64) error {
 	keep := int64(w.opts.PingRetention)
 	slack := max(keep/8, 1)
 	upTo := n - keep
 	if upTo < w.pruned[id]+slack {
 		return nil
 	}
-	if _, err := w.stmt(w.delPings).ExecContext(ctx, id.String(), upTo); err != nil {
+	if _, err := w.stmt(w.delPings).ExecContext(ctx, id.Secret(), upTo); err != nil {
 		return fmt.Errorf("ping retention: %w", err)
 	}
 	w.pruned[id] = upTo
@@ -328,7 +328,7 @@ func (w *writer) prune(ctx context.Context, id uuid.UUID, n int64) error {
 
 // applyRest writes an Update's flips, outbox rows and uptime increments.
 func (w *writer) applyRest(ctx context.Context, u store.Update) error {
-	id := u.CheckID.String()
+	id := u.CheckID.Secret()
 	for _, f := range u.Flips {
 		if _, err := w.stmt(w.insFlip).ExecContext(ctx, f.ID.String(), id, string(f.From), string(f.To), tm(f.Time), f.Reason); err != nil {
 			return fmt.Errorf("insert flip: %w", err)

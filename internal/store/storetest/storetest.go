@@ -87,7 +87,7 @@ func open(t *testing.T, cfg Config) (store.Store, func() store.Store) {
 // SampleCheck returns a check with every field set, for round trips.
 func SampleCheck(i int) model.Check {
 	return model.Check{
-		ID:      uuid.New(),
+		ID:      model.NewCheckID(),
 		Name:    fmt.Sprintf("check %d", i),
 		Slug:    fmt.Sprintf("check-%d", i),
 		PingKey: "key_1",
@@ -107,7 +107,7 @@ func SampleCheck(i int) model.Check {
 	}
 }
 
-func sampleState(id uuid.UUID) model.State {
+func sampleState(id model.CheckID) model.State {
 	s := model.NewState(id, base)
 	s.Status, s.Underlying = model.StatusUp, model.StatusUp
 	s.LastPing = base.Add(time.Minute)
@@ -173,7 +173,7 @@ func testCheckCRUD(t *testing.T, cfg Config) {
 		t.Fatalf("delete missing: %v", err)
 	}
 
-	var ids []uuid.UUID
+	var ids []model.CheckID
 	for i := range 5 {
 		c := SampleCheck(10 + i)
 		ids = append(ids, c.ID)
@@ -188,7 +188,7 @@ func testCheckCRUD(t *testing.T, cfg Config) {
 	if len(all) != 6 {
 		t.Fatalf("%d checks listed, want 6", len(all))
 	}
-	listed := map[uuid.UUID]bool{}
+	listed := map[model.CheckID]bool{}
 	for i := range all {
 		listed[all[i].Check.ID] = true
 		if i > 0 && bytes.Compare(all[i-1].Check.ID[:], all[i].Check.ID[:]) >= 0 {
@@ -219,7 +219,7 @@ func testCheckCRUD(t *testing.T, cfg Config) {
 	}
 }
 
-func flip(id uuid.UUID, from, to model.Status, at time.Time) model.Flip {
+func flip(id model.CheckID, from, to model.Status, at time.Time) model.Flip {
 	return model.Flip{ID: uuid.Must(uuid.NewV7()), CheckID: id, From: from, To: to, Time: at, Reason: "because " + string(to)}
 }
 
@@ -269,12 +269,12 @@ func testApplyAndHistory(t *testing.T, cfg Config) {
 	equal(t, "flips before", flips, []model.Flip{f1})
 	flips, _ = s.Flips(ctx, c.ID, store.FlipQuery{Limit: 1})
 	equal(t, "flips limit", flips, []model.Flip{f2})
-	flips, _ = s.Flips(ctx, uuid.Nil, store.FlipQuery{})
+	flips, _ = s.Flips(ctx, model.CheckID{}, store.FlipQuery{})
 	equal(t, "all flips", flips, []model.Flip{f3, f2, f1})
-	if _, err := s.Flips(ctx, uuid.New(), store.FlipQuery{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Flips(ctx, model.NewCheckID(), store.FlipQuery{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("flips of unknown check: %v", err)
 	}
-	if err := s.Apply(ctx, store.Update{CheckID: uuid.New(), State: st}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Apply(ctx, store.Update{CheckID: model.NewCheckID(), State: st}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("apply to unknown: %v", err)
 	}
 }
@@ -386,7 +386,7 @@ func testConcurrentApply(t *testing.T, cfg Config) {
 	ctx := context.Background()
 	s, _ := open(t, cfg)
 	const checks, perCheck = 20, 25
-	ids := make([]uuid.UUID, checks)
+	ids := make([]model.CheckID, checks)
 	for i := range ids {
 		c := SampleCheck(i)
 		ids[i] = c.ID

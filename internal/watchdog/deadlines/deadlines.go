@@ -10,14 +10,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Scheduler holds at most one deadline per check and calls fire, from its
 // own goroutine, once for each deadline that passes. It is safe for
 // concurrent use. New starts the goroutine; Close stops it.
 type Scheduler struct {
-	fire func(id uuid.UUID)
+	fire func(id model.CheckID)
 
 	wake chan struct{} // capacity 1: "the earliest deadline changed"
 	stop chan struct{}
@@ -25,11 +25,11 @@ type Scheduler struct {
 
 	mu   sync.Mutex
 	heap items
-	byID map[uuid.UUID]*item
+	byID map[model.CheckID]*item
 }
 
 type item struct {
-	id    uuid.UUID
+	id    model.CheckID
 	at    time.Time
 	index int
 }
@@ -61,13 +61,13 @@ func (h *items) Pop() any {
 // passed. fire runs on the scheduler's goroutine: it must return quickly
 // (hand the work to another goroutine) and must not call Close; it may call
 // Set and Remove. The deadline is removed before fire is called.
-func New(fire func(id uuid.UUID)) *Scheduler {
+func New(fire func(id model.CheckID)) *Scheduler {
 	s := &Scheduler{
 		fire: fire,
 		wake: make(chan struct{}, 1),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
-		byID: make(map[uuid.UUID]*item),
+		byID: make(map[model.CheckID]*item),
 	}
 	go s.loop()
 	return s
@@ -75,7 +75,7 @@ func New(fire func(id uuid.UUID)) *Scheduler {
 
 // Set sets id's deadline to at, replacing any previous one; a zero at
 // removes it. A deadline already in the past fires at once.
-func (s *Scheduler) Set(id uuid.UUID, at time.Time) {
+func (s *Scheduler) Set(id model.CheckID, at time.Time) {
 	if at.IsZero() {
 		s.Remove(id)
 		return
@@ -98,7 +98,7 @@ func (s *Scheduler) Set(id uuid.UUID, at time.Time) {
 }
 
 // Remove forgets id's deadline, if any.
-func (s *Scheduler) Remove(id uuid.UUID) {
+func (s *Scheduler) Remove(id model.CheckID) {
 	s.mu.Lock()
 	if it, ok := s.byID[id]; ok {
 		heap.Remove(&s.heap, it.index)
@@ -108,7 +108,7 @@ func (s *Scheduler) Remove(id uuid.UUID) {
 }
 
 // Get returns id's pending deadline, if any.
-func (s *Scheduler) Get(id uuid.UUID) (time.Time, bool) {
+func (s *Scheduler) Get(id model.CheckID) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if it, ok := s.byID[id]; ok {
@@ -149,7 +149,7 @@ func (s *Scheduler) loop() {
 	defer close(s.done)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	var due []uuid.UUID
+	var due []model.CheckID
 	for {
 		now := time.Now()
 		s.mu.Lock()

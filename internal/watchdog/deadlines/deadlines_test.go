@@ -6,15 +6,15 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 type recorder struct {
 	mu    sync.Mutex
-	fired map[uuid.UUID]time.Time
+	fired map[model.CheckID]time.Time
 }
 
-func (r *recorder) fire(id uuid.UUID) {
+func (r *recorder) fire(id model.CheckID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.fired[id]; dup {
@@ -25,23 +25,23 @@ func (r *recorder) fire(id uuid.UUID) {
 
 func TestFiresExactlyAtDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &recorder{fired: map[uuid.UUID]time.Time{}}
+		r := &recorder{fired: map[model.CheckID]time.Time{}}
 		s := New(r.fire)
 		defer s.Close()
 		start := time.Now()
-		want := map[uuid.UUID]time.Time{}
+		want := map[model.CheckID]time.Time{}
 		for i := range 1000 {
-			id := uuid.New()
+			id := model.NewCheckID()
 			at := start.Add(time.Duration(1000-i) * 7 * time.Millisecond)
 			want[id] = at
 			s.Set(id, at)
 		}
 		// Moving a deadline later and earlier, and removing one.
-		var moved, removed uuid.UUID
+		var moved, removed model.CheckID
 		for id := range want {
-			if moved == uuid.Nil {
+			if moved.IsZero() {
 				moved = id
-			} else if removed == uuid.Nil {
+			} else if removed.IsZero() {
 				removed = id
 			}
 		}
@@ -70,11 +70,11 @@ func TestFiresExactlyAtDeadline(t *testing.T) {
 
 func TestPastDeadlineFiresAtOnceAndEarlierWakes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &recorder{fired: map[uuid.UUID]time.Time{}}
+		r := &recorder{fired: map[model.CheckID]time.Time{}}
 		s := New(r.fire)
 		defer s.Close()
 		start := time.Now()
-		late, early, past := uuid.New(), uuid.New(), uuid.New()
+		late, early, past := model.NewCheckID(), model.NewCheckID(), model.NewCheckID()
 		s.Set(late, start.Add(time.Hour))
 		synctest.Wait() // the loop sleeps on the hour
 		s.Set(early, start.Add(time.Minute))
@@ -103,9 +103,9 @@ func TestPastDeadlineFiresAtOnceAndEarlierWakes(t *testing.T) {
 
 func TestCloseStopsAndIsIdempotent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &recorder{fired: map[uuid.UUID]time.Time{}}
+		r := &recorder{fired: map[model.CheckID]time.Time{}}
 		s := New(r.fire)
-		s.Set(uuid.New(), time.Now().Add(time.Minute))
+		s.Set(model.NewCheckID(), time.Now().Add(time.Minute))
 		s.Close()
 		s.Close()
 		time.Sleep(time.Hour)

@@ -12,7 +12,7 @@ import (
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 func push(mod func(*model.Check)) *model.Check {
-	c := model.Check{ID: uuid.New(), Name: "job", Kind: model.KindPush,
+	c := model.Check{ID: model.NewCheckID(), Name: "job", Kind: model.KindPush,
 		Schedule: model.Schedule{Period: time.Hour, Grace: 10 * time.Minute}}.WithDefaults()
 	if mod != nil {
 		mod(&c)
@@ -21,7 +21,7 @@ func push(mod func(*model.Check)) *model.Check {
 }
 
 func pull(mod func(*model.Check)) *model.Check {
-	c := model.Check{ID: uuid.New(), Name: "api", Kind: model.KindPull,
+	c := model.Check{ID: model.NewCheckID(), Name: "api", Kind: model.KindPull,
 		Schedule: model.Schedule{Period: 10 * time.Second}}.WithDefaults()
 	if mod != nil {
 		mod(&c)

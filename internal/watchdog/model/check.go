@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Kind says how a check learns about its target.
@@ -53,7 +51,7 @@ const (
 type Check struct {
 	// ID is the check's UUID: its identity, and for push checks the secret
 	// in its ping URL /ping/<uuid>. Immutable.
-	ID uuid.UUID `json:"id"`
+	ID CheckID `json:"id"`
 	// Name is for humans; at most MaxNameLen bytes. Required.
 	Name string `json:"name"`
 	// Slug is the check's name in slug ping URLs /ping/<ping-key>/<slug>:
@@ -185,7 +183,7 @@ func (c Check) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrInvalidCheck, field, fmt.Sprintf(format, args...)))
 	}
-	if c.ID == uuid.Nil {
+	if c.ID.IsZero() {
 		bad("id", "must be a non-nil UUID")
 	}
 	if c.Name == "" {

@@ -14,7 +14,7 @@ type Flip struct {
 	// ID identifies the flip (UUIDv7: ordered by time), set by the engine.
 	ID uuid.UUID `json:"id"`
 	// CheckID is the check that flipped.
-	CheckID uuid.UUID `json:"check_id"`
+	CheckID CheckID `json:"check_id"`
 	// From and To are stored statuses (never started / grace).
 	From Status `json:"from"`
 	To   Status `json:"to"`
@@ -48,7 +48,7 @@ type Notification struct {
 	ID uuid.UUID `json:"id"`
 	// FlipID and CheckID tie the row to its cause.
 	FlipID  uuid.UUID `json:"flip_id"`
-	CheckID uuid.UUID `json:"check_id"`
+	CheckID CheckID   `json:"check_id"`
 	// Channel names the receiver or action (a config key such as
 	// "webhook:ops" or "restart:api").
 	Channel string `json:"channel"`
@@ -67,7 +67,7 @@ type Notification struct {
 // Total counted seconds (time new or paused is not counted). The 90-day bars
 // of the status page are 90 of these.
 type UptimeDay struct {
-	CheckID uuid.UUID `json:"check_id"`
+	CheckID CheckID `json:"check_id"`
 	// Day is midnight UTC of the day.
 	Day   time.Time     `json:"day"`
 	Up    time.Duration `json:"up"`
@@ -85,7 +85,7 @@ func (d UptimeDay) Ratio() float64 {
 // SplitDays returns the uptime increments for having been in status st from
 // from to to, one per UTC day touched; nil when st is not counted or the
 // interval is empty.
-func SplitDays(id uuid.UUID, st Status, from, to time.Time) []UptimeDay {
+func SplitDays(id CheckID, st Status, from, to time.Time) []UptimeDay {
 	up, counted := CountsAsUp(st)
 	if !counted || !to.After(from) {
 		return nil

@@ -3,8 +3,6 @@ package model
 import (
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // FuzzSchedule feeds arbitrary cron expressions and time zones (they come
@@ -19,7 +17,7 @@ func FuzzSchedule(f *testing.F) {
 		f.Add(s.cron, s.tz, int64(0))
 	}
 	f.Fuzz(func(t *testing.T, cron, tz string, last int64) {
-		c := Check{ID: uuid.New(), Name: "f", Kind: KindPush, Schedule: Schedule{Cron: cron, TZ: tz, Grace: time.Minute}}
+		c := Check{ID: NewCheckID(), Name: "f", Kind: KindPush, Schedule: Schedule{Cron: cron, TZ: tz, Grace: time.Minute}}
 		if cron == "" {
 			c.Schedule.Period = time.Hour
 		}

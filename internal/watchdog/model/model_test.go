@@ -5,12 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 func TestValidate(t *testing.T) {
-	good := Check{ID: uuid.New(), Name: "x", Kind: KindPush}.WithDefaults()
+	good := Check{ID: NewCheckID(), Name: "x", Kind: KindPush}.WithDefaults()
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good check: %v", err)
 	}
@@ -18,7 +16,7 @@ func TestValidate(t *testing.T) {
 		mod  func(*Check)
 		want string
 	}{
-		{func(c *Check) { c.ID = uuid.Nil }, "id: must be a non-nil UUID"},
+		{func(c *Check) { c.ID = CheckID{} }, "id: must be a non-nil UUID"},
 		{func(c *Check) { c.Name = "" }, "name: is required"},
 		{func(c *Check) { c.Name = strings.Repeat("n", 101) }, "name: longer than 100 bytes"},
 		{func(c *Check) { c.Slug = "Bad Slug" }, `slug: "Bad Slug" must be`},
@@ -89,7 +87,7 @@ func TestHistoryChanges(t *testing.T) {
 }
 
 func TestSplitDaysAndTruncate(t *testing.T) {
-	id := uuid.New()
+	id := NewCheckID()
 	from := time.Date(2026, 1, 1, 22, 0, 0, 0, time.UTC)
 	days := SplitDays(id, StatusDown, from, from.Add(50*time.Hour))
 	if len(days) != 3 || days[0].Total != 2*time.Hour || days[1].Total != 24*time.Hour || days[2].Total != 24*time.Hour || days[0].Up != 0 {

@@ -41,7 +41,7 @@ const (
 // Ping is one received signal, as stored in a check's history.
 type Ping struct {
 	// CheckID is the check pinged.
-	CheckID uuid.UUID `json:"check_id"`
+	CheckID CheckID `json:"check_id"`
 	// N numbers the check's pings from 1, set by the engine
 	// (State.NPings); the store keeps the last N of them.
 	N int64 `json:"n"`

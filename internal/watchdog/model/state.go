@@ -53,7 +53,7 @@ type Run struct {
 // the pending deadline).
 type State struct {
 	// CheckID is the check's UUID.
-	CheckID uuid.UUID `json:"check_id"`
+	CheckID CheckID `json:"check_id"`
 	// Status is the displayed stored status (a flip changes it).
 	Status Status `json:"status"`
 	// Underlying is the thresholded decision, up / down / new, which Status
@@ -96,7 +96,7 @@ type State struct {
 }
 
 // NewState returns the state of a check created at now.
-func NewState(id uuid.UUID, now time.Time) State {
+func NewState(id CheckID, now time.Time) State {
 	return State{CheckID: id, Status: StatusNew, Underlying: StatusNew, Since: now, ActiveSince: now}
 }
 

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -75,7 +74,7 @@ func TestKill9UnderLoad(t *testing.T) {
 	c1 := startChild(t, args...)
 
 	var mu sync.Mutex
-	acked := map[uuid.UUID][]string{} // bodies answered 200, per check
+	acked := map[model.CheckID][]string{} // bodies answered 200, per check
 	var total int
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
@@ -88,7 +87,7 @@ func TestKill9UnderLoad(t *testing.T) {
 			for k := 0; k < 5000 && ctx.Err() == nil; k++ {
 				id := CheckID((w*7 + k) % checks)
 				body := fmt.Sprintf("w%d-k%d", w, k)
-				req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+c1.addr+"/ping/"+id.String(), strings.NewReader(body))
+				req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+c1.addr+"/ping/"+id.Secret(), strings.NewReader(body))
 				resp, err := client.Do(req)
 				if err != nil {
 					return // killed
@@ -131,7 +130,7 @@ func TestKill9UnderLoad(t *testing.T) {
 	// Restart: it serves, and numbering continues.
 	c2 := startChild(t, args...)
 	for i := range checks {
-		resp, err := client.Post("http://"+c2.addr+"/ping/"+CheckID(i).String(), "text/plain", strings.NewReader("after restart"))
+		resp, err := client.Post("http://"+c2.addr+"/ping/"+CheckID(i).Secret(), "text/plain", strings.NewReader("after restart"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,8 +34,8 @@ import (
 func main() { os.Exit(run()) }
 
 // CheckID returns the id of the i-th benchmark check (stable across runs).
-func CheckID(i int) uuid.UUID {
-	return uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprintf("vitals-pingd-%d", i)))
+func CheckID(i int) model.CheckID {
+	return model.CheckID(uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprintf("vitals-pingd-%d", i))))
 }
 
 func run() int {
@@ -93,7 +93,7 @@ func run() int {
 		c := model.Check{ID: CheckID(i), Name: fmt.Sprintf("bench-%d", i), Kind: model.KindPush,
 			Schedule: model.Schedule{Period: *period, Grace: *grace}}
 		all = append(all, c)
-		paths = append(paths, "/ping/"+c.ID.String())
+		paths = append(paths, "/ping/"+c.ID.Secret())
 	}
 	if _, err := e.Sync(ctx, "pingd", all); err != nil {
 		fmt.Fprintln(os.Stderr, "pingd:", err)
