@@ -124,7 +124,7 @@ func TestRunJob(t *testing.T) {
 		return ps
 	}
 
-	code, stdout, stderr := runCLI(noEnv, "run", "--ping-url", base+"/ping/"+id.String(), "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+	code, stdout, stderr := runCLI(noEnv, "run", "--ping-url", base+"/ping/"+id.Secret(), "--", "sh", "-c", "echo out; echo err >&2; exit 3")
 	if code != 3 || stdout != "out\n" || stderr != "err\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -162,7 +162,7 @@ func TestRunJob(t *testing.T) {
 	}
 
 	// A command that cannot start: 127, reported.
-	code, _, stderr = runCLI(noEnv, "run", "--ping-url", base+"/ping/"+id.String(), "--", "/nonexistent/job")
+	code, _, stderr = runCLI(noEnv, "run", "--ping-url", base+"/ping/"+id.Secret(), "--", "/nonexistent/job")
 	if code != 127 || !strings.Contains(stderr, "no such file") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}

@@ -99,10 +99,15 @@ func TestPublicHidesSecrets(t *testing.T) {
 		}
 	}
 	_, privDetail, _ := f.get(t, link, true)
-	for _, want := range []string{api.ID.Secret(), "hunter2", "192.0.2.7", "curl/8", "fail ping", "Recent pings"} {
+	for _, want := range []string{api.ID.UniqueKey(), "hunter2", "192.0.2.7", "curl/8", "fail ping", "Recent pings"} {
 		if !strings.Contains(privDetail, want) {
 			t.Errorf("authorised detail lacks %q", want)
 		}
+	}
+	// The authorised view is for read-only keys too: it names the check by
+	// its unique key, never by its UUID (the ping secret).
+	if strings.Contains(privDetail, api.ID.Secret()) {
+		t.Errorf("authorised detail shows the ping UUID")
 	}
 
 	// The internal check's page exists for the authorised view only.
