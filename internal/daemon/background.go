@@ -128,11 +128,16 @@ func (d *Daemon) logStart(cfg *config.Config) {
 			d.log.Info("more push checks: list them with GET /api/v1/checks")
 			break
 		}
-		url := base + "/ping/" + c.ID.Secret()
+		// The ping URL holds a secret (the UUID, or the ping key), which
+		// the log never shows: the slug URL with a placeholder for the
+		// key, or where the API shows the URL to a read-write key.
 		if c.Slug != "" && c.PingKey != "" {
-			url = base + "/ping/" + c.PingKey + "/" + c.Slug
+			d.log.Info("heartbeat check: ping it with", "check", c.Name,
+				"curl", "curl -fsS -m 10 --retry 5 "+base+"/ping/<pings.ping_key>/"+c.Slug)
+			continue
 		}
-		d.log.Info("heartbeat check: ping it with", "check", c.Name, "curl", "curl -fsS -m 10 --retry 5 "+url)
+		d.log.Info("heartbeat check: its ping URL is ping_url in the API's answer to a read-write key", "check", c.Name,
+			"api", "GET "+base+"/api/v1/checks/"+c.ID.UniqueKey())
 	}
 	d.log.Info("endpoints", "readyz", base+"/readyz", "metrics", base+"/metrics", "api", base+"/api/v1/checks")
 }
