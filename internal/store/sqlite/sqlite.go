@@ -247,11 +247,14 @@ func migrate(db *sql.DB) error {
 	if v > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this binary's %d", v, schemaVersion)
 	}
-	if v == schemaVersion {
-		return nil
-	}
+	// The schema is run on every open, not only on a new file: it is all
+	// CREATE ... IF NOT EXISTS, so a file of the same version gains the
+	// tables added since it was made (additive changes need no bump).
 	if _, err := db.Exec(schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
+	}
+	if v == schemaVersion {
+		return nil
 	}
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
@@ -640,7 +643,7 @@ func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, w *writer) error {
-		res, err := w.tx.ExecContext(ctx, `UPDATE checks SET def = ? WHERE id = ?`, def, c.ID.String())
+		res, err := w.tx.ExecContext(ctx, `UPDATE checks SET def = ? WHERE id = ? AND `+live, def, c.ID.String())
 		if err != nil {
 			return err
 		}
@@ -756,7 +759,7 @@ func (s *Store) GetCheck(ctx context.Context, id uuid.UUID) (model.Check, model.
 	}
 	defer tx.Rollback()
 	var def, st []byte
-	err = tx.QueryRowContext(ctx, `SELECT def, state FROM checks JOIN states USING (id) WHERE id = ?`, id.String()).Scan(&def, &st)
+	err = tx.QueryRowContext(ctx, `SELECT def, state FROM checks JOIN states USING (id) WHERE id = ? AND `+live, id.String()).Scan(&def, &st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Check{}, model.State{}, notFound("check", id)
 	}
@@ -815,7 +818,7 @@ func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
 	if err := lrows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, def, state FROM checks JOIN states USING (id)`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, def, state FROM checks JOIN states USING (id) WHERE `+live)
 	if err != nil {
 		return nil, err
 	}
