@@ -50,7 +50,8 @@ func TestExitCodes(t *testing.T) {
 		{"version", []string{"version"}, 0, "*", ""},
 		{"validate nothing", []string{"validate"}, 2, "", "usage: vitals validate"},
 		{"validate valid", []string{"validate", "testdata/valid.yaml"}, 0,
-			"testdata/valid.yaml: valid: 2 checks (1 push, 1 pull)\n", ""},
+			"testdata/valid.yaml: valid: 2 checks (1 push, 1 pull)\ntestdata/valid.yaml: warning: no api_keys: the JSON API and POST /-/reload would answer 401 to every request; " +
+				"a running watchdog with API keys refuses to reload this file (write `api_keys: []` to mean it)\n", ""},
 		{"validate invalid", []string{"validate", "testdata/invalid.yaml"}, 1, "",
 			"testdata/invalid.yaml:6: checks[0].probe: unknown field (known: name, id"},
 		{"validate missing file", []string{"validate", "testdata/nope.yaml"}, 1, "", "testdata/nope.yaml: open testdata/nope.yaml: no such file or directory"},
