@@ -19,7 +19,7 @@ const live = `id NOT IN (SELECT id FROM retired_checks)`
 
 // RetireCheck implements store.Store.
 func (s *Store) RetireCheck(ctx context.Context, id uuid.UUID, at time.Time) error {
-	return s.write(ctx, func(ctx context.Context, w *writer) error {
+	return s.submit(ctx, &request{done: make(chan error, 1), fn: func(ctx context.Context, w *writer) error {
 		res, err := w.tx.ExecContext(ctx, `INSERT INTO retired_checks(id, retired)
 			SELECT id, ? FROM checks WHERE id = ? AND `+live, tm(at), id.String())
 		if err != nil {
@@ -28,15 +28,18 @@ func (s *Store) RetireCheck(ctx context.Context, id uuid.UUID, at time.Time) err
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("check", id)
 		}
-		delete(w.exists, id) // Apply refuses it from now on
 		return nil
-	})
+	}, committed: func(w *writer) {
+		// Apply refuses it from now on; not before the commit, or a
+		// failed commit would leave a live check refusing its pings.
+		delete(w.exists, id)
+	}})
 }
 
 // RestoreCheck implements store.Store.
 func (s *Store) RestoreCheck(ctx context.Context, c model.Check) (model.Check, model.State, error) {
 	var st model.State
-	err := s.write(ctx, func(ctx context.Context, w *writer) error {
+	err := s.submit(ctx, &request{done: make(chan error, 1), committed: func(w *writer) { w.exists[c.ID] = true }, fn: func(ctx context.Context, w *writer) error {
 		res, err := w.tx.ExecContext(ctx, `DELETE FROM retired_checks WHERE id = ?`, c.ID.String())
 		if err != nil {
 			return err
@@ -65,9 +68,8 @@ func (s *Store) RestoreCheck(ctx context.Context, c model.Check) (model.Check, m
 			return err
 		}
 		st = state
-		w.exists[c.ID] = true
 		return nil
-	})
+	}})
 	if err != nil {
 		return model.Check{}, model.State{}, err
 	}
@@ -95,9 +97,12 @@ func (s *Store) PurgeRetired(ctx context.Context, cutoff time.Time) ([]store.Ret
 			if _, err := w.tx.ExecContext(ctx, `DELETE FROM checks WHERE id = ?`, rc.Check.ID.String()); err != nil {
 				return err
 			}
-			if _, err := w.tx.ExecContext(ctx, `DELETE FROM ping_log WHERE check_id = ?`, rc.Check.ID.String()); err != nil {
+			res, err := w.tx.ExecContext(ctx, `DELETE FROM ping_log WHERE check_id = ?`, rc.Check.ID.String())
+			if err != nil {
 				return err
 			}
+			n, _ := res.RowsAffected()
+			w.logRows = max(w.logRows-int(n), 0)
 			delete(w.pruned, rc.Check.ID)
 		}
 		return nil

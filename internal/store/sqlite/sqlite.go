@@ -131,6 +131,10 @@ type request struct {
 	// apply, when set instead of fn, is a store.Update: consecutive ones
 	// in a batch are written with multi-row statements (see applyRun).
 	apply *pendingApply
+	// committed, when set, runs on the writer goroutine once fn's
+	// transaction has committed without error: for changes to the
+	// writer's maps that must not outlive a rolled-back write.
+	committed func(w *writer)
 }
 
 // pendingApply is an Update with its state already JSON-encoded (by the
@@ -462,6 +466,11 @@ func (s *Store) finish(w *writer, batch []*request, errs []error, txErr error, t
 		errs = make([]error, len(batch))
 		for i := range errs {
 			errs[i] = txErr
+		}
+	}
+	for i, r := range batch {
+		if r.committed != nil && errs[i] == nil {
+			r.committed(w)
 		}
 	}
 	s.batches.Add(1)
