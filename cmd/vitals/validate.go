@@ -43,11 +43,35 @@ func runValidate(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 			}
 		}
 		fmt.Fprintf(stdout, "%s: valid: %d checks (%d push, %d pull)\n", file, push+pull, push, pull)
-		for _, w := range cfg.Warnings() {
+		for _, w := range append(emptiness(cfg), cfg.Warnings()...) {
 			fmt.Fprintf(stdout, "%s: warning: %s\n", file, w)
 		}
 	}
 	return code
+}
+
+// emptiness warns about a file without checks or without API keys: valid,
+// but most often a file caught half written, which the daemon refuses to
+// reload (or to start on, against a store with checks of a config) unless
+// it writes the list out empty.
+func emptiness(cfg *config.Config) []string {
+	var out []string
+	noChecks, noKeys := cfg.EmptyOnPurpose()
+	switch {
+	case noChecks:
+		out = append(out, "checks: [] retires every check of the config at the next reload or start (their history is kept for retention.retired_checks)")
+	case len(cfg.Checks) == 0:
+		out = append(out, "no checks: the watchdog would watch nothing; a running watchdog refuses to reload this file, "+
+			"and does not start on it when its store holds checks of a config (write `checks: []` to mean it)")
+	}
+	switch {
+	case noKeys:
+		out = append(out, "api_keys: []: the JSON API and POST /-/reload answer 401 to every request")
+	case len(cfg.APIKeys) == 0:
+		out = append(out, "no api_keys: the JSON API and POST /-/reload would answer 401 to every request; "+
+			"a running watchdog with API keys refuses to reload this file (write `api_keys: []` to mean it)")
+	}
+	return out
 }
 
 // loadConfig loads file with variables from env.

@@ -356,8 +356,8 @@ func TestConfigChecksPauseAndStayReadOnly(t *testing.T) {
 	if r := f.do(t, "GET", "/api/v1/checks/"+apiCheck, roKey, ""); r.code != 200 {
 		t.Fatalf("API check after reload: %d", r.code)
 	}
-	// A reload that drops the config check deletes it, not the API one.
-	if res, err := f.e.Sync(context.Background(), model.SourceConfig, nil); err != nil || res.Deleted != 1 {
+	// A reload that drops the config check retires it, not the API one.
+	if res, err := f.e.Sync(context.Background(), model.SourceConfig, nil); err != nil || res.Retired != 1 {
 		t.Fatalf("sync: %+v %v", res, err)
 	}
 	if r := f.do(t, "GET", "/api/v1/checks", roKey, ""); len(r.json(t)["checks"].([]any)) != 1 {

@@ -131,6 +131,11 @@ type Pings struct {
 type Retention struct {
 	// Pings is how many pings are kept per check. Default 100.
 	Pings int `yaml:"pings"`
+	// RetiredChecks is how long a check removed from the file keeps its
+	// history (state, pings, flips, uptime, outbox) after the reload that
+	// removed it: a check with its id back in the file within that time
+	// is restored with all of it; then it is purged. Default 7d.
+	RetiredChecks Duration `yaml:"retired_checks"`
 }
 
 // Pull configures the pull-probe scheduler.
@@ -287,6 +292,15 @@ type TLS struct {
 // defaults applied, validated), in file order. The slice is a copy.
 func (c *Config) ModelChecks() []model.Check {
 	return append([]model.Check(nil), c.checks...)
+}
+
+// EmptyOnPurpose reports which lists the file writes out empty, as
+// `checks: []` and `api_keys: []`, rather than leaving out: the daemon
+// takes an empty list written so as meant, and refuses a file that only
+// lacks the list while it runs checks or keys (a file caught half
+// written).
+func (c *Config) EmptyOnPurpose() (checks, apiKeys bool) {
+	return c.Checks != nil && len(c.Checks) == 0, c.APIKeys != nil && len(c.APIKeys) == 0
 }
 
 // Warnings are things that are accepted but not acted upon (sections

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -16,11 +17,12 @@ const (
 	DefaultListen                 = "127.0.0.1:8000"
 	DefaultShutdownTimeout        = 10 * time.Second
 	DefaultDeadMansSwitchInterval = time.Minute
-	DefaultPingRetention          = store.DefaultPingRetention // 100
-	DefaultBodyLimit              = model.DefaultBodyLimit     // 10000
-	DefaultPeriod                 = model.DefaultPeriod        // 24h
-	DefaultGrace                  = model.DefaultGrace         // 1h
-	DefaultTZ                     = model.DefaultTZ            // UTC
+	DefaultPingRetention          = store.DefaultPingRetention       // 100
+	DefaultRetiredRetention       = watchdog.DefaultRetiredRetention // 7d
+	DefaultBodyLimit              = model.DefaultBodyLimit           // 10000
+	DefaultPeriod                 = model.DefaultPeriod              // 24h
+	DefaultGrace                  = model.DefaultGrace               // 1h
+	DefaultTZ                     = model.DefaultTZ                  // UTC
 	DefaultInterval               = 30 * time.Second
 	DefaultTimeout                = pull.DefaultTimeout // 5s
 	DefaultMaxConcurrent          = pull.DefaultMaxConcurrent
@@ -76,6 +78,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Retention.Pings == 0 {
 		c.Retention.Pings = DefaultPingRetention
+	}
+	if c.Retention.RetiredChecks == 0 {
+		c.Retention.RetiredChecks = Duration(DefaultRetiredRetention)
 	}
 	if c.Pull.MaxConcurrent == 0 {
 		c.Pull.MaxConcurrent = DefaultMaxConcurrent

@@ -84,6 +84,9 @@ func (l *loader) validate(c *Config) {
 	if c.Retention.Pings < 1 {
 		l.errorf("retention.pings", "must be at least 1")
 	}
+	if c.Retention.RetiredChecks < 0 {
+		l.errorf("retention.retired_checks", "must be positive")
+	}
 	if c.Pull.MaxConcurrent < 1 {
 		l.errorf("pull.max_concurrent", "must be at least 1")
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is shown in the startup log and /readyz's IETF answer.
 	Version string
+	// Now is the engine's clock (tests inject one to reach the purge of
+	// retired checks). Default time.Now.
+	Now func() time.Time
 }
 
 // Daemon is a running watchdog. Its methods are safe for concurrent use.
@@ -135,6 +139,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		Listeners: []watchdog.Listener{d.sched, d.sys.Dispatcher(), d.page}, // the engine logs flips itself
 		Planners:  []watchdog.Planner{d.sys.Planner()},
 		Logger:    d.log,
+		Now:       opts.Now,
+
+		RetiredRetention: cfg.Retention.RetiredChecks.D(),
 	})
 	ref.eng, ref.rep = d.eng, d.rec.Reporter(d.eng)
 	// The actions' rules must be in place before the engine starts: Start
@@ -153,6 +160,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		return nil, fmt.Errorf("start engine: %w", err)
 	}
 	cleanup = append(cleanup, func() { d.eng.Close() })
+	if reasons := d.guard(nil, cfg); len(reasons) > 0 {
+		return nil, fmt.Errorf("refusing to start (the store keeps every check): %s", strings.Join(reasons, "; "))
+	}
 	if _, err := d.apply(ctx, cfg); err != nil {
 		return nil, err
 	}

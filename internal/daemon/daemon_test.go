@@ -59,19 +59,33 @@ func start(t *testing.T, checks string) *harness {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "watchdog.yaml")
 	writeConfig(t, file, checks)
+	h, err := startFile(t, file, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// startFile starts a daemon on the config file (opts.ConfigPath and, when
+// nil, opts.Logger are set); the test's cleanup stops it.
+func startFile(t *testing.T, file string, opts Options) (*harness, error) {
+	t.Helper()
 	cfg, err := config.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if testing.Verbose() {
+			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		}
 	}
+	opts.ConfigPath = file
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := New(ctx, cfg, Options{ConfigPath: file, Logger: log})
+	d, err := New(ctx, cfg, opts)
 	if err != nil {
 		cancel()
-		t.Fatal(err)
+		return nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -86,7 +100,7 @@ func start(t *testing.T, checks string) *harness {
 		return <-done
 	}
 	t.Cleanup(func() { h.stop() })
-	return h
+	return h, nil
 }
 
 func (h *harness) do(method, path, key string) (int, string) {
@@ -147,7 +161,7 @@ func listenTCP(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestReloadKeepsState: a reload creates, updates and deletes checks; the
+// TestReloadKeepsState: a reload creates, updates and retires checks; the
 // unchanged and the changed ones keep their state; an invalid config is
 // answered 400 with every error and changes nothing.
 func TestReloadKeepsState(t *testing.T) {
@@ -169,7 +183,7 @@ func TestReloadKeepsState(t *testing.T) {
 		t.Fatalf("a %s, b %s", a.Status, b.Status)
 	}
 
-	// a unchanged, b changed (grace), gone deleted, t changed (interval), c new.
+	// a unchanged, b changed (grace), gone retired, t changed (interval), c new.
 	writeConfig(t, h.file, fmt.Sprintf(`  - {name: a, period: 1h}
   - {name: b, slug: b, period: 1h, grace: 5m}
   - {name: t, tcp: {address: "%s"}, interval: 2s}
@@ -183,7 +197,7 @@ func TestReloadKeepsState(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res["created"] != 1 || res["updated"] != 2 || res["deleted"] != 1 || res["unchanged"] != 1 {
+	if res["created"] != 1 || res["updated"] != 2 || res["retired"] != 1 || res["unchanged"] != 1 {
 		t.Errorf("reload result %s", body)
 	}
 	a2, b2, t2 := h.state("a"), h.state("b"), h.state("t")
@@ -197,7 +211,7 @@ func TestReloadKeepsState(t *testing.T) {
 		t.Errorf("t (changed) lost its state: %+v", t2)
 	}
 	if _, ok := h.d.Engine().Get(config.CheckID("gone")); ok {
-		t.Error("gone was not deleted")
+		t.Error("gone was not retired")
 	}
 	if cs, ok := h.d.Engine().Get(config.CheckID("c")); !ok || cs.Check.Schedule.Period != 24*time.Hour {
 		t.Error("c was not created")

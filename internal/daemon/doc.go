@@ -11,8 +11,15 @@
 // server.shutdown_timeout) and closes everything New opened. Reload (on
 // SIGHUP, or POST /-/reload with a read-write API key) loads the config
 // file again: a valid one replaces the checks of the file (created,
-// changed and deleted ones; unchanged ones keep their state, changed ones
-// too) and the settings that can change at run time (API keys, ping
-// settings); an invalid one is rejected with every error and the running
-// config stays.
+// changed, restored and retired ones; unchanged ones keep their state,
+// changed ones too; a check no longer in the file is retired with its
+// history, not deleted, and restored whole if it comes back within
+// retention.retired_checks) and the settings that can change at run time
+// (API keys, ping settings); an invalid one is rejected with every error
+// and the running config stays. A valid file that lists no checks while
+// checks of the config run, or no API keys while keys are configured, is
+// refused the same way (most often it is a file caught half written) unless
+// it writes the list out empty (checks: [], api_keys: []); New refuses to
+// start on a file without checks against a store holding checks of a
+// config, for the same reason.
 package daemon

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/vitals-go/vitals/internal/api"
@@ -20,9 +21,16 @@ import (
 // ErrInvalidConfig wraps the errors of a config that Reload rejected.
 var ErrInvalidConfig = errors.New("invalid config")
 
+// ErrReloadRefused wraps the reasons Reload refused a valid config that
+// would have removed every check, or every API key (see guard).
+var ErrReloadRefused = errors.New("reload refused")
+
 // Reload loads the config file again and applies it (see the package
 // doc). An invalid file is rejected: the error wraps ErrInvalidConfig and
-// joins every problem (each a *config.Error), and nothing changes.
+// joins every problem (each a *config.Error), and nothing changes. A
+// valid file that lists no checks while config checks run, or no API keys
+// while keys are configured, is refused the same way (the error wraps
+// ErrReloadRefused), unless it writes the list out empty (see guard).
 // Concurrent reloads are serialised.
 func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 	d.reloadMu.Lock()
@@ -40,6 +48,15 @@ func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 		}
 	}
 	old := d.cfg.Load()
+	if reasons := d.guard(old, cfg); len(reasons) > 0 {
+		d.log.Error("config reload refused, the running config stays", "file", d.opts.ConfigPath, "reasons", len(reasons))
+		errs := make([]error, len(reasons))
+		for i, r := range reasons {
+			d.log.Error("config reload refused", "reason", r)
+			errs[i] = errors.New(r)
+		}
+		return watchdog.SyncResult{}, fmt.Errorf("%w: %w", ErrReloadRefused, errors.Join(errs...))
+	}
 	if !slices.Equal(old.Server.Listen, cfg.Server.Listen) || old.Store != cfg.Store || old.Pull != cfg.Pull || old.Retention != cfg.Retention || old.StatusPage != cfg.StatusPage {
 		d.log.Warn("server.listen, store, pull, retention and status_page take effect at the next restart")
 	}
@@ -47,8 +64,65 @@ func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
-	d.log.Info("config reloaded", "file", d.opts.ConfigPath, "created", res.Created, "updated", res.Updated, "deleted", res.Deleted, "unchanged", res.Unchanged)
+	d.log.Info("config reloaded", "file", d.opts.ConfigPath, "created", res.Created, "updated", res.Updated,
+		"restored", res.Restored, "retired", res.Retired, "unchanged", res.Unchanged)
 	return res, nil
+}
+
+// guard returns why applying cfg in place of old (nil at start) would be
+// refused: cfg lists no checks while checks of the config are live (in
+// the engine, so at start those the store holds from the previous run),
+// or no API keys while old has some. Such a file is most likely caught
+// half written (a non-atomic save, a config management write when the
+// SIGHUP or the restart lands), and applying it would retire every check
+// and lock the API. A file that writes the list out empty (`checks: []`,
+// `api_keys: []`) means it and is not refused. Each reason names what
+// would have been removed, by name (never a check's UUID or a key).
+func (d *Daemon) guard(old, cfg *config.Config) []string {
+	var reasons []string
+	file := cfg.File
+	if file == "" {
+		file = "the config"
+	}
+	noChecks, noKeys := cfg.EmptyOnPurpose()
+	if len(cfg.Checks) == 0 && !noChecks {
+		var names []string
+		for _, cs := range d.eng.List() {
+			if cs.Check.Source == model.SourceConfig {
+				names = append(names, cs.Check.Name)
+			}
+		}
+		if len(names) > 0 {
+			reasons = append(reasons, fmt.Sprintf("%s has no checks: applying it would retire all %d checks of the config (%s); "+
+				"write `checks: []` to retire them on purpose", file, len(names), nameList(names)))
+		}
+	}
+	if old != nil && len(old.APIKeys) > 0 && len(cfg.APIKeys) == 0 && !noKeys {
+		names := make([]string, len(old.APIKeys))
+		for i, k := range old.APIKeys {
+			names[i] = k.Name
+		}
+		reasons = append(reasons, fmt.Sprintf("%s has no api_keys: applying it would remove all %d API keys (%s), and the API would answer 401 to every request; "+
+			"write `api_keys: []` to remove them on purpose", file, len(names), nameList(names)))
+	}
+	return reasons
+}
+
+// nameList quotes names, sorted, the first ten of them.
+func nameList(names []string) string {
+	const most = 10
+	slices.Sort(names)
+	var b strings.Builder
+	for i, n := range names[:min(len(names), most)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(n))
+	}
+	if len(names) > most {
+		fmt.Fprintf(&b, " and %d more", len(names)-most)
+	}
+	return b.String()
 }
 
 // apply makes cfg the running config: it syncs the checks of the file
@@ -137,18 +211,32 @@ func (d *Daemon) serveReload(w http.ResponseWriter, r *http.Request) {
 	res, err := d.Reload(r.Context())
 	switch {
 	case errors.Is(err, ErrInvalidConfig):
-		details := []string{}
-		for _, e := range flatten(err) {
-			if e != ErrInvalidConfig {
-				details = append(details, e.Error())
-			}
-		}
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid config: the running config stays", "details": details})
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid config: the running config stays", "details": details(err, ErrInvalidConfig)})
+	case errors.Is(err, ErrReloadRefused):
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "reload refused: the running config stays", "details": details(err, ErrReloadRefused)})
 	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": err.Error(), "created": res.Created, "updated": res.Updated, "deleted": res.Deleted, "unchanged": res.Unchanged})
+		out := syncJSON(res)
+		out["error"] = err.Error()
+		writeJSON(w, http.StatusInternalServerError, out)
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"created": res.Created, "updated": res.Updated, "deleted": res.Deleted, "unchanged": res.Unchanged})
+		writeJSON(w, http.StatusOK, syncJSON(res))
 	}
+}
+
+// details are the messages of the errors joined in err, but sentinel.
+func details(err, sentinel error) []string {
+	out := []string{}
+	for _, e := range flatten(err) {
+		if e != sentinel {
+			out = append(out, e.Error())
+		}
+	}
+	return out
+}
+
+func syncJSON(res watchdog.SyncResult) map[string]any {
+	return map[string]any{"created": res.Created, "updated": res.Updated, "restored": res.Restored,
+		"retired": res.Retired, "unchanged": res.Unchanged}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -28,13 +28,36 @@ type Store interface {
 	// state and history. ErrNotFound if absent.
 	UpdateCheck(ctx context.Context, c model.Check) error
 	// DeleteCheck removes the check, its state, pings, flips, rollups and
-	// pending notifications. ErrNotFound if absent.
+	// pending notifications, whether it is live or retired. ErrNotFound if
+	// absent.
 	DeleteCheck(ctx context.Context, id model.CheckID) error
-	// GetCheck returns one check and its state. ErrNotFound if absent.
+	// GetCheck returns one live check and its state. ErrNotFound if absent
+	// or retired.
 	GetCheck(ctx context.Context, id model.CheckID) (model.Check, model.State, error)
-	// ListChecks returns every check with its state, ordered by ID. The
-	// engine calls it once at start to rebuild memory and deadlines.
+	// ListChecks returns every live check with its state, ordered by ID
+	// (retired checks are not in it). The engine calls it once at start to
+	// rebuild memory and deadlines.
 	ListChecks(ctx context.Context) ([]CheckState, error)
+
+	// RetireCheck takes the live check id out of service at time at,
+	// keeping everything DeleteCheck would remove (definition, state,
+	// pings, flips, rollups, outbox rows). A retired check is not in
+	// ListChecks or GetCheck, and Apply, UpdateCheck and RetireCheck
+	// answer ErrNotFound for it; CreateCheck with its id answers
+	// ErrExists; its history stays readable (Pings, Flips, Uptime,
+	// Notifications) until RestoreCheck or PurgeRetired. Durable as Apply
+	// is. ErrNotFound if no live check has that id.
+	RetireCheck(ctx context.Context, id model.CheckID, at time.Time) error
+	// RestoreCheck brings the retired check c.ID back into service with
+	// the definition c (its stored Created is kept, c.Created is ignored),
+	// atomically, and returns the check as stored and its state as it was
+	// when retired. ErrNotFound if no retired check has that id.
+	RestoreCheck(ctx context.Context, c model.Check) (model.Check, model.State, error)
+	// RetiredChecks returns the retired checks, ordered by ID.
+	RetiredChecks(ctx context.Context) ([]RetiredCheck, error)
+	// PurgeRetired deletes (as DeleteCheck does) every check retired
+	// before cutoff and returns them.
+	PurgeRetired(ctx context.Context, cutoff time.Time) ([]RetiredCheck, error)
 
 	// Apply writes u atomically and durably: when it returns nil, the
 	// state, the ping, the flips, their notifications and the uptime
@@ -78,6 +101,13 @@ type Store interface {
 type CheckState struct {
 	Check model.Check
 	State model.State
+}
+
+// RetiredCheck is a check taken out of service by RetireCheck.
+type RetiredCheck struct {
+	Check model.Check
+	// Retired is when it was retired.
+	Retired time.Time
 }
 
 // Update is one atomic change to one check: everything the engine decided

@@ -48,7 +48,19 @@ type Options struct {
 	// RetryDelay is how long a missed deadline whose write failed waits
 	// before it is tried again. Default 1s.
 	RetryDelay time.Duration
+	// RetiredRetention is how long a retired check (see Retire) keeps its
+	// history before the sweep purges it. Default DefaultRetiredRetention.
+	RetiredRetention time.Duration
+	// SweepInterval is how often the sweep purges the retired checks past
+	// RetiredRetention (it also runs once at Start). Default one hour, or
+	// RetiredRetention when shorter.
+	SweepInterval time.Duration
 }
+
+// DefaultRetiredRetention is how long a retired check's history is kept
+// unless configured otherwise: a week, to notice and undo a config change
+// that dropped checks by mistake.
+const DefaultRetiredRetention = 7 * 24 * time.Hour
 
 // Engine runs the watchdog's checks. It is safe for concurrent use.
 type Engine struct {
@@ -59,7 +71,9 @@ type Engine struct {
 	sched *deadlines.Scheduler
 
 	expired chan model.CheckID // deadlines that fired, for the workers
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup     // the workers and the sweep
+	// stopSweep cancels the sweep's context (and a purge in progress).
+	stopSweep context.CancelFunc
 
 	mu      sync.RWMutex
 	running bool
@@ -107,6 +121,12 @@ func New(st store.Store, opts Options) *Engine {
 	if opts.RetryDelay <= 0 {
 		opts.RetryDelay = time.Second
 	}
+	if opts.RetiredRetention <= 0 {
+		opts.RetiredRetention = DefaultRetiredRetention
+	}
+	if opts.SweepInterval <= 0 {
+		opts.SweepInterval = min(time.Hour, opts.RetiredRetention)
+	}
 	return &Engine{
 		st:     st,
 		opts:   opts,
@@ -145,13 +165,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	for id, en := range e.checks {
 		e.sched.Set(id, en.state.Deadline)
 	}
+	sweepCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopSweep = stop
+	e.wg.Add(1)
+	go e.sweep(sweepCtx)
 	e.running = true
 	e.log.Info("watchdog started", "checks", len(all))
 	return nil
 }
 
-// Close stops the deadline timers and workers and blocks until they have
-// exited; writes in progress finish first. The store is left open.
+// Close stops the deadline timers, the workers and the sweep of retired
+// checks, and blocks until they have exited; writes in progress finish
+// first (a purge in progress is cancelled). The store is left open.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if !e.running {
@@ -160,6 +185,7 @@ func (e *Engine) Close() error {
 	}
 	e.running = false
 	e.mu.Unlock()
+	e.stopSweep()
 	e.sched.Close() // no more fire calls after this
 	close(e.expired)
 	e.wg.Wait()
@@ -479,6 +505,29 @@ func equalChecks(a, b model.Check) bool {
 
 // Delete removes check id with its history. ErrNotFound if absent.
 func (e *Engine) Delete(ctx context.Context, id model.CheckID) error {
+	return e.remove(id, func(en *entry) error { return e.st.DeleteCheck(ctx, id) })
+}
+
+// Retire takes check id out of service but keeps its history (see
+// store.Store.RetireCheck): from now on it is not watched (no deadline, no
+// probe, no alert), not listed by Get and List, and pings to it are
+// ErrNotFound. Sync brings it back, history and state included, when a
+// check with its id is wanted again within Options.RetiredRetention;
+// after that the sweep purges it. ErrNotFound if absent.
+func (e *Engine) Retire(ctx context.Context, id model.CheckID) error {
+	return e.remove(id, func(en *entry) error {
+		if err := e.st.RetireCheck(ctx, id, e.now().UTC()); err != nil {
+			return err
+		}
+		e.log.Info("check retired: its history is kept", "check", en.check.Name, "unique_key", model.UniqueKey(id),
+			"purged_after", e.opts.RetiredRetention)
+		return nil
+	})
+}
+
+// remove takes check id out of memory once write, run under the check's
+// lock, has taken it out of the store.
+func (e *Engine) remove(id model.CheckID, write func(en *entry) error) error {
 	en, err := e.lookup(id)
 	if err != nil {
 		return err
@@ -488,7 +537,7 @@ func (e *Engine) Delete(ctx context.Context, id model.CheckID) error {
 	if en.deleted {
 		return fmt.Errorf("check %s: %w", id, ErrNotFound)
 	}
-	if err := e.st.DeleteCheck(ctx, id); err != nil {
+	if err := write(en); err != nil {
 		return err
 	}
 	en.deleted = true

@@ -301,7 +301,7 @@ func TestSync(t *testing.T) {
 		}
 		a.Desc = "changed"
 		res, err = e.Sync(ctx, model.SourceConfig, []model.Check{a})
-		if err != nil || res != (watchdog.SyncResult{Updated: 1, Deleted: 1}) {
+		if err != nil || res != (watchdog.SyncResult{Updated: 1, Retired: 1}) {
 			t.Fatalf("second sync: %+v %v", res, err)
 		}
 		if cs, _ := e.Get(a.ID); cs.State.Status != model.StatusUp || cs.Check.Desc != "changed" {

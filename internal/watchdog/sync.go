@@ -9,9 +9,11 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
-// SyncResult says what Sync changed.
+// SyncResult says what Sync changed: checks created, updated, restored
+// (retired ones brought back with their history), retired, and left
+// unchanged.
 type SyncResult struct {
-	Created, Updated, Deleted, Unchanged int
+	Created, Updated, Restored, Retired, Unchanged int
 }
 
 // syncConcurrency bounds the parallel store writes of Sync; concurrent
@@ -19,9 +21,13 @@ type SyncResult struct {
 const syncConcurrency = 64
 
 // Sync makes the checks of one source equal to want: it creates the new
-// ones, updates the changed ones (keeping their state), and deletes the
-// checks of that source that want no longer lists. Checks of other sources
-// are untouched. Every check in want must have a non-nil ID (stable across
+// ones, updates the changed ones (keeping their state), restores the
+// retired ones want lists again (with their state and history, see
+// Retire), and retires the checks of that source that want no longer
+// lists: they are no longer watched, and their history is kept for
+// Options.RetiredRetention, so that a check dropped by a mistaken config
+// comes back whole when the config is fixed. Checks of other sources are
+// untouched. Every check in want must have a non-nil ID (stable across
 // reloads, so that state survives) and gets Source = source.
 //
 // It is meant for the config loader: validate the whole file first (with
@@ -40,7 +46,7 @@ func (e *Engine) Sync(ctx context.Context, source string, want []model.Check) (S
 			continue
 		}
 		if seen[c.ID] {
-			errs = append(errs, fmt.Errorf("check %q: %w: id: %s used twice", c.Name, model.ErrInvalidCheck, c.ID))
+			errs = append(errs, fmt.Errorf("check %q: %w: id: %s used twice", c.Name, model.ErrInvalidCheck, model.UniqueKey(c.ID)))
 		}
 		seen[c.ID] = true
 		if err := c.Validate(); err != nil {
@@ -61,12 +67,21 @@ func (e *Engine) Sync(ctx context.Context, source string, want []model.Check) (S
 			defer wg.Done()
 			defer func() { <-sem }()
 			_, exists := e.Get(c.ID)
-			_, changed, err := e.Upsert(ctx, c)
+			restored, changed := false, false
+			var err error
+			if !exists {
+				_, restored, err = e.restore(ctx, c)
+			}
+			if err == nil && !restored {
+				_, changed, err = e.Upsert(ctx, c)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err != nil:
 				errs = append(errs, fmt.Errorf("check %q: %w", c.Name, err))
+			case restored:
+				res.Restored++
 			case !changed:
 				res.Unchanged++
 			case exists:
@@ -81,11 +96,11 @@ func (e *Engine) Sync(ctx context.Context, source string, want []model.Check) (S
 		if cs.Check.Source != source || seen[cs.Check.ID] {
 			continue
 		}
-		if err := e.Delete(ctx, cs.Check.ID); err != nil {
-			errs = append(errs, fmt.Errorf("delete check %q: %w", cs.Check.Name, err))
+		if err := e.Retire(ctx, cs.Check.ID); err != nil {
+			errs = append(errs, fmt.Errorf("retire check %q: %w", cs.Check.Name, err))
 			continue
 		}
-		res.Deleted++
+		res.Retired++
 	}
 	return res, errors.Join(errs...)
 }

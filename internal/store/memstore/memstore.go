@@ -35,10 +35,12 @@ type Store struct {
 }
 
 type record struct {
-	check  model.Check
-	state  model.State
-	pings  []model.Ping // oldest first
-	uptime map[time.Time]model.UptimeDay
+	check model.Check
+	// retired is when RetireCheck took it out of service; zero while live.
+	retired time.Time
+	state   model.State
+	pings   []model.Ping // oldest first
+	uptime  map[time.Time]model.UptimeDay
 }
 
 var _ store.Store = (*Store)(nil)
@@ -88,7 +90,7 @@ func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	r, ok := s.checks[c.ID]
+	r, ok := s.live(c.ID)
 	if !ok {
 		return fmt.Errorf("check %s: %w", c.ID, store.ErrNotFound)
 	}
@@ -106,10 +108,94 @@ func (s *Store) DeleteCheck(ctx context.Context, id model.CheckID) error {
 	if _, ok := s.checks[id]; !ok {
 		return fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
+	s.deleteLocked(id)
+	return nil
+}
+
+func (s *Store) deleteLocked(id model.CheckID) {
 	delete(s.checks, id)
 	s.flips = slices.DeleteFunc(s.flips, func(f model.Flip) bool { return f.CheckID == id })
 	s.outbox = slices.DeleteFunc(s.outbox, func(n model.Notification) bool { return n.CheckID == id })
+}
+
+// live returns the record of a check that is stored and not retired.
+func (s *Store) live(id model.CheckID) (*record, bool) {
+	r, ok := s.checks[id]
+	if !ok || !r.retired.IsZero() {
+		return nil, false
+	}
+	return r, true
+}
+
+// RetireCheck implements store.Store.
+func (s *Store) RetireCheck(ctx context.Context, id model.CheckID, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	r, ok := s.live(id)
+	if !ok {
+		return fmt.Errorf("check %s: %w", id, store.ErrNotFound)
+	}
+	r.retired = at.UTC()
+	if r.retired.IsZero() { // zero means live
+		r.retired = time.Unix(0, 1).UTC()
+	}
 	return nil
+}
+
+// RestoreCheck implements store.Store.
+func (s *Store) RestoreCheck(ctx context.Context, c model.Check) (model.Check, model.State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return model.Check{}, model.State{}, err
+	}
+	r, ok := s.checks[c.ID]
+	if !ok || r.retired.IsZero() {
+		return model.Check{}, model.State{}, fmt.Errorf("retired check %s: %w", c.ID, store.ErrNotFound)
+	}
+	c.Created = r.check.Created
+	r.check, r.retired = cloneCheck(c), time.Time{}
+	return cloneCheck(r.check), r.state.Clone(), nil
+}
+
+// RetiredChecks implements store.Store.
+func (s *Store) RetiredChecks(ctx context.Context) ([]store.RetiredCheck, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	return s.retiredLocked(func(time.Time) bool { return true }), nil
+}
+
+// retiredLocked returns the retired checks whose retirement time keep
+// accepts, ordered by id.
+func (s *Store) retiredLocked(keep func(retired time.Time) bool) []store.RetiredCheck {
+	var out []store.RetiredCheck
+	for _, r := range s.checks {
+		if !r.retired.IsZero() && keep(r.retired) {
+			out = append(out, store.RetiredCheck{Check: cloneCheck(r.check), Retired: r.retired})
+		}
+	}
+	slices.SortFunc(out, func(a, b store.RetiredCheck) int { return bytes.Compare(a.Check.ID[:], b.Check.ID[:]) })
+	return out
+}
+
+// PurgeRetired implements store.Store.
+func (s *Store) PurgeRetired(ctx context.Context, cutoff time.Time) ([]store.RetiredCheck, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	out := s.retiredLocked(func(t time.Time) bool { return t.Before(cutoff) })
+	for _, rc := range out {
+		s.deleteLocked(rc.Check.ID)
+	}
+	return out, nil
 }
 
 // GetCheck implements store.Store.
@@ -119,7 +205,7 @@ func (s *Store) GetCheck(ctx context.Context, id model.CheckID) (model.Check, mo
 	if err := s.check(ctx); err != nil {
 		return model.Check{}, model.State{}, err
 	}
-	r, ok := s.checks[id]
+	r, ok := s.live(id)
 	if !ok {
 		return model.Check{}, model.State{}, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
@@ -135,6 +221,9 @@ func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
 	}
 	out := make([]store.CheckState, 0, len(s.checks))
 	for _, r := range s.checks {
+		if !r.retired.IsZero() {
+			continue
+		}
 		out = append(out, store.CheckState{Check: cloneCheck(r.check), State: r.state.Clone()})
 	}
 	slices.SortFunc(out, func(a, b store.CheckState) int { return bytes.Compare(a.Check.ID[:], b.Check.ID[:]) })
@@ -148,7 +237,7 @@ func (s *Store) Apply(ctx context.Context, u store.Update) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	r, ok := s.checks[u.CheckID]
+	r, ok := s.live(u.CheckID)
 	if !ok {
 		return fmt.Errorf("check %s: %w", u.CheckID, store.ErrNotFound)
 	}

@@ -89,4 +89,13 @@ CREATE TABLE IF NOT EXISTS uptime (
 	total    INTEGER NOT NULL,
 	PRIMARY KEY (check_id, day)
 ) WITHOUT ROWID;
+
+-- Checks out of service (removed from the config file), kept with their
+-- history until restored or purged (store.Store.RetireCheck). Added after
+-- version 1 without a version bump: every open runs the schema, whose
+-- statements are all IF NOT EXISTS.
+CREATE TABLE IF NOT EXISTS retired_checks (
+	id      TEXT PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
+	retired INTEGER NOT NULL
+) WITHOUT ROWID;
 `

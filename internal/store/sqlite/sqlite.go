@@ -131,6 +131,10 @@ type request struct {
 	// apply, when set instead of fn, is a store.Update: consecutive ones
 	// in a batch are written with multi-row statements (see applyRun).
 	apply *pendingApply
+	// committed, when set, runs on the writer goroutine once fn's
+	// transaction has committed without error: for changes to the
+	// writer's maps that must not outlive a rolled-back write.
+	committed func(w *writer)
 }
 
 // pendingApply is an Update with its state already JSON-encoded (by the
@@ -247,11 +251,14 @@ func migrate(db *sql.DB) error {
 	if v > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this binary's %d", v, schemaVersion)
 	}
-	if v == schemaVersion {
-		return nil
-	}
+	// The schema is run on every open, not only on a new file: it is all
+	// CREATE ... IF NOT EXISTS, so a file of the same version gains the
+	// tables added since it was made (additive changes need no bump).
 	if _, err := db.Exec(schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
+	}
+	if v == schemaVersion {
+		return nil
 	}
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
@@ -461,6 +468,11 @@ func (s *Store) finish(w *writer, batch []*request, errs []error, txErr error, t
 			errs[i] = txErr
 		}
 	}
+	for i, r := range batch {
+		if r.committed != nil && errs[i] == nil {
+			r.committed(w)
+		}
+	}
 	s.batches.Add(1)
 	s.writes.Add(int64(len(batch)))
 	s.commitNanos.Add(int64(time.Since(start)))
@@ -640,7 +652,7 @@ func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, w *writer) error {
-		res, err := w.tx.ExecContext(ctx, `UPDATE checks SET def = ? WHERE id = ?`, def, c.ID.Secret())
+		res, err := w.tx.ExecContext(ctx, `UPDATE checks SET def = ? WHERE id = ? AND `+live, def, c.ID.Secret())
 		if err != nil {
 			return err
 		}
@@ -756,7 +768,7 @@ func (s *Store) GetCheck(ctx context.Context, id model.CheckID) (model.Check, mo
 	}
 	defer tx.Rollback()
 	var def, st []byte
-	err = tx.QueryRowContext(ctx, `SELECT def, state FROM checks JOIN states USING (id) WHERE id = ?`, id.Secret()).Scan(&def, &st)
+	err = tx.QueryRowContext(ctx, `SELECT def, state FROM checks JOIN states USING (id) WHERE id = ? AND `+live, id.Secret()).Scan(&def, &st)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.Check{}, model.State{}, notFound("check", id)
 	}
@@ -815,7 +827,7 @@ func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
 	if err := lrows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, def, state FROM checks JOIN states USING (id)`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, def, state FROM checks JOIN states USING (id) WHERE `+live)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ type writer struct {
 	// Multi-row log appends by row count (powers of two).
 	insLog map[int]*sql.Stmt
 
-	// exists is the set of stored checks, so that an Apply to a missing
+	// exists is the set of live (stored, not retired) checks, so that an Apply to a missing
 	// check is refused without a query. Maintained by the writer alone;
 	// loaded at start. It is advisory: the compactor ignores log rows of
 	// checks that are not in the checks table.
@@ -55,7 +55,7 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 	ctx := context.Background()
 	w := &writer{db: db, opts: opts, txs: make(map[*sql.Stmt]*sql.Stmt),
 		insLog: make(map[int]*sql.Stmt), pruned: make(map[model.CheckID]int64), exists: make(map[model.CheckID]bool)}
-	rows, err := db.QueryContext(ctx, `SELECT id FROM checks`)
+	rows, err := db.QueryContext(ctx, `SELECT id FROM checks WHERE `+live)
 	if err != nil {
 		return nil, fmt.Errorf("load check ids: %w", err)
 	}

@@ -64,6 +64,7 @@ func Run(t *testing.T, cfg Config) {
 		{"ConcurrentApply", testConcurrentApply},
 		{"Closed", testClosed},
 		{"Reopen", testReopen},
+		{"RetireRestorePurge", testRetire},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.fn(t, cfg) })
@@ -534,5 +535,156 @@ func testEnqueue(t *testing.T, cfg Config) {
 			t.Fatal(err)
 		}
 		check(reopen())
+	}
+}
+
+// testRetire: a retired check leaves the live set (ListChecks, GetCheck,
+// Apply) but keeps its whole history, across a reopen; RestoreCheck brings
+// it back with that history, its state and a new definition; PurgeRetired
+// deletes only the checks retired before its cutoff, history included.
+func testRetire(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, reopen := open(t, cfg)
+	c, other := SampleCheck(1), SampleCheck(2)
+	for _, x := range []model.Check{c, other} {
+		if err := s.CreateCheck(ctx, x, model.NewState(x.ID, base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := sampleState(c.ID)
+	p := model.Ping{CheckID: c.ID, N: 1, Kind: model.PingSuccess, ExitStatus: -1, Time: base, Body: []byte("ok")}
+	f := flip(c.ID, model.StatusNew, model.StatusUp, base)
+	n := model.Notification{ID: uuid.Must(uuid.NewV7()), FlipID: f.ID, CheckID: c.ID, Channel: "webhook:x",
+		State: model.NotificationPending, NextAttempt: base, Created: base}
+	day := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	up := []model.UptimeDay{{CheckID: c.ID, Day: day, Up: time.Hour, Total: time.Hour}}
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st, Ping: &p, Flips: []model.Flip{f},
+		Notifications: []model.Notification{n}, Uptime: up}); err != nil {
+		t.Fatal(err)
+	}
+	retiredAt := base.Add(time.Hour)
+	if err := s.RetireCheck(ctx, c.ID, retiredAt); err != nil {
+		t.Fatal(err)
+	}
+	history := func(s store.Store, what string) {
+		t.Helper()
+		pings, err := s.Pings(ctx, c.ID, store.PingQuery{})
+		if err != nil {
+			t.Fatalf("%s: pings: %v", what, err)
+		}
+		equal(t, what+": pings", pings, []model.Ping{p})
+		flips, _ := s.Flips(ctx, c.ID, store.FlipQuery{})
+		equal(t, what+": flips", flips, []model.Flip{f})
+		outbox, _ := s.Notifications(ctx, store.NotificationQuery{CheckID: c.ID})
+		equal(t, what+": outbox", outbox, []model.Notification{n})
+		got, _ := s.Uptime(ctx, c.ID, day, day.AddDate(0, 0, 1))
+		equal(t, what+": uptime", got, up)
+	}
+	isRetired := func(s store.Store, what string) {
+		t.Helper()
+		if _, _, err := s.GetCheck(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s: get a retired check: %v, want ErrNotFound", what, err)
+		}
+		all, err := s.ListChecks(ctx)
+		if err != nil || len(all) != 1 || all[0].Check.ID != other.ID {
+			t.Fatalf("%s: ListChecks = %d checks (%v), want only the live one", what, len(all), err)
+		}
+		if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s: apply to a retired check: %v, want ErrNotFound", what, err)
+		}
+		if err := s.UpdateCheck(ctx, c); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s: update a retired check: %v, want ErrNotFound", what, err)
+		}
+		if err := s.RetireCheck(ctx, c.ID, retiredAt); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s: retire twice: %v, want ErrNotFound", what, err)
+		}
+		if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); !errors.Is(err, store.ErrExists) {
+			t.Fatalf("%s: create over a retired check: %v, want ErrExists", what, err)
+		}
+		rs, err := s.RetiredChecks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, what+": retired checks", rs, []store.RetiredCheck{{Check: c, Retired: retiredAt}})
+		history(s, what)
+	}
+	isRetired(s, "retired")
+	if cfg.Persistent {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		isRetired(s, "retired, after a reopen")
+	}
+	if err := s.RetireCheck(ctx, model.NewCheckID(), retiredAt); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("retire unknown: %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.RestoreCheck(ctx, other); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("restore a live check: %v, want ErrNotFound", err)
+	}
+
+	// Restore with a changed definition: Created kept, state and history back.
+	changed := c
+	changed.Desc, changed.Created, changed.Updated = "restored", base.Add(time.Minute), base.Add(2*time.Hour)
+	gc, gs, err := s.RestoreCheck(ctx, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := changed
+	want.Created = c.Created
+	equal(t, "restored check", gc, want)
+	equal(t, "restored state", gs, st)
+	if gc, gs, err := s.GetCheck(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	} else {
+		equal(t, "restored check, read back", gc, want)
+		equal(t, "restored state, read back", gs, st)
+	}
+	history(s, "restored")
+	if rs, _ := s.RetiredChecks(ctx); len(rs) != 0 {
+		t.Fatalf("%d retired checks after the restore", len(rs))
+	}
+	p2 := model.Ping{CheckID: c.ID, N: 2, Kind: model.PingSuccess, ExitStatus: -1, Time: base.Add(3 * time.Hour), Body: []byte{}}
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: st, Ping: &p2}); err != nil {
+		t.Fatalf("apply to a restored check: %v", err)
+	}
+
+	// Purge: only what was retired before the cutoff.
+	if err := s.RetireCheck(ctx, c.ID, retiredAt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetireCheck(ctx, other.ID, retiredAt.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := s.PurgeRetired(ctx, retiredAt)
+	if err != nil || len(gone) != 0 {
+		t.Fatalf("purge before any retirement: %v %v", gone, err)
+	}
+	gone, err = s.PurgeRetired(ctx, retiredAt.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "purged", gone, []store.RetiredCheck{{Check: want, Retired: retiredAt}})
+	if _, err := s.Pings(ctx, c.ID, store.PingQuery{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pings of a purged check: %v, want ErrNotFound", err)
+	}
+	if fl, _ := s.Flips(ctx, model.CheckID{}, store.FlipQuery{}); len(fl) != 0 {
+		t.Fatalf("flips of a purged check remain: %v", fl)
+	}
+	if rows, _ := s.Notifications(ctx, store.NotificationQuery{}); len(rows) != 0 {
+		t.Fatalf("outbox rows of a purged check remain: %v", rows)
+	}
+	if _, _, err := s.RestoreCheck(ctx, c); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("restore a purged check: %v, want ErrNotFound", err)
+	}
+	if rs, _ := s.RetiredChecks(ctx); len(rs) != 1 || rs[0].Check.ID != other.ID {
+		t.Fatalf("retired after the purge: %v, want the other check", rs)
+	}
+	// A check created again with a purged id starts afresh.
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatalf("create with a purged id: %v", err)
+	}
+	if pings, _ := s.Pings(ctx, c.ID, store.PingQuery{}); len(pings) != 0 {
+		t.Fatalf("a purged check's pings came back: %v", pings)
 	}
 }
