@@ -14,7 +14,8 @@
 //
 //	200 "OK"                   recorded (and durable: see below)
 //	201 "Created"              slug URL with ?create=1 created the check
-//	400 "invalid url format"   exit status above 255
+//	400 "invalid url format"   exit status above 255, or a slug that is not
+//	                           lowercase [a-z0-9_-]{1,100} (even with ?create=1)
 //	400 "invalid uuid format"  ?rid= is not a canonical UUID
 //	404 "not found"            no such check (X-Vitals-Reason says which part)
 //	409 "ambiguous slug"       several checks have that ping key and slug

@@ -3,6 +3,7 @@ package ping
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -119,23 +120,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, perr := ParsePath(rest)
-	if errors.Is(perr, ErrNoEndpoint) {
+	switch {
+	case errors.Is(perr, ErrNoEndpoint):
 		answer(w, r, http.StatusNotFound, "not found", "not a ping URL: want /ping/<uuid>[/start|/fail|/log|/<0-255>] or /ping/<ping-key>/<slug>[/…]")
+		return
+	case errors.Is(perr, ErrBadSlug): // before any lookup, as healthchecks.io
+		answer(w, r, http.StatusBadRequest, "invalid url format", fmt.Sprintf("a slug is 1-%d characters of a-z, 0-9, '-' and '_' (lowercase)", model.MaxSlugLen))
 		return
 	}
 
 	created := false
 	id := t.ID
 	if t.BySlug() {
-		var code int
-		var reason string
-		id, created, code, reason = h.resolveSlug(r, t)
-		if code != 0 {
-			body := "not found"
-			if code == http.StatusConflict {
-				body = "ambiguous slug"
+		var ref *refusal
+		if id, created, ref = h.resolveSlug(r, t); ref != nil {
+			if ref.code == http.StatusServiceUnavailable {
+				hd.Set("Retry-After", "1")
 			}
-			answer(w, r, code, body, reason)
+			answer(w, r, ref.code, ref.body, ref.reason)
 			return
 		}
 	}
@@ -192,27 +194,34 @@ func (h *Handler) exists(id uuid.UUID) bool {
 	return ok
 }
 
+// refusal is an error answer: its code, its body (fixed by the protocol)
+// and the longer reason for ReasonHeader.
+type refusal struct {
+	code         int
+	body, reason string
+}
+
 // resolveSlug finds (or, with ?create=1, creates) the check of a slug URL.
-// A non-zero code is the error answer.
-func (h *Handler) resolveSlug(r *http.Request, t Target) (id uuid.UUID, created bool, code int, reason string) {
+// A non-nil refusal is the answer to give instead.
+func (h *Handler) resolveSlug(r *http.Request, t Target) (uuid.UUID, bool, *refusal) {
 	ids := h.e.LookupSlug(t.PingKey, t.Slug)
 	switch {
 	case len(ids) == 1:
-		return ids[0], false, 0, ""
+		return ids[0], false, nil
 	case len(ids) > 1:
-		return uuid.Nil, false, http.StatusConflict, strconv.Itoa(len(ids)) + " checks have this ping key and slug"
+		return uuid.Nil, false, &refusal{http.StatusConflict, "ambiguous slug", strconv.Itoa(len(ids)) + " checks have this ping key and slug"}
 	}
 	if r.URL.Query().Get("create") != "1" || h.opts.AutoProvision == nil {
-		return uuid.Nil, false, http.StatusNotFound, "no check with this ping key and slug"
+		return uuid.Nil, false, &refusal{http.StatusNotFound, "not found", "no check with this ping key and slug"}
 	}
 	h.createMu.Lock()
 	defer h.createMu.Unlock()
 	if ids := h.e.LookupSlug(t.PingKey, t.Slug); len(ids) == 1 { // created meanwhile
-		return ids[0], false, 0, ""
+		return ids[0], false, nil
 	}
 	c, ok := h.opts.AutoProvision(t.PingKey, t.Slug)
 	if !ok {
-		return uuid.Nil, false, http.StatusNotFound, "no check with this ping key and slug, and the key does not allow ?create=1"
+		return uuid.Nil, false, &refusal{http.StatusNotFound, "not found", "no check with this ping key and slug, and the key does not allow ?create=1"}
 	}
 	c.PingKey, c.Slug = t.PingKey, t.Slug
 	if c.Name == "" {
@@ -225,11 +234,16 @@ func (h *Handler) resolveSlug(r *http.Request, t Target) (id uuid.UUID, created 
 		c.Source = model.SourceAuto
 	}
 	c, err := h.e.Create(r.Context(), c)
-	if err != nil {
-		h.log.Error("auto-provisioning failed", "ping_key", t.PingKey, "slug", t.Slug, "err", err)
-		return uuid.Nil, false, http.StatusServiceUnavailable, "could not create the check"
+	switch {
+	case errors.Is(err, model.ErrInvalidCheck):
+		// What the URL names cannot be a check: the client's to fix, not
+		// to retry.
+		return uuid.Nil, false, &refusal{http.StatusBadRequest, "invalid url format", "the check cannot be created: " + err.Error()}
+	case err != nil:
+		h.log.Error("auto-provisioning failed", "slug", t.Slug, "err", err)
+		return uuid.Nil, false, &refusal{http.StatusServiceUnavailable, "store unavailable", "the check could not be created; retry"}
 	}
-	return c.ID, true, 0, ""
+	return c.ID, true, nil
 }
 
 // readBody keeps the first BodyLimit bytes and discards the rest.
