@@ -1,13 +1,17 @@
 package ping_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +20,7 @@ import (
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/daemon"
 	"github.com/vitals-go/vitals/internal/ping"
+	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -127,6 +132,16 @@ func (v *vitals) state(t *testing.T, name string) model.State {
 	return cs.State
 }
 
+// pings returns the stored pings of check name, newest first.
+func (v *vitals) pings(t *testing.T, name string) []model.Ping {
+	t.Helper()
+	ps, err := v.d.Store().Pings(context.Background(), v.id(t, name), store.PingQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
+
 // get sends a request with http.Client and returns the answer.
 func (v *vitals) get(t *testing.T, method, path string) reply {
 	t.Helper()
@@ -179,4 +194,123 @@ func TestDaemonInvalidSlug(t *testing.T) {
 	if lines := v.log.lines("level=ERROR"); len(lines) != 0 {
 		t.Errorf("the client's mistakes were logged as errors:\n%s", strings.Join(lines, "\n"))
 	}
+}
+
+// raw sends req, hand-written HTTP/1.1, over a new TCP connection to addr;
+// then, if closeWrite, half-closes the connection (the client sent all it
+// will send but still reads). It returns the answer.
+func raw(t *testing.T, addr, req string, closeWrite bool) reply {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	if closeWrite {
+		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.Close {
+		resp.Header.Set("Connection", "close") // ReadResponse moves it to resp.Close
+	}
+	return reply{resp.StatusCode, string(b), resp.Header}
+}
+
+// TestDaemonIncompleteBody: a ping whose body cannot be read to its end is
+// not recorded (it was: a fail ping with the partial body, flipping the
+// check down), and is answered 400 with a reason while the client still
+// listens; a body cut at the body limit is recorded, marked truncated.
+func TestDaemonIncompleteBody(t *testing.T) {
+	v := startDaemon(t, "", "  - {name: job}\n", "")
+	fail := "/ping/" + v.id(t, "job").String() + "/fail"
+	head := "POST " + fail + " HTTP/1.1\r\nHost: vitals\r\n"
+	notRecorded := func(t *testing.T) {
+		t.Helper()
+		if st := v.state(t, "job"); st.NPings != 0 || st.Status != model.StatusNew {
+			t.Fatalf("recorded: %d pings, status %s", st.NPings, st.Status)
+		}
+		if ps := v.pings(t, "job"); len(ps) != 0 {
+			t.Fatalf("stored pings %+v", ps)
+		}
+	}
+	for _, tc := range []struct{ name, req, reason string }{
+		{"bad chunk size", head + "Transfer-Encoding: chunked\r\n\r\n7\r\nPARTIAL\r\nzz\r\n", "chunk"},
+		{"short Content-Length then close", head + "Content-Length: 100\r\n\r\nPARTIAL", "unexpected EOF"},
+		{"chunked body without its last chunk", head + "Transfer-Encoding: chunked\r\n\r\n7\r\nPARTIAL\r\n", "unexpected EOF"},
+		{"malformed trailer after the data", head + "Transfer-Encoding: chunked\r\n\r\n7\r\nPARTIAL\r\n0\r\nno colon\r\n\r\n", "malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := raw(t, v.addr, tc.req, true)
+			if r.code != http.StatusBadRequest || r.body != "incomplete body" || !strings.Contains(r.header.Get(ping.ReasonHeader), tc.reason) {
+				t.Fatalf("got %d %q (%s), want 400 \"incomplete body\" (…%s…)", r.code, r.body, r.header.Get(ping.ReasonHeader), tc.reason)
+			}
+			notRecorded(t)
+		})
+	}
+
+	t.Run("connection reset mid-body", func(t *testing.T) {
+		// The daemon's handler behind a server whose connection states the
+		// test sees: entered says the handler has the request (its headers
+		// and the bytes sent with them), closed that it is done with it.
+		entered, closed := make(chan struct{}, 1), make(chan struct{}, 1)
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			entered <- struct{}{}
+			v.d.Handler().ServeHTTP(w, r)
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateClosed {
+				closed <- struct{}{}
+			}
+		}
+		srv.Start()
+		defer srv.Close()
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, head+"Content-Length: 100\r\n\r\nPARTIAL"); err != nil {
+			t.Fatal(err)
+		}
+		<-entered
+		c.(*net.TCPConn).SetLinger(0) // Close sends a reset
+		c.Close()
+		<-closed
+		notRecorded(t)
+	})
+
+	t.Run("cut at the body limit", func(t *testing.T) {
+		logPath := "/ping/" + v.id(t, "job").String() + "/log"
+		body := strings.Repeat("x", model.DefaultBodyLimit+500)
+		r := raw(t, v.addr, "POST "+logPath+" HTTP/1.1\r\nHost: vitals\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body, false)
+		if r.code != http.StatusOK {
+			t.Fatalf("got %d %q", r.code, r.body)
+		}
+		// Longer than the bytes discarded past the limit (1 MiB): still
+		// recorded, the connection closed after the answer.
+		huge := strings.Repeat("y", 2<<20)
+		r = raw(t, v.addr, "POST "+logPath+" HTTP/1.1\r\nHost: vitals\r\nTransfer-Encoding: chunked\r\n\r\n"+
+			strconv.FormatInt(int64(len(huge)), 16)+"\r\n"+huge+"\r\n0\r\n\r\n", false)
+		if r.code != http.StatusOK || r.header.Get("Connection") != "close" {
+			t.Fatalf("huge body: %d %q, Connection %q", r.code, r.body, r.header.Get("Connection"))
+		}
+		ps := v.pings(t, "job")
+		if len(ps) != 2 {
+			t.Fatalf("%d pings stored, want the 2 truncated ones", len(ps))
+		}
+		for i, want := range []string{"y", "x"} {
+			if p := ps[i]; len(p.Body) != model.DefaultBodyLimit || !p.BodyTruncated || p.Body[0] != want[0] {
+				t.Errorf("ping %d: %d bytes of %q, truncated %v", p.N, len(p.Body), p.Body[:1], p.BodyTruncated)
+			}
+		}
+	})
 }

@@ -17,6 +17,7 @@
 //	400 "invalid url format"   exit status above 255, or a slug that is not
 //	                           lowercase [a-z0-9_-]{1,100} (even with ?create=1)
 //	400 "invalid uuid format"  ?rid= is not a canonical UUID
+//	400 "incomplete body"      the body could not be read to its end: not recorded
 //	404 "not found"            no such check (X-Vitals-Reason says which part)
 //	409 "ambiguous slug"       several checks have that ping key and slug
 //	405 "method not allowed"   a method other than HEAD, GET and POST
@@ -26,5 +27,8 @@
 // the store. Every answer carries Access-Control-Allow-Origin: *,
 // Cache-Control: no-store, and successful ones Ping-Body-Limit: <n>. The
 // request body (of any method) is kept as the ping's log, truncated to
-// Options.BodyLimit bytes, never rejected for its size.
+// Options.BodyLimit bytes, never rejected for its size; but a ping whose
+// body cannot be read to its end (a malformed chunked encoding, a
+// connection closed or reset before Content-Length bytes) is not recorded,
+// and nothing is created for it: the client did not finish sending it.
 package ping

@@ -129,6 +129,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The body is read before anything is created or recorded: a ping
+	// whose body cannot be read to its end (a broken chunked encoding, a
+	// connection closed or reset before Content-Length bytes) is not a
+	// ping the client finished sending, and is not recorded.
+	body, truncated, err := h.readBody(w, r)
+	if err != nil {
+		answer(w, r, http.StatusBadRequest, "incomplete body", "the request body could not be read to its end: "+err.Error())
+		return
+	}
+
 	created := false
 	id := t.ID
 	if t.BySlug() {
@@ -164,7 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	p.Body, p.BodyTruncated = h.readBody(w, r)
+	p.Body, p.BodyTruncated = body, truncated
 	p.Scheme, p.RemoteAddr = h.client(r)
 	p.UserAgent = model.Truncate(r.UserAgent(), model.MaxUserAgentLen)
 
@@ -246,24 +256,31 @@ func (h *Handler) resolveSlug(r *http.Request, t Target) (uuid.UUID, bool, *refu
 	return c.ID, true, nil
 }
 
-// readBody keeps the first BodyLimit bytes and discards the rest.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readBody keeps the first BodyLimit bytes and discards the rest, up to
+// MaxDiscard bytes past the limit; it reports whether bytes were cut. A
+// body longer than that is not read to its end (the connection is closed
+// after the answer) and counts as read. Any error reading the body is
+// returned: the ping is then not recorded.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, false
+		return nil, false, nil
 	}
 	limit := int64(h.opts.BodyLimit)
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit))
 	if err != nil {
-		return body, false
+		return nil, false, err
 	}
-	n, _ := io.Copy(io.Discard, io.LimitReader(r.Body, h.opts.MaxDiscard+1))
+	n, err := io.Copy(io.Discard, io.LimitReader(r.Body, h.opts.MaxDiscard+1))
+	if err != nil {
+		return nil, false, err
+	}
 	if n > h.opts.MaxDiscard {
 		w.Header().Set("Connection", "close") // stop reading an endless body
 	}
 	if len(body) == 0 {
 		body = nil
 	}
-	return body, n > 0
+	return body, n > 0, nil
 }
 
 // client returns the request's scheme and client address.
