@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/config"
@@ -65,7 +67,27 @@ type vitals struct {
 // startDaemon runs a daemon whose config has pings (ping key "pk",
 // auto_create on), one API key, and the given checks (YAML list items);
 // extra is more top-level YAML. dir holds the store ("" for a temp dir).
+// The daemon stops when the test ends.
 func startDaemon(t *testing.T, dir, checks, extra string) *vitals {
+	t.Helper()
+	v, run := newDaemon(t, dir, checks, extra)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	return v
+}
+
+// newDaemon builds the daemon of startDaemon without serving: run serves
+// until its context is done, then stops everything. In a synctest bubble,
+// where a goroutine waiting on a socket keeps the clock still, requests go
+// to v.d.Handler() and run gets a cancelled context at the end.
+func newDaemon(t *testing.T, dir, checks, extra string) (v *vitals, run func(context.Context) error) {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -96,22 +118,12 @@ checks:
 	if testing.Verbose() {
 		w = io.MultiWriter(lb, os.Stderr)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: file, Logger: slog.New(slog.NewTextHandler(w, nil))})
+	d, err := daemon.New(context.Background(), cfg, daemon.Options{ConfigPath: file, Logger: slog.New(slog.NewTextHandler(w, nil))})
 	if err != nil {
-		cancel()
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
 	addr := d.Addrs()[0].String()
-	return &vitals{d: d, addr: addr, base: "http://" + addr, log: lb}
+	return &vitals{d: d, addr: addr, base: "http://" + addr, log: lb}, d.Run
 }
 
 // id returns the id of the check named name.
@@ -311,6 +323,67 @@ func TestDaemonIncompleteBody(t *testing.T) {
 			if p := ps[i]; len(p.Body) != model.DefaultBodyLimit || !p.BodyTruncated || p.Body[0] != want[0] {
 				t.Errorf("ping %d: %d bytes of %q, truncated %v", p.N, len(p.Body), p.Body[:1], p.BodyTruncated)
 			}
+		}
+	})
+}
+
+// serve sends one request to the daemon's handler, without a socket.
+func (v *vitals) serve(method, path string) reply {
+	w := httptest.NewRecorder()
+	v.d.Handler().ServeHTTP(w, httptest.NewRequest(method, path, nil))
+	return reply{w.Code, w.Body.String(), w.Header()}
+}
+
+// TestDaemonFinishWithoutRID: through the daemon, on synctest's clock: a
+// start with a run id followed by a plain success ends the run, as in
+// healthchecks.io; the check stays up when the start's grace time passes
+// (it went down: "run … did not finish within the grace time"). A finish
+// with the start's run id is timed from that start.
+func TestDaemonFinishWithoutRID(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v, run := newDaemon(t, "", "  - {name: job, period: 1h, grace: 1m}\n", "")
+		defer func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := run(ctx); err != nil {
+				t.Errorf("daemon: %v", err)
+			}
+		}()
+		base := "/ping/" + v.id(t, "job").String()
+		ping := func(path string) {
+			t.Helper()
+			if r := v.serve("GET", path); r.code != http.StatusOK {
+				t.Fatalf("%s: %d %q", path, r.code, r.body)
+			}
+		}
+		ping(base + "/start?rid=aaaaaaaa-0000-4000-8000-000000000000")
+		time.Sleep(10 * time.Second)
+		ping(base)
+		if st := v.state(t, "job"); len(st.Runs) != 0 || st.Display(time.Now()) != model.StatusUp {
+			t.Errorf("after the plain success: runs %+v, %s", st.Runs, st.Display(time.Now()))
+		}
+		time.Sleep(2 * time.Minute) // past the start's grace time, not the period's
+		synctest.Wait()
+		if st := v.state(t, "job"); st.Status != model.StatusUp {
+			t.Fatalf("status %s after the start's grace time: %s", st.Status, st.LastError)
+		}
+
+		// Pairing by run id where both sides carry one.
+		ping(base + "/start?rid=bbbbbbbb-0000-4000-8000-000000000000")
+		time.Sleep(30 * time.Second)
+		ping(base + "?rid=bbbbbbbb-0000-4000-8000-000000000000")
+		ps := v.pings(t, "job")
+		if finish, start := ps[0], ps[1]; start.Kind != model.PingStart || finish.Duration != finish.Time.Sub(start.Time) || finish.Duration < 30*time.Second {
+			t.Fatalf("run time %v, want the %v from its start", finish.Duration, finish.Time.Sub(start.Time))
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		flips, err := v.d.Store().Flips(context.Background(), v.id(t, "job"), store.FlipQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := v.state(t, "job"); st.Status != model.StatusUp || len(flips) != 1 {
+			t.Fatalf("status %s, flips %+v: want up, with the one flip new → up", st.Status, flips)
 		}
 	})
 }

@@ -8,7 +8,8 @@
 //	HEAD|GET|POST /ping/<uuid>/log                 a message, status unchanged
 //	HEAD|GET|POST /ping/<uuid>/<0-255>             exit status (0 success)
 //	the same five under /ping/<ping-key>/<slug>[/…], with ?create=1
-//	?rid=<uuid> on any of them pairs a start with its finish
+//	?rid=<uuid> on any of them pairs a start with its finish (a finish
+//	without one, or a failure, ends every open run: package machine)
 //
 // Answers, as healthchecks.io gives them (text/plain bodies):
 //
