@@ -4,16 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -22,6 +25,7 @@ import (
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/daemon"
 	"github.com/vitals-go/vitals/internal/ping"
+	"github.com/vitals-go/vitals/internal/ratelog"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -384,6 +388,122 @@ func TestDaemonFinishWithoutRID(t *testing.T) {
 		}
 		if st := v.state(t, "job"); st.Status != model.StatusUp || len(flips) != 1 {
 			t.Fatalf("status %s, flips %+v: want up, with the one flip new → up", st.Status, flips)
+		}
+	})
+}
+
+// tmpfs mounts a tmpfs of size bytes on a new temp dir, unmounted when the
+// test ends; it skips the test where mounting is not allowed.
+func tmpfs(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.Itoa(size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("a full disk needs a small file system: mount tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fill writes a file in dir until the file system is full, and returns a
+// func that removes it.
+func fill(t *testing.T, dir string) (free func()) {
+	t.Helper()
+	name := filepath.Join(dir, "filler")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	for err == nil {
+		_, err = f.Write(buf)
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling %s: %v", dir, err)
+	}
+	f.Close()
+	return func() {
+		if err := os.Remove(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDaemonFullDisk: with the store's file system full, every ping is
+// refused (503, retry) and the daemon logs that at most once per interval,
+// with a count (it logged every refused ping: 17,200 lines in 5 s); and
+// /readyz turns DOWN (it stayed UP, reading only), so that a load balancer
+// sends the pings elsewhere. Both come back when the disk has room again.
+func TestDaemonFullDisk(t *testing.T) {
+	dir := tmpfs(t, 8<<20)
+	synctest.Test(t, func(t *testing.T) {
+		v, run := newDaemon(t, dir, "  - {name: job}\n", "")
+		free := func() {}
+		defer func() {
+			free()
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := run(ctx); err != nil {
+				t.Errorf("daemon: %v", err)
+			}
+		}()
+		base := "/ping/" + v.id(t, "job").String()
+		if r := v.serve("GET", base); r.code != http.StatusOK {
+			t.Fatalf("ping before: %d %q", r.code, r.body)
+		}
+		time.Sleep(6 * time.Second) // a readiness round
+		synctest.Wait()
+		if r := v.serve("GET", "/readyz"); r.code != http.StatusOK {
+			t.Fatalf("/readyz before: %d %q", r.code, r.body)
+		}
+
+		free = fill(t, dir)
+		// The pings that still fit in the space SQLite holds already are
+		// recorded; then every ping is refused.
+		for i := 0; v.serve("POST", base+"/fail").code != http.StatusServiceUnavailable; i++ {
+			if i == 1000 {
+				t.Fatal("1000 pings recorded on a full disk")
+			}
+		}
+		const pings = 500
+		for i := range pings {
+			r := v.serve("POST", base+"/fail")
+			if r.code != http.StatusServiceUnavailable || r.body != "store unavailable" || r.header.Get("Retry-After") == "" {
+				t.Fatalf("ping %d on a full disk: %d %q", i, r.code, r.body)
+			}
+		}
+		time.Sleep(6 * time.Second) // the next readiness round
+		synctest.Wait()
+		if r := v.serve("GET", "/readyz"); r.code != http.StatusServiceUnavailable {
+			t.Errorf("/readyz on a full disk: %d %q, want 503", r.code, r.body)
+		}
+		time.Sleep(ratelog.DefaultInterval) // the count's line
+		synctest.Wait()
+		lines := v.log.lines("ping not recorded")
+		if len(lines) != 2 || !strings.Contains(lines[1], "repeated="+strconv.Itoa(pings)) {
+			t.Errorf("%d lines for %d refused pings, want the first and one with repeated=%d:\n%s", len(lines), pings+1, pings, strings.Join(lines, "\n"))
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, "check=job unique_key="+model.UniqueKey(v.id(t, "job"))) || strings.Contains(l, v.id(t, "job").String()) {
+				t.Errorf("the line names the check by its UUID, or not by name and unique key: %s", l)
+			}
+		}
+
+		free()
+		free = func() {}
+		time.Sleep(6 * time.Second)
+		synctest.Wait()
+		if r := v.serve("GET", "/readyz"); r.code != http.StatusOK {
+			t.Errorf("/readyz with room again: %d %q", r.code, r.body)
+		}
+		if r := v.serve("GET", base); r.code != http.StatusOK {
+			t.Errorf("ping with room again: %d %q", r.code, r.body)
+		}
+		if n := len(v.log.lines("level=ERROR")); n > 3 {
+			t.Errorf("%d ERROR lines in all", n)
 		}
 	})
 }

@@ -11,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/ratelog"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -53,13 +55,20 @@ type Options struct {
 	TrustProxyHeaders bool
 	// Logger receives store errors. Default slog.Default().
 	Logger *slog.Logger
+	// ErrorInterval rate-limits the store errors logged (package
+	// ratelog): the first is logged at once, the ones that follow within
+	// the interval are counted and logged as one line with "repeated"=N,
+	// so a full disk that refuses every ping logs one line per interval,
+	// not one per ping. The count starts again with each Handler (a
+	// reload). Default ratelog.DefaultInterval (10s).
+	ErrorInterval time.Duration
 }
 
 // Handler serves the ping protocol. It is safe for concurrent use.
 type Handler struct {
 	e    Engine
 	opts Options
-	log  *slog.Logger
+	errs *ratelog.Limiter // store errors
 	// createMu serialises lookup-then-create of auto-provisioned checks,
 	// so two racing ?create=1 pings create one check.
 	createMu sync.Mutex
@@ -82,7 +91,7 @@ func New(e Engine, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Handler{e: e, opts: opts, log: opts.Logger}
+	return &Handler{e: e, opts: opts, errs: ratelog.New(opts.Logger, ratelog.Options{Interval: opts.ErrorInterval})}
 }
 
 // ReasonHeader carries a longer explanation of a 4xx/5xx answer than the
@@ -183,7 +192,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			answer(w, r, http.StatusNotFound, "not found", "no check with this UUID")
 			return
 		}
-		h.log.Error("ping not recorded", "check", id, "err", err)
+		cs, _ := h.e.Get(id)
+		h.logError(r.Context(), "ping not recorded", cs.Check.Name, id, err)
 		hd.Set("Retry-After", "1")
 		answer(w, r, http.StatusServiceUnavailable, "store unavailable", "the ping could not be made durable; retry")
 		return
@@ -194,6 +204,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer(w, r, http.StatusOK, "OK", "")
+}
+
+// logError logs a store error about check id, rate-limited. The check is
+// named by name and unique key: its UUID is the ping secret, and is taken
+// out of the error's text too.
+func (h *Handler) logError(ctx context.Context, msg, name string, id uuid.UUID, err error) {
+	key := model.UniqueKey(id)
+	h.errs.Error(ctx, msg, "check", name, "unique_key", key, "err", strings.ReplaceAll(err.Error(), id.String(), key))
 }
 
 // exists reports whether check id exists, for the error paths that must
@@ -244,13 +262,14 @@ func (h *Handler) resolveSlug(r *http.Request, t Target) (uuid.UUID, bool, *refu
 		c.Source = model.SourceAuto
 	}
 	c, err := h.e.Create(r.Context(), c)
-	switch {
+	switch { // c is the zero Check on error
 	case errors.Is(err, model.ErrInvalidCheck):
 		// What the URL names cannot be a check: the client's to fix, not
 		// to retry.
 		return uuid.Nil, false, &refusal{http.StatusBadRequest, "invalid url format", "the check cannot be created: " + err.Error()}
 	case err != nil:
-		h.log.Error("auto-provisioning failed", "slug", t.Slug, "err", err)
+		// Not created: no UUID to hide, and the slug names it.
+		h.errs.Error(r.Context(), "auto-provisioning failed", "slug", t.Slug, "err", err)
 		return uuid.Nil, false, &refusal{http.StatusServiceUnavailable, "store unavailable", "the check could not be created; retry"}
 	}
 	return c.ID, true, nil

@@ -247,11 +247,14 @@ func migrate(db *sql.DB) error {
 	if v > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this binary's %d", v, schemaVersion)
 	}
-	if v == schemaVersion {
-		return nil
-	}
+	// The schema is CREATE … IF NOT EXISTS throughout, so it runs on every
+	// open: a table added since the file was made (an additive change,
+	// which keeps schemaVersion) is created in it.
 	if _, err := db.Exec(schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
+	}
+	if v == schemaVersion {
+		return nil
 	}
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
@@ -719,6 +722,21 @@ func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notificat
 			}
 		}
 		return nil
+	})
+}
+
+// ProbeWrite makes one small write durable the way a ping's is: through
+// the writer's queue, in a group commit, fsync'd. The daemon's readiness
+// calls it, so that a store that still reads but can no longer write (a
+// full disk, a read-only file system, a broken writer) is not ready and a
+// load balancer sends pings elsewhere. It rewrites the one row of the
+// write_probe table.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	now := time.Now().UnixNano()
+	return s.write(ctx, func(ctx context.Context, w *writer) error {
+		_, err := w.tx.ExecContext(ctx, `INSERT INTO write_probe(id, n, time) VALUES(1, 1, ?)
+			ON CONFLICT(id) DO UPDATE SET n = n + 1, time = excluded.time`, now)
+		return err
 	})
 }
 
