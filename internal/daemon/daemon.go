@@ -321,16 +321,18 @@ func btoi(b bool) int {
 	return 0
 }
 
-// checkStore is the readiness check: the store answers a read.
+// checkStore is the readiness check: the store answers a read, and makes
+// a write durable (ProbeWrite), so that a full disk or a read-only file
+// system, which refuse every ping with 503, also turn /readyz DOWN and a
+// load balancer sends pings elsewhere.
 func (d *Daemon) checkStore(ctx context.Context) error {
-	_, _, err := d.st.GetCheck(ctx, model.CheckID{})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
+	if _, _, err := d.st.GetCheck(ctx, model.CheckID{}); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("store read: %w", err)
 	}
-	if err == nil {
-		return nil
+	if err := d.st.ProbeWrite(ctx); err != nil {
+		return fmt.Errorf("store write: %w", err)
 	}
-	return fmt.Errorf("store: %w", err)
+	return nil
 }
 
 // swapped serves whatever handler p holds now.

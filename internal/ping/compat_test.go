@@ -285,6 +285,9 @@ func TestMalformed(t *testing.T) {
 		{"GET", "/ping/key/slug/start/more", 404, "not found", "not a ping URL"},
 		{"GET", "/ping/key/sl%20ug", 404, "not found", "not a ping URL"},
 		{"GET", "/ping/key/unknown-slug", 404, "not found", "no check with this ping key and slug"},
+		{"GET", "/ping/key/Unknown-Slug", 400, "invalid url format", "lowercase"},
+		{"GET", "/ping/key/Unknown-Slug/256", 400, "invalid url format", "lowercase"},
+		{"GET", "/ping/key/slug/", 404, "not found", "not a ping URL"},
 		{"PUT", "/ping/" + id, 405, "method not allowed", "HEAD, GET and POST"},
 		{"DELETE", "/ping/" + id, 405, "method not allowed", "HEAD, GET and POST"},
 	}

@@ -3,6 +3,7 @@ package ping
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/vitals-go/vitals/internal/ratelog"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -51,13 +54,20 @@ type Options struct {
 	TrustProxyHeaders bool
 	// Logger receives store errors. Default slog.Default().
 	Logger *slog.Logger
+	// ErrorInterval rate-limits the store errors logged (package
+	// ratelog): the first is logged at once, the ones that follow within
+	// the interval are counted and logged as one line with "repeated"=N,
+	// so a full disk that refuses every ping logs one line per interval,
+	// not one per ping. The count starts again with each Handler (a
+	// reload). Default ratelog.DefaultInterval (10s).
+	ErrorInterval time.Duration
 }
 
 // Handler serves the ping protocol. It is safe for concurrent use.
 type Handler struct {
 	e    Engine
 	opts Options
-	log  *slog.Logger
+	errs *ratelog.Limiter // store errors
 	// createMu serialises lookup-then-create of auto-provisioned checks,
 	// so two racing ?create=1 pings create one check.
 	createMu sync.Mutex
@@ -80,7 +90,7 @@ func New(e Engine, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Handler{e: e, opts: opts, log: opts.Logger}
+	return &Handler{e: e, opts: opts, errs: ratelog.New(opts.Logger, ratelog.Options{Interval: opts.ErrorInterval})}
 }
 
 // ReasonHeader carries a longer explanation of a 4xx/5xx answer than the
@@ -118,23 +128,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, perr := ParsePath(rest)
-	if errors.Is(perr, ErrNoEndpoint) {
+	switch {
+	case errors.Is(perr, ErrNoEndpoint):
 		answer(w, r, http.StatusNotFound, "not found", "not a ping URL: want /ping/<uuid>[/start|/fail|/log|/<0-255>] or /ping/<ping-key>/<slug>[/…]")
+		return
+	case errors.Is(perr, ErrBadSlug): // before any lookup, as healthchecks.io
+		answer(w, r, http.StatusBadRequest, "invalid url format", fmt.Sprintf("a slug is 1-%d characters of a-z, 0-9, '-' and '_' (lowercase)", model.MaxSlugLen))
+		return
+	}
+
+	// The body is read before anything is created or recorded: a ping
+	// whose body cannot be read to its end (a broken chunked encoding, a
+	// connection closed or reset before Content-Length bytes) is not a
+	// ping the client finished sending, and is not recorded.
+	body, truncated, err := h.readBody(w, r)
+	if err != nil {
+		answer(w, r, http.StatusBadRequest, "incomplete body", "the request body could not be read to its end: "+err.Error())
 		return
 	}
 
 	created := false
 	id := t.ID
 	if t.BySlug() {
-		var code int
-		var reason string
-		id, created, code, reason = h.resolveSlug(r, t)
-		if code != 0 {
-			body := "not found"
-			if code == http.StatusConflict {
-				body = "ambiguous slug"
+		var ref *refusal
+		if id, created, ref = h.resolveSlug(r, t); ref != nil {
+			if ref.code == http.StatusServiceUnavailable {
+				hd.Set("Retry-After", "1")
 			}
-			answer(w, r, code, body, reason)
+			answer(w, r, ref.code, ref.body, ref.reason)
 			return
 		}
 	}
@@ -161,7 +182,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	p.Body, p.BodyTruncated = h.readBody(w, r)
+	p.Body, p.BodyTruncated = body, truncated
 	p.Scheme, p.RemoteAddr = h.client(r)
 	p.UserAgent = model.Truncate(r.UserAgent(), model.MaxUserAgentLen)
 
@@ -170,7 +191,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			answer(w, r, http.StatusNotFound, "not found", "no check with this UUID")
 			return
 		}
-		h.log.Error("ping not recorded", "check", id, "err", err)
+		cs, _ := h.e.Get(id)
+		h.logError(r.Context(), "ping not recorded", cs.Check.Name, id, err)
 		hd.Set("Retry-After", "1")
 		answer(w, r, http.StatusServiceUnavailable, "store unavailable", "the ping could not be made durable; retry")
 		return
@@ -183,6 +205,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	answer(w, r, http.StatusOK, "OK", "")
 }
 
+// logError logs a store error about check id, rate-limited. The check is
+// named by name and unique key: its UUID is the ping secret, and is taken
+// out of the error's text too.
+func (h *Handler) logError(ctx context.Context, msg, name string, id model.CheckID, err error) {
+	key := model.UniqueKey(id)
+	h.errs.Error(ctx, msg, "check", name, "unique_key", key, "err", strings.ReplaceAll(err.Error(), id.Secret(), key))
+}
+
 // exists reports whether check id exists, for the error paths that must
 // answer an unknown check before a malformed request (healthchecks.io's
 // order).
@@ -191,27 +221,34 @@ func (h *Handler) exists(id model.CheckID) bool {
 	return ok
 }
 
+// refusal is an error answer: its code, its body (fixed by the protocol)
+// and the longer reason for ReasonHeader.
+type refusal struct {
+	code         int
+	body, reason string
+}
+
 // resolveSlug finds (or, with ?create=1, creates) the check of a slug URL.
-// A non-zero code is the error answer.
-func (h *Handler) resolveSlug(r *http.Request, t Target) (id model.CheckID, created bool, code int, reason string) {
+// A non-nil refusal is the answer to give instead.
+func (h *Handler) resolveSlug(r *http.Request, t Target) (model.CheckID, bool, *refusal) {
 	ids := h.e.LookupSlug(t.PingKey, t.Slug)
 	switch {
 	case len(ids) == 1:
-		return ids[0], false, 0, ""
+		return ids[0], false, nil
 	case len(ids) > 1:
-		return model.CheckID{}, false, http.StatusConflict, strconv.Itoa(len(ids)) + " checks have this ping key and slug"
+		return model.CheckID{}, false, &refusal{http.StatusConflict, "ambiguous slug", strconv.Itoa(len(ids)) + " checks have this ping key and slug"}
 	}
 	if r.URL.Query().Get("create") != "1" || h.opts.AutoProvision == nil {
-		return model.CheckID{}, false, http.StatusNotFound, "no check with this ping key and slug"
+		return model.CheckID{}, false, &refusal{http.StatusNotFound, "not found", "no check with this ping key and slug"}
 	}
 	h.createMu.Lock()
 	defer h.createMu.Unlock()
 	if ids := h.e.LookupSlug(t.PingKey, t.Slug); len(ids) == 1 { // created meanwhile
-		return ids[0], false, 0, ""
+		return ids[0], false, nil
 	}
 	c, ok := h.opts.AutoProvision(t.PingKey, t.Slug)
 	if !ok {
-		return model.CheckID{}, false, http.StatusNotFound, "no check with this ping key and slug, and the key does not allow ?create=1"
+		return model.CheckID{}, false, &refusal{http.StatusNotFound, "not found", "no check with this ping key and slug, and the key does not allow ?create=1"}
 	}
 	c.PingKey, c.Slug = t.PingKey, t.Slug
 	if c.Name == "" {
@@ -224,31 +261,44 @@ func (h *Handler) resolveSlug(r *http.Request, t Target) (id model.CheckID, crea
 		c.Source = model.SourceAuto
 	}
 	c, err := h.e.Create(r.Context(), c)
-	if err != nil {
-		h.log.Error("auto-provisioning failed", "ping_key", t.PingKey, "slug", t.Slug, "err", err)
-		return model.CheckID{}, false, http.StatusServiceUnavailable, "could not create the check"
+	switch { // c is the zero Check on error
+	case errors.Is(err, model.ErrInvalidCheck):
+		// What the URL names cannot be a check: the client's to fix, not
+		// to retry.
+		return model.CheckID{}, false, &refusal{http.StatusBadRequest, "invalid url format", "the check cannot be created: " + err.Error()}
+	case err != nil:
+		// Not created: no UUID to hide, and the slug names it.
+		h.errs.Error(r.Context(), "auto-provisioning failed", "slug", t.Slug, "err", err)
+		return model.CheckID{}, false, &refusal{http.StatusServiceUnavailable, "store unavailable", "the check could not be created; retry"}
 	}
-	return c.ID, true, 0, ""
+	return c.ID, true, nil
 }
 
-// readBody keeps the first BodyLimit bytes and discards the rest.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// readBody keeps the first BodyLimit bytes and discards the rest, up to
+// MaxDiscard bytes past the limit; it reports whether bytes were cut. A
+// body longer than that is not read to its end (the connection is closed
+// after the answer) and counts as read. Any error reading the body is
+// returned: the ping is then not recorded.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, false
+		return nil, false, nil
 	}
 	limit := int64(h.opts.BodyLimit)
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit))
 	if err != nil {
-		return body, false
+		return nil, false, err
 	}
-	n, _ := io.Copy(io.Discard, io.LimitReader(r.Body, h.opts.MaxDiscard+1))
+	n, err := io.Copy(io.Discard, io.LimitReader(r.Body, h.opts.MaxDiscard+1))
+	if err != nil {
+		return nil, false, err
+	}
 	if n > h.opts.MaxDiscard {
 		w.Header().Set("Connection", "close") // stop reading an endless body
 	}
 	if len(body) == 0 {
 		body = nil
 	}
-	return body, n > 0
+	return body, n > 0, nil
 }
 
 // client returns the request's scheme and client address.

@@ -17,6 +17,12 @@ var (
 	// url format" once the check is known to exist, as healthchecks.io
 	// looks the check up first).
 	ErrBadExitStatus = errors.New("invalid url format")
+	// ErrBadSlug: a slug URL whose slug has the URL's shape
+	// ([-a-zA-Z0-9_]+) but is not a check's slug (capitals, or longer than
+	// model.MaxSlugLen): answered 400 "invalid url format" before any
+	// lookup, with or without ?create=1, as healthchecks.io answers a slug
+	// that is not lowercase. It takes precedence over ErrBadExitStatus.
+	ErrBadSlug = errors.New("invalid url format")
 )
 
 // Target is what a ping URL names.
@@ -35,7 +41,8 @@ type Target struct {
 func (t Target) BySlug() bool { return t.Slug != "" }
 
 // ParsePath parses the part of a ping URL after "/ping/" (no query). On
-// ErrBadExitStatus the returned Target still names the check.
+// ErrBadExitStatus and ErrBadSlug the returned Target still names the
+// check.
 func ParsePath(rest string) (Target, error) {
 	segs := strings.Split(rest, "/")
 	if len(segs) == 0 || len(segs) > 3 {
@@ -55,16 +62,19 @@ func ParsePath(rest string) (Target, error) {
 			return t, nil // /ping/<uuid> and /ping/<uuid>/
 		}
 	} else {
-		if len(segs) < 2 || !validSlugSegment(segs[0]) || !validSlugSegment(segs[1]) {
+		if len(segs) < 2 || !slugSegment(segs[0]) || !slugSegment(segs[1]) {
 			return Target{}, ErrNoEndpoint
 		}
 		t.PingKey, t.Slug = segs[0], segs[1]
-		if len(segs) == 2 {
-			return t, nil
+		if len(segs) == 3 {
+			if action = segs[2]; action == "" {
+				return Target{}, ErrNoEndpoint // no /ping/<key>/<slug>/, as healthchecks.io
+			}
 		}
-		action = segs[2]
 	}
+	var err error
 	switch action {
+	case "":
 	case "start":
 		t.Kind = model.PingStart
 	case "fail":
@@ -79,10 +89,13 @@ func ParsePath(rest string) (Target, error) {
 		t.Kind, t.ExitStatus = model.PingExitStatus, n
 		if n > 255 {
 			t.ExitStatus = -1
-			return t, ErrBadExitStatus
+			err = ErrBadExitStatus
 		}
 	}
-	return t, nil
+	if t.BySlug() && !model.ValidSlug(t.Slug) {
+		return t, ErrBadSlug
+	}
+	return t, err
 }
 
 // parseDigits parses a non-empty run of ASCII digits; values beyond 255
@@ -102,10 +115,12 @@ func parseDigits(s string) (int, bool) {
 	return n, true
 }
 
-// validSlugSegment mirrors Django's slug path converter, [-a-zA-Z0-9_]+,
-// which healthchecks.io uses for ping keys and slugs.
-func validSlugSegment(s string) bool {
-	if s == "" || len(s) > 128 {
+// slugSegment mirrors Django's slug path converter, [-a-zA-Z0-9_]+, which
+// healthchecks.io routes ping keys and slugs with: a segment of another
+// shape is not a ping URL. Whether a slug is a valid one is decided after
+// (model.ValidSlug).
+func slugSegment(s string) bool {
+	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -30,6 +30,14 @@ func TestParsePath(t *testing.T) {
 		{"key/slug/start", model.PingStart, -1, true, nil},
 		{"key/slug/42", model.PingExitStatus, 42, true, nil},
 		{"key/slug/1000", model.PingExitStatus, -1, true, ErrBadExitStatus},
+		{"Key_A-1/slug", model.PingSuccess, -1, true, nil}, // ping keys take capitals
+		{"key/" + strings.Repeat("s", model.MaxSlugLen), model.PingSuccess, -1, true, nil},
+		{"key/Slug", model.PingSuccess, -1, true, ErrBadSlug},
+		{"key/Slug/fail", model.PingFail, -1, true, ErrBadSlug},
+		{"key/Slug/1000", model.PingExitStatus, -1, true, ErrBadSlug}, // the slug is answered first
+		{"key/" + strings.Repeat("s", model.MaxSlugLen+1), model.PingSuccess, -1, true, ErrBadSlug},
+		{"key/Slug/x", "", 0, false, ErrNoEndpoint},
+		{"key/sl.ug", "", 0, false, ErrNoEndpoint},
 		{"", "", 0, false, ErrNoEndpoint},
 		{"key", "", 0, false, ErrNoEndpoint},
 		{"key/", "", 0, false, ErrNoEndpoint},
@@ -65,7 +73,7 @@ func FuzzParsePath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := ParsePath(s)
-		if err != nil && !errors.Is(err, ErrNoEndpoint) && !errors.Is(err, ErrBadExitStatus) {
+		if err != nil && !errors.Is(err, ErrNoEndpoint) && !errors.Is(err, ErrBadExitStatus) && !errors.Is(err, ErrBadSlug) {
 			t.Fatalf("unexpected error %v", err)
 		}
 		if err == nil {
@@ -79,7 +87,7 @@ func FuzzParsePath(f *testing.F) {
 			if got.Kind == model.PingExitStatus != (got.ExitStatus >= 0) || got.ExitStatus > 255 {
 				t.Fatalf("%q: exit status %d for kind %s", s, got.ExitStatus, got.Kind)
 			}
-			if got.BySlug() && (!validSlugSegment(got.PingKey) || !validSlugSegment(got.Slug)) {
+			if got.BySlug() && (!slugSegment(got.PingKey) || !model.ValidSlug(got.Slug)) {
 				t.Fatalf("%q: bad slug accepted %+v", s, got)
 			}
 		}

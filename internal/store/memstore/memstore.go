@@ -412,6 +412,15 @@ func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notificat
 	return nil
 }
 
+// ProbeWrite is the write probe of readiness (see
+// sqlite.Store.ProbeWrite): memory has nothing to make durable, so it fails
+// only when the store is closed or ctx is done.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.check(ctx)
+}
+
 // Close implements store.Store.
 func (s *Store) Close() error {
 	s.mu.Lock()

@@ -82,6 +82,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
 CREATE INDEX IF NOT EXISTS outbox_check ON outbox(check_id);
 
+-- One row, rewritten by ProbeWrite: readiness proves a write can be made
+-- durable (a full disk or a read-only file system fails it).
+CREATE TABLE IF NOT EXISTS write_probe (
+	id   INTEGER PRIMARY KEY CHECK (id = 1),
+	n    INTEGER NOT NULL,
+	time INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS uptime (
 	check_id TEXT NOT NULL REFERENCES checks(id) ON DELETE CASCADE,
 	day      INTEGER NOT NULL,

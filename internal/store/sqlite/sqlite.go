@@ -734,6 +734,21 @@ func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notificat
 	})
 }
 
+// ProbeWrite makes one small write durable the way a ping's is: through
+// the writer's queue, in a group commit, fsync'd. The daemon's readiness
+// calls it, so that a store that still reads but can no longer write (a
+// full disk, a read-only file system, a broken writer) is not ready and a
+// load balancer sends pings elsewhere. It rewrites the one row of the
+// write_probe table.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	now := time.Now().UnixNano()
+	return s.write(ctx, func(ctx context.Context, w *writer) error {
+		_, err := w.tx.ExecContext(ctx, `INSERT INTO write_probe(id, n, time) VALUES(1, 1, ?)
+			ON CONFLICT(id) DO UPDATE SET n = n + 1, time = excluded.time`, now)
+		return err
+	})
+}
+
 // reading returns an error when the store is closed.
 func (s *Store) reading(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

@@ -2,13 +2,15 @@ package sqlite_test
 
 import (
 	"context"
-	"github.com/google/uuid"
+	"database/sql"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 
@@ -231,4 +233,34 @@ func TestCompaction(t *testing.T) {
 		apply(n)
 	}
 	check("split")
+}
+
+// TestProbeWriteOnAnOlderFile: a file made before the write_probe table
+// existed (same schema version) gets it when opened, so readiness's write
+// probe works after an upgrade.
+func TestProbeWriteOnAnOlderFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vitals.db")
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TABLE write_probe`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.ProbeWrite(context.Background()); err != nil {
+		t.Fatalf("probe on a file without the table: %v", err)
+	}
 }

@@ -60,6 +60,7 @@ func Run(t *testing.T, cfg Config) {
 		{"PingRetention", testPingRetention},
 		{"Outbox", testOutbox},
 		{"EnqueueNotifications", testEnqueue},
+		{"ProbeWrite", testProbeWrite},
 		{"Uptime", testUptime},
 		{"ConcurrentApply", testConcurrentApply},
 		{"Closed", testClosed},
@@ -83,6 +84,23 @@ func open(t *testing.T, cfg Config) (store.Store, func() store.Store) {
 		t.Cleanup(func() { _ = s2.Close() })
 		return s2
 	}
+}
+
+// openCapable opens the store for the scenario of an optional capability
+// C (named method), skipping the scenario when the store lacks it, and
+// creates one sample check in it.
+func openCapable[C any](t *testing.T, cfg Config, method string) (store.Store, func() store.Store, C, model.Check) {
+	t.Helper()
+	s, reopen := open(t, cfg)
+	capable, ok := s.(C)
+	if !ok {
+		t.Skipf("the store has no %s (optional capability)", method)
+	}
+	c := SampleCheck(1)
+	if err := s.CreateCheck(context.Background(), c, sampleState(c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	return s, reopen, capable, c
 }
 
 // SampleCheck returns a check with every field set, for round trips.
@@ -499,16 +517,8 @@ type Enqueuer interface {
 // row, a row repeated is skipped, and with a persistent store they survive
 // a reopen. Stores without the capability skip it.
 func testEnqueue(t *testing.T, cfg Config) {
-	s, reopen := open(t, cfg)
-	e, ok := s.(Enqueuer)
-	if !ok {
-		t.Skip("the store has no EnqueueNotifications (optional capability)")
-	}
+	s, reopen, e, c := openCapable[Enqueuer](t, cfg, "EnqueueNotifications")
 	ctx := context.Background()
-	c := SampleCheck(1)
-	if err := s.CreateCheck(ctx, c, sampleState(c.ID)); err != nil {
-		t.Fatal(err)
-	}
 	row := model.Notification{ID: uuid.Must(uuid.NewV7()), FlipID: uuid.New(), CheckID: c.ID, Channel: "webhook:ops",
 		Payload: json.RawMessage(`{"event":"gave_up"}`), State: model.NotificationPending, NextAttempt: base, Created: base}
 	if err := e.EnqueueNotifications(ctx, []model.Notification{row}); err != nil {
@@ -686,5 +696,51 @@ func testRetire(t *testing.T, cfg Config) {
 	}
 	if pings, _ := s.Pings(ctx, c.ID, store.PingQuery{}); len(pings) != 0 {
 		t.Fatalf("a purged check's pings came back: %v", pings)
+	}
+}
+
+// WriteProber is the optional capability of a store to prove, cheaply, that
+// a write can be made durable now (readiness asks it, so that a full disk
+// takes the watchdog out of rotation).
+type WriteProber interface {
+	ProbeWrite(ctx context.Context) error
+}
+
+// testProbeWrite: the probe succeeds on an open store, again and again,
+// leaves the checks as they were (across a reopen too), and fails once
+// the store is closed or the context done. Stores without the capability
+// skip it.
+func testProbeWrite(t *testing.T, cfg Config) {
+	s, reopen, p, c := openCapable[WriteProber](t, cfg, "ProbeWrite")
+	ctx := context.Background()
+	for range 3 {
+		if err := p.ProbeWrite(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := p.ProbeWrite(cctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled ctx: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ProbeWrite(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("probe after close: %v", err)
+	}
+	if !cfg.Persistent {
+		return
+	}
+	s2 := reopen()
+	all, err := s2.ListChecks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Check.ID != c.ID {
+		t.Fatalf("checks after probes and a reopen: %+v", all)
+	}
+	if err := s2.(WriteProber).ProbeWrite(ctx); err != nil {
+		t.Fatalf("probe after reopen: %v", err)
 	}
 }

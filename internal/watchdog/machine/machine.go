@@ -15,6 +15,13 @@
 //   - A missed deadline (no ping within period + grace, or a started run not
 //     finished within grace) is decisive: the check goes down at once, as in
 //     healthchecks.io, whatever Thresholds.Failures says.
+//   - Runs: a start opens a run (Check's State.Runs, by run id). A finish
+//     (success, fail, exit status) with the run id of an open run closes
+//     it and is timed from its start. As in healthchecks.io's Check.ping,
+//     a finish without a run id (timed from the open run without one, if
+//     any) and a failure with any run id close every open run: the check
+//     is no longer started. A success with a run id that matches no open
+//     run leaves the open runs as they are.
 //   - A success that finishes a run faster than Check.MinRunTime is a
 //     failure ("finished too fast").
 //   - Flapping: when at least FlapChanges of the last FlapWindow results
@@ -193,6 +200,9 @@ func applyPing(c *model.Check, s *model.State, p *model.Ping, now time.Time) str
 	}
 
 	ok, _ := p.Outcome()
+	// healthchecks.io's Check.ping: a finish without a run id, and a
+	// failure whatever its run id, end the started state.
+	endsRuns := p.RID == uuid.Nil || !ok
 	reason := pingReason(p)
 	if started, found := closeRun(s, p.RID); found {
 		p.Duration = now.Sub(started)
@@ -201,6 +211,11 @@ func applyPing(c *model.Check, s *model.State, p *model.Ping, now time.Time) str
 			ok = false
 			reason = fmt.Sprintf("run finished in %v, under the minimum run time %v", p.Duration.Round(time.Millisecond), c.MinRunTime)
 		}
+	}
+	if endsRuns {
+		// Only the run paired above was timed; the others are dropped, so
+		// that no "did not finish" deadline outlives the finish.
+		s.Runs = nil
 	}
 	if s.Status == model.StatusPaused {
 		// A ping resumes the check (healthchecks.io without manual_resume).

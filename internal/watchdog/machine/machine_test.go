@@ -1,6 +1,7 @@
 package machine
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,84 @@ func TestPushRuns(t *testing.T) {
 	out = apply(15*time.Minute, Event{Kind: Deadline, Deadline: s.Deadline})
 	if s.Status != model.StatusDown || out.Flip == nil || !strings.Contains(out.Flip.Reason, "did not finish within the grace time") || !strings.Contains(out.Flip.Reason, rid.String()) {
 		t.Fatalf("long run: %+v %+v", s, out.Flip)
+	}
+}
+
+// TestFinishEndsRuns: which finishes end the started state, as in
+// healthchecks.io's Check.ping: one without a run id, and a failure with
+// any run id; a finish pairs with the start of its run id and is timed
+// from it. A start with a run id followed by a plain success used to leave
+// the check started, then down ("run … did not finish within the grace
+// time").
+func TestFinishEndsRuns(t *testing.T) {
+	a, b := uuid.MustParse("aaaaaaaa-0000-4000-8000-000000000000"), uuid.MustParse("bbbbbbbb-0000-4000-8000-000000000000")
+	start := func(rid uuid.UUID) Event { return pingRID(model.PingStart, rid) }
+	exitRID := func(code int, rid uuid.UUID) Event {
+		e := exit(code)
+		e.Ping.RID = rid
+		return e
+	}
+	cases := []struct {
+		name   string
+		starts []uuid.UUID // a minute apart from t0
+		finish Event       // at t0 + 5m
+		open   []uuid.UUID // runs left open
+		timed  time.Duration
+	}{
+		{"start rid, success without rid", []uuid.UUID{a}, ping(model.PingSuccess), nil, 0},
+		{"start rid, exit 0 without rid", []uuid.UUID{a}, exit(0), nil, 0},
+		{"start rid, fail without rid", []uuid.UUID{a}, ping(model.PingFail), nil, 0},
+		{"start rid, exit 3 without rid", []uuid.UUID{a}, exit(3), nil, 0},
+		{"start rid, fail with another rid", []uuid.UUID{a}, pingRID(model.PingFail, b), nil, 0},
+		{"start rid, exit 1 with another rid", []uuid.UUID{a}, exitRID(1, b), nil, 0},
+		{"two runs, fail of one ends both", []uuid.UUID{a, b}, pingRID(model.PingFail, a), nil, 5 * time.Minute},
+		{"start, success, both without rid", []uuid.UUID{uuid.Nil}, ping(model.PingSuccess), nil, 5 * time.Minute},
+		{"start without and with rid, success without", []uuid.UUID{uuid.Nil, a}, ping(model.PingSuccess), nil, 5 * time.Minute},
+		{"start rid, success same rid", []uuid.UUID{a}, pingRID(model.PingSuccess, a), nil, 5 * time.Minute},
+		{"two runs, success of one keeps the other", []uuid.UUID{a, b}, pingRID(model.PingSuccess, b), []uuid.UUID{a}, 4 * time.Minute},
+		{"start rid, success with another rid", []uuid.UUID{a}, pingRID(model.PingSuccess, b), []uuid.UUID{a}, 0},
+		{"start without rid, success with rid", []uuid.UUID{uuid.Nil}, pingRID(model.PingSuccess, a), []uuid.UUID{uuid.Nil}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := push(nil) // period 1h, grace 10m
+			s := model.NewState(c.ID, t0)
+			for i, rid := range tc.starts {
+				ev := start(rid)
+				ev.Now = t0.Add(time.Duration(i) * time.Minute)
+				s = Apply(c, s, ev).State
+			}
+			ev := tc.finish
+			ev.Now = t0.Add(5 * time.Minute)
+			s = Apply(c, s, ev).State
+			var open []uuid.UUID
+			for _, r := range s.Runs {
+				open = append(open, r.RID)
+			}
+			if !slices.Equal(open, tc.open) || ev.Ping.Duration != tc.timed {
+				t.Fatalf("open runs %v, run time %v; want %v, %v", open, ev.Ping.Duration, tc.open, tc.timed)
+			}
+			if ok, _ := ev.Ping.Outcome(); !ok {
+				return // down: no deadline
+			}
+			// Up, and started only while a run is open; the deadline is
+			// the open run's, or the schedule's.
+			wantDisplay, wantDeadline := model.StatusUp, ev.Now.Add(time.Hour+10*time.Minute)
+			if len(tc.open) > 0 {
+				wantDisplay, wantDeadline = model.StatusStarted, t0.Add(10*time.Minute)
+			}
+			if got := s.Display(ev.Now); got != wantDisplay || !s.Deadline.Equal(wantDeadline) {
+				t.Fatalf("display %s, deadline %v; want %s, %v", got, s.Deadline, wantDisplay, wantDeadline)
+			}
+			// The start's grace time passing changes nothing once the run
+			// is over.
+			if len(tc.open) == 0 {
+				out := Apply(c, s, Event{Kind: Deadline, Now: t0.Add(11 * time.Minute), Deadline: t0.Add(10 * time.Minute)})
+				if out.Flip != nil || out.State.Status != model.StatusUp {
+					t.Fatalf("went %s: %+v", out.State.Status, out.Flip)
+				}
+			}
+		})
 	}
 }
 
