@@ -1,6 +1,8 @@
 package sqlite
 
-// schemaVersion is stored in PRAGMA user_version.
+// schemaVersion is stored in PRAGMA user_version. Tables added later are
+// created by the schema's CREATE TABLE IF NOT EXISTS at every Open (see
+// migrate), so a file of the same version made before them still opens.
 const schemaVersion = 1
 
 const schema = `
@@ -88,5 +90,16 @@ CREATE TABLE IF NOT EXISTS uptime (
 	up       INTEGER NOT NULL,
 	total    INTEGER NOT NULL,
 	PRIMARY KEY (check_id, day)
+) WITHOUT ROWID;
+
+-- What the alert policy (actions.Suppression) remembers about each check's
+-- last flip it decided on: whether its alert was absorbed by a down parent
+-- or is held back. Written with the flip (store.Update.Policy), read at
+-- start.
+CREATE TABLE IF NOT EXISTS policy_state (
+	check_id TEXT PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
+	flip_id  TEXT NOT NULL,
+	absorbed INTEGER NOT NULL,
+	held     INTEGER NOT NULL
 ) WITHOUT ROWID;
 `

@@ -247,11 +247,13 @@ func migrate(db *sql.DB) error {
 	if v > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this binary's %d", v, schemaVersion)
 	}
-	if v == schemaVersion {
-		return nil
-	}
+	// Every statement of the schema is IF NOT EXISTS: run at every open,
+	// it creates the tables added since the file was made.
 	if _, err := db.Exec(schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
+	}
+	if v == schemaVersion {
+		return nil
 	}
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
@@ -720,6 +722,53 @@ func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notificat
 		}
 		return nil
 	})
+}
+
+// UpdatePolicyState implements store.Store.
+func (s *Store) UpdatePolicyState(ctx context.Context, ps store.PolicyState) (bool, error) {
+	var ok bool
+	err := s.write(ctx, func(ctx context.Context, w *writer) error {
+		if !w.exists[ps.CheckID] {
+			return notFound("check", ps.CheckID)
+		}
+		res, err := w.tx.ExecContext(ctx, `UPDATE policy_state SET absorbed = ?, held = ? WHERE check_id = ? AND flip_id = ?`,
+			ps.Absorbed, ps.Held, ps.CheckID.String(), ps.FlipID.String())
+		if err != nil {
+			return fmt.Errorf("policy state: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		ok = n == 1
+		return nil
+	})
+	return ok, err
+}
+
+// PolicyStates implements store.Store.
+func (s *Store) PolicyStates(ctx context.Context) ([]store.PolicyState, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT check_id, flip_id, absorbed, held FROM policy_state ORDER BY check_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.PolicyState
+	for rows.Next() {
+		var c, f string
+		var ps store.PolicyState
+		if err := rows.Scan(&c, &f, &ps.Absorbed, &ps.Held); err != nil {
+			return nil, err
+		}
+		if ps.CheckID, err = uuid.Parse(c); err != nil {
+			return nil, fmt.Errorf("policy state: check id: %w", err)
+		}
+		if ps.FlipID, err = uuid.Parse(f); err != nil {
+			return nil, fmt.Errorf("policy state: flip id: %w", err)
+		}
+		out = append(out, ps)
+	}
+	return out, rows.Err()
 }
 
 // reading returns an error when the store is closed.
