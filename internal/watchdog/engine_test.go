@@ -372,7 +372,9 @@ type updatePlanner struct {
 	committed []uuid.UUID // flip ids whose update is durable
 }
 
-func (p *updatePlanner) Plan(watchdog.Transition) []model.Notification { panic("Plan called on an UpdatePlanner") }
+func (p *updatePlanner) Plan(watchdog.Transition) []model.Notification {
+	panic("Plan called on an UpdatePlanner")
+}
 
 func (p *updatePlanner) PlanUpdate(t watchdog.Transition, u *store.Update) func() {
 	p.mu.Lock()
