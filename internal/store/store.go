@@ -74,7 +74,7 @@ type Store interface {
 	// has one (see [PolicyState]), ordered by check id. The policy reads it
 	// once at start, before the engine's first flip.
 	PolicyStates(ctx context.Context) ([]PolicyState, error)
-	// UpdatePolicyState replaces the Absorbed and Held marks of
+	// UpdatePolicyState replaces the Dropped and Held marks of
 	// s.CheckID's policy state, but only if it is still about s.FlipID
 	// (compare-and-set: a newer flip's state is never overwritten by a
 	// late decision about an older one); ok is false when it was not, or
@@ -134,10 +134,11 @@ type PolicyState struct {
 	CheckID uuid.UUID `json:"check_id"`
 	// FlipID is the flip the marks are about.
 	FlipID uuid.UUID `json:"flip_id"`
-	// Absorbed: the flip's alert was dropped because a parent of the
-	// check was down (the parent's alert stands for it); the check's
-	// recovery is not announced either.
-	Absorbed bool `json:"absorbed,omitempty"`
+	// Dropped: the flip's alert was dropped, never to be sent: a parent of
+	// the check was down (the parent's alert stands for it), or the check
+	// changed while the alert was held. The check's recovery is not
+	// announced either.
+	Dropped bool `json:"dropped,omitempty"`
 	// Held: the flip's alert is held back (by a maintenance window, a
 	// silence, or while waiting for the check's parents) and not released
 	// yet; a recovery before it is released drops both.

@@ -218,7 +218,7 @@ func (s *Store) UpdatePolicyState(ctx context.Context, ps store.PolicyState) (bo
 	if !ok || cur.FlipID != ps.FlipID {
 		return false, nil
 	}
-	cur.Absorbed, cur.Held = ps.Absorbed, ps.Held
+	cur.Dropped, cur.Held = ps.Dropped, ps.Held
 	s.policy[ps.CheckID] = cur
 	return true, nil
 }

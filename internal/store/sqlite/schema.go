@@ -93,13 +93,13 @@ CREATE TABLE IF NOT EXISTS uptime (
 ) WITHOUT ROWID;
 
 -- What the alert policy (actions.Suppression) remembers about each check's
--- last flip it decided on: whether its alert was absorbed by a down parent
--- or is held back. Written with the flip (store.Update.Policy), read at
--- start.
+-- last flip it decided on: whether its alert was dropped (absorbed by a
+-- down parent) or is held back. Written with the flip (store.Update.Policy),
+-- read at start.
 CREATE TABLE IF NOT EXISTS policy_state (
 	check_id TEXT PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
 	flip_id  TEXT NOT NULL,
-	absorbed INTEGER NOT NULL,
+	dropped  INTEGER NOT NULL,
 	held     INTEGER NOT NULL
 ) WITHOUT ROWID;
 `

@@ -731,8 +731,8 @@ func (s *Store) UpdatePolicyState(ctx context.Context, ps store.PolicyState) (bo
 		if !w.exists[ps.CheckID] {
 			return notFound("check", ps.CheckID)
 		}
-		res, err := w.tx.ExecContext(ctx, `UPDATE policy_state SET absorbed = ?, held = ? WHERE check_id = ? AND flip_id = ?`,
-			ps.Absorbed, ps.Held, ps.CheckID.String(), ps.FlipID.String())
+		res, err := w.tx.ExecContext(ctx, `UPDATE policy_state SET dropped = ?, held = ? WHERE check_id = ? AND flip_id = ?`,
+			ps.Dropped, ps.Held, ps.CheckID.String(), ps.FlipID.String())
 		if err != nil {
 			return fmt.Errorf("policy state: %w", err)
 		}
@@ -748,7 +748,7 @@ func (s *Store) PolicyStates(ctx context.Context) ([]store.PolicyState, error) {
 	if err := s.reading(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT check_id, flip_id, absorbed, held FROM policy_state ORDER BY check_id`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT check_id, flip_id, dropped, held FROM policy_state ORDER BY check_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -757,7 +757,7 @@ func (s *Store) PolicyStates(ctx context.Context) ([]store.PolicyState, error) {
 	for rows.Next() {
 		var c, f string
 		var ps store.PolicyState
-		if err := rows.Scan(&c, &f, &ps.Absorbed, &ps.Held); err != nil {
+		if err := rows.Scan(&c, &f, &ps.Dropped, &ps.Held); err != nil {
 			return nil, err
 		}
 		if ps.CheckID, err = uuid.Parse(c); err != nil {

@@ -265,7 +265,7 @@ func TestOpenAddsNewTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ps := store.PolicyState{CheckID: c.ID, FlipID: uuid.New(), Absorbed: true}
+	ps := store.PolicyState{CheckID: c.ID, FlipID: uuid.New(), Dropped: true}
 	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: model.NewState(c.ID, time.Now()), Policy: &ps}); err != nil {
 		t.Fatal(err)
 	}

@@ -86,8 +86,8 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
 		{&w.addUptime, `INSERT INTO uptime(check_id, day, up, total) VALUES(?, ?, ?, ?)
 			ON CONFLICT(check_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total`},
-		{&w.setPolicy, `INSERT INTO policy_state(check_id, flip_id, absorbed, held) VALUES(?, ?, ?, ?)
-			ON CONFLICT(check_id) DO UPDATE SET flip_id = excluded.flip_id, absorbed = excluded.absorbed, held = excluded.held`},
+		{&w.setPolicy, `INSERT INTO policy_state(check_id, flip_id, dropped, held) VALUES(?, ?, ?, ?)
+			ON CONFLICT(check_id) DO UPDATE SET flip_id = excluded.flip_id, dropped = excluded.dropped, held = excluded.held`},
 	} {
 		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
 			w.close()
@@ -349,7 +349,7 @@ func (w *writer) applyRest(ctx context.Context, u store.Update) error {
 		}
 	}
 	if p := u.Policy; p != nil {
-		if _, err := w.stmt(w.setPolicy).ExecContext(ctx, id, p.FlipID.String(), p.Absorbed, p.Held); err != nil {
+		if _, err := w.stmt(w.setPolicy).ExecContext(ctx, id, p.FlipID.String(), p.Dropped, p.Held); err != nil {
 			return fmt.Errorf("policy state: %w", err)
 		}
 	}

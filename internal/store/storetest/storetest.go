@@ -560,7 +560,7 @@ func testPolicyState(t *testing.T, cfg Config) {
 		t.Fatal(err)
 	}
 	fb := flip(b.ID, model.StatusUp, model.StatusDown, base)
-	pb := store.PolicyState{CheckID: b.ID, FlipID: fb.ID, Absorbed: true}
+	pb := store.PolicyState{CheckID: b.ID, FlipID: fb.ID, Dropped: true}
 	if err := s.Apply(ctx, store.Update{CheckID: b.ID, State: model.NewState(b.ID, base), Flips: []model.Flip{fb}, Policy: &pb}); err != nil {
 		t.Fatal(err)
 	}
