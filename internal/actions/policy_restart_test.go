@@ -42,13 +42,8 @@ func startSQLite(t *testing.T, path string, cfg Config, rec *recorder) *sqliteWa
 		return cs.Check.Name, cs.State.Status, ok
 	}})
 	w.sys.Registry().Register("recorder", func() Spec { return recorderSpec{rec} })
-	spec, err := w.sys.Registry().Decode("recorder", func(any) error { return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Notifiers = map[string]Spec{"ops": spec}
 	ctx := context.Background()
-	if err := w.sys.Apply(cfg); err != nil {
+	if err := w.sys.Apply(withOps(w.sys, cfg)); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.sys.Restore(ctx); err != nil {
@@ -349,5 +344,23 @@ func TestDeletingSilenceReleasesAtOnce(t *testing.T) {
 		if rows := w.rows(t, child); len(rows) != 1 || rows[0].LastError != `dropped: parent "network" is down` {
 			t.Errorf("child's outbox %+v, want its down absorbed by its parent", rows)
 		}
+
+		// A maintenance window removed from the config (a reload) releases
+		// what it held at once too.
+		cfg.Windows = nil
+		if err := w.sys.Apply(withOps(w.sys, cfg)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		wantAnnounced(t, rec, "after the window was removed", "api down", "network down", "db down")
 	})
+}
+
+// withOps returns cfg with its "ops" channel, the recorder registered in
+// sys's registry (the config loader decodes channels again at every load).
+func withOps(sys *System, cfg Config) Config {
+	spec, _ := sys.Registry().Decode("recorder", func(any) error { return nil })
+	cfg.Notifiers = map[string]Spec{"ops": spec}
+	return cfg
 }
