@@ -148,13 +148,13 @@ func Validate(c Config) error {
 	known := func(n string) bool { _, ok := c.Notifiers[n]; return ok }
 	for id, r := range c.Rules {
 		if err := CheckRules(r, known); err != nil {
-			errs = append(errs, fmt.Errorf("check %s: %w", id, err))
+			errs = append(errs, fmt.Errorf("check %s: %w", model.UniqueKey(id), err))
 		}
 	}
 	for id, ps := range c.Parents {
 		for _, p := range ps {
 			if p == id {
-				errs = append(errs, fmt.Errorf("check %s: parents: is its own parent", id))
+				errs = append(errs, fmt.Errorf("check %s: parents: is its own parent", model.UniqueKey(id)))
 			}
 		}
 	}
