@@ -458,7 +458,8 @@ func (s *Suppression) recheck(n Notification, now time.Time) Verdict {
 }
 
 // persist writes m to the store (compare-and-set on its flip), then to
-// memory if the store took it (a newer flip's memory is never replaced).
+// memory if the store took it (a newer flip's memory is never replaced). A
+// check deleted meanwhile has nothing left to remember.
 func (s *Suppression) persist(m store.PolicyState) error {
 	s.memMu.Lock()
 	st := s.st
@@ -467,6 +468,9 @@ func (s *Suppression) persist(m store.PolicyState) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		ok, err := st.UpdatePolicyState(ctx, m)
 		cancel()
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // its error names the check by UUID: not for a log
+		}
 		if err != nil || !ok {
 			return err
 		}
