@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +103,7 @@ type Dispatcher struct {
 	inflight map[uuid.UUID]bool
 	volatile map[uuid.UUID]*model.Notification // raised rows when the store is no Enqueuer
 	soonest  time.Time                         // earliest retry set since the loop last looked
+	release  bool                              // the next scan takes held rows as due (ReleaseHeld)
 	busy     map[string]int                    // attempts in flight per channel
 	cancel   context.CancelFunc
 	running  bool
@@ -165,6 +167,35 @@ func (d *Dispatcher) Wake() {
 	default:
 	}
 }
+
+// ReleaseHeld makes the dispatcher ask the Policy again at once about
+// every row it holds back, as if their hold had ended: a window or
+// silence that held them was removed. The Policy holds again those still
+// covered by another window (or waiting for a parent), drops those whose
+// check left the announced state, and the rest are sent now. Rows being
+// retried after a failed attempt keep their backoff.
+func (d *Dispatcher) ReleaseHeld() {
+	d.mu.Lock()
+	d.release = true
+	d.mu.Unlock()
+	d.Wake()
+}
+
+// held reports whether r is a row the Policy holds back (not one waiting
+// for a retry after a failed attempt).
+func held(r model.Notification) bool {
+	if r.Attempts > 0 && !strings.HasPrefix(r.LastError, heldPrefix) {
+		return false
+	}
+	n, err := Decode(r)
+	return err == nil && !n.HeldUntil.IsZero()
+}
+
+// Prefixes of LastError for the Policy's outcomes.
+const (
+	heldPrefix    = "held: "
+	droppedPrefix = "dropped: "
+)
 
 // OnFlip implements watchdog.Listener: the flip's rows are committed, scan
 // now; and tell the channels that observe flips.
@@ -332,12 +363,19 @@ func (l *dispatchLoop) scan() time.Time {
 			delete(d.inflight, id)
 		}
 	}
+	release := d.release
+	d.release = false
 	d.mu.Unlock()
 	d.scans.Add(1)
 	rows, err := d.st.Notifications(l.ctx, store.NotificationQuery{State: model.NotificationPending, Limit: d.opts.BatchSize})
 	if err != nil {
 		if l.ctx.Err() == nil {
 			d.log.Error("outbox: read pending rows", "err", err)
+		}
+		if release {
+			d.mu.Lock()
+			d.release = true
+			d.mu.Unlock()
 		}
 		return d.opts.Now().Add(d.opts.ErrorRetry)
 	}
@@ -356,7 +394,7 @@ func (l *dispatchLoop) scan() time.Time {
 		if _, busy := d.inflight[r.ID]; busy {
 			continue
 		}
-		if r.NextAttempt.After(now.Add(d.opts.Coalesce)) {
+		if r.NextAttempt.After(now.Add(d.opts.Coalesce)) && !(release && held(r)) {
 			if next.IsZero() || r.NextAttempt.Before(next) {
 				next = r.NextAttempt
 			}
@@ -481,11 +519,11 @@ func (d *Dispatcher) recheck(ctx context.Context, r model.Notification, n Notifi
 	v := d.opts.Policy.Recheck(n, now)
 	switch {
 	case v.Drop:
-		d.finish(ctx, r, model.NotificationFailed, "dropped: "+v.Reason, nil)
+		d.finish(ctx, r, model.NotificationFailed, droppedPrefix+v.Reason, nil)
 		return time.Time{}, true
 	case v.HoldUntil.After(now):
 		r.NextAttempt = v.HoldUntil
-		d.finish(ctx, r, model.NotificationPending, "held: "+v.Reason, nil)
+		d.finish(ctx, r, model.NotificationPending, heldPrefix+v.Reason, nil)
 		return r.NextAttempt, true
 	}
 	return time.Time{}, false
@@ -505,14 +543,22 @@ func (d *Dispatcher) finish(ctx context.Context, r model.Notification, state mod
 	if state == model.NotificationDelivered {
 		r.Delivered = d.opts.Now().UTC()
 	}
-	log := d.log.With("channel", r.Channel, "check", r.CheckID, "flip", r.FlipID, "attempt", r.Attempts)
-	switch state {
-	case model.NotificationDelivered:
+	// The check's UUID is its ping secret: logs name it by its unique key.
+	log := d.log.With("channel", r.Channel, "unique_key", model.UniqueKey(r.CheckID), "flip", r.FlipID, "attempt", r.Attempts)
+	policy := sendErr == nil // held or dropped by the Policy, not by a failed attempt
+	switch {
+	case state == model.NotificationDelivered:
 		d.delivered.Add(1)
 		log.Debug("outbox: delivered")
-	case model.NotificationFailed:
+	case state == model.NotificationFailed && policy:
+		d.failed.Add(1)
+		log.Info("outbox: dropped", "reason", strings.TrimPrefix(lastErr, droppedPrefix))
+	case state == model.NotificationFailed:
 		d.failed.Add(1)
 		log.Error("outbox: failed, not retried", "err", lastErr)
+	case policy:
+		d.retried.Add(1)
+		log.Info("outbox: held", "reason", strings.TrimPrefix(lastErr, heldPrefix), "until", r.NextAttempt)
 	default:
 		d.retried.Add(1)
 		log.Warn("outbox: attempt failed", "err", lastErr, "next", r.NextAttempt)

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -45,15 +46,23 @@ type Verdict struct {
 	// Also names other checks this alert stands for (children of a down
 	// parent whose own alerts are suppressed).
 	Also []string
+	// Memory (Decide only), when not nil, is what the policy must remember
+	// of this flip: the Planner writes it in the flip's transaction
+	// (store.Update.Policy) and hands it to Remember once it is durable.
+	Memory *store.PolicyState
 }
 
 // Policy decides whether a flip's notifications go out now, later or
 // never: dependencies, maintenance windows, silences. Decide is consulted
 // by the Planner before the rows are written (under the check's lock: fast,
-// no I/O); Recheck by the Dispatcher when a held row comes due.
+// no I/O, and no change to the policy's memory, which it returns in
+// Verdict.Memory); Remember is told that memory once the flip is durable
+// (under the same lock, never if the write failed); Recheck by the
+// Dispatcher when a held row comes due (it may write to the store).
 // Implementations are safe for concurrent use.
 type Policy interface {
 	Decide(t watchdog.Transition, now time.Time) Verdict
+	Remember(m store.PolicyState)
 	Recheck(n Notification, now time.Time) Verdict
 }
 
@@ -70,16 +79,17 @@ type PlannerOptions struct {
 
 // Planner is the watchdog.Planner that turns a flip into outbox rows, one
 // per channel its check's Rules name for the flip. Register it with the
-// engine (watchdog.Options.Planners) and the Dispatcher as a listener.
-// SetRules replaces the rules atomically (config reload). Safe for
-// concurrent use.
+// engine (watchdog.Options.Planners) and the Dispatcher as a listener. It
+// is a watchdog.UpdatePlanner: the Policy's memory of the flip is written
+// with its rows. SetRules replaces the rules atomically (config reload).
+// Safe for concurrent use.
 type Planner struct {
 	rules atomic.Pointer[map[model.CheckID]Rules]
 	opts  PlannerOptions
 	log   *slog.Logger
 }
 
-var _ watchdog.Planner = (*Planner)(nil)
+var _ watchdog.UpdatePlanner = (*Planner)(nil)
 
 // NewPlanner returns a Planner with rules by check id.
 func NewPlanner(rules map[model.CheckID]Rules, opts PlannerOptions) *Planner {
@@ -97,20 +107,45 @@ func NewPlanner(rules map[model.CheckID]Rules, opts PlannerOptions) *Planner {
 // SetRules replaces every check's rules.
 func (p *Planner) SetRules(rules map[model.CheckID]Rules) { p.rules.Store(&rules) }
 
-// Plan implements watchdog.Planner.
+// Plan implements watchdog.Planner for engines that do not know
+// UpdatePlanner: the Policy's memory is applied at once and not written.
 func (p *Planner) Plan(t watchdog.Transition) []model.Notification {
+	var u store.Update
+	if done := p.PlanUpdate(t, &u); done != nil {
+		done()
+	}
+	return u.Notifications
+}
+
+// PlanUpdate implements watchdog.UpdatePlanner: it appends the flip's rows
+// to u and sets u.Policy to what the Policy remembers of the flip; the
+// function returned hands that to the Policy once the flip is durable.
+func (p *Planner) PlanUpdate(t watchdog.Transition, u *store.Update) func() {
+	rows, mem := p.plan(t)
+	u.Notifications = append(u.Notifications, rows...)
+	if mem == nil {
+		return nil
+	}
+	u.Policy = mem
+	pol, m := p.opts.Policy, *mem
+	return func() { pol.Remember(m) }
+}
+
+func (p *Planner) plan(t watchdog.Transition) ([]model.Notification, *store.PolicyState) {
 	chans := (*p.rules.Load())[t.Check.ID].For(t.Flip.From, t.Flip.To)
 	if len(chans) == 0 {
-		return nil
+		return nil, nil
 	}
 	now := p.opts.Now()
 	n := FromTransition(t.Check, t.Flip)
 	due := now
+	var mem *store.PolicyState
 	if p.opts.Policy != nil {
 		v := p.opts.Policy.Decide(t, now)
+		mem = v.Memory
 		if v.Drop {
 			p.log.Info("alert suppressed", "check", t.Check.Name, "unique_key", model.UniqueKey(t.Check.ID), "to", t.Flip.To, "reason", v.Reason)
-			return nil
+			return nil, mem
 		}
 		if v.HoldUntil.After(now) {
 			due, n.HeldUntil = v.HoldUntil, v.HoldUntil
@@ -128,5 +163,5 @@ func (p *Planner) Plan(t watchdog.Transition) []model.Notification {
 		}
 		rows = append(rows, r)
 	}
-	return rows
+	return rows, mem
 }

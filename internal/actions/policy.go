@@ -1,14 +1,17 @@
 package actions
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -37,6 +40,28 @@ type Window struct {
 
 	sched cron.Schedule
 	loc   *time.Location
+	// label names the window in logs and held rows when it is a silence
+	// (its id and comment, see Silence); empty: from Name.
+	label string
+}
+
+// describe says what holds an alert back: `maintenance window "name"`, or
+// the silence with its id and comment.
+func (w *Window) describe(silence bool) string {
+	switch {
+	case w.label != "":
+		return w.label
+	case silence:
+		return fmt.Sprintf("silence %q", w.Name)
+	default:
+		return fmt.Sprintf("maintenance window %q", w.Name)
+	}
+}
+
+// same reports whether o is the same window as w (as configured).
+func (w Window) same(o Window) bool {
+	return w.Name == o.Name && w.label == o.label && slices.Equal(w.Checks, o.Checks) && slices.Equal(w.Tags, o.Tags) &&
+		w.Start.Equal(o.Start) && w.End.Equal(o.End) && w.Cron == o.Cron && w.Duration == o.Duration && w.TZ == o.TZ
 }
 
 // compile validates w and parses its schedule.
@@ -115,6 +140,13 @@ func (w *Window) openAt(t time.Time) (time.Time, bool) {
 // Engine.Get); ok is false for an unknown check.
 type StatusFunc func(id model.CheckID) (name string, status model.Status, ok bool)
 
+// PolicyStore is where a Suppression keeps its memory across restarts;
+// store.Store has both methods.
+type PolicyStore interface {
+	PolicyStates(ctx context.Context) ([]store.PolicyState, error)
+	UpdatePolicyState(ctx context.Context, s store.PolicyState) (ok bool, err error)
+}
+
 // Suppression is the Policy of dependencies, maintenance windows and
 // silences:
 //
@@ -123,15 +155,29 @@ type StatusFunc func(id model.CheckID) (name string, status model.Status, ok boo
 //     that goes down while its parents are up is held for DependencyDelay
 //     first, so that a parent detected a little later still absorbs it; the
 //     parent's down alert lists its children that are down (Also). Ten
-//     children and their parent down: one alert.
+//     children and their parent down: one alert. With a delay of 0 (the
+//     default) a parent already down still absorbs its children's alerts.
 //   - Maintenance windows (config) and silences (API): notifications made
 //     while a window covering the check is open are held until it closes,
 //     then sent if the check is still in the announced state, dropped if not.
+//     A window or silence removed (a silence deleted through the API)
+//     releases what it held at once (see OnRelease).
+//   - A recovery is announced only if the alert before it was or will be:
+//     not when that alert was dropped (absorbed by a parent, or superseded
+//     while held), nor while it is still held (both are dropped then).
+//
+// What it decided about each check's last alert is its memory
+// (store.PolicyState): Decide returns it in Verdict.Memory, the planner
+// writes it in the flip's transaction and hands it to Remember once the
+// flip is durable; Recheck writes its changes to the store (UpdatePolicyState)
+// before it answers; Restore reads it back at start. So a restart forgets
+// neither a child absorbed by its parent nor an alert a window holds.
 //
 // Safe for concurrent use; the Set methods replace their part atomically
 // (config reload, API).
 type Suppression struct {
 	status StatusFunc
+	log    *slog.Logger
 
 	mu       sync.RWMutex
 	delay    time.Duration
@@ -139,24 +185,53 @@ type Suppression struct {
 	children map[model.CheckID][]model.CheckID
 	windows  []Window
 	silences []Window
+	release  func()
 
-	// dropped are the checks whose down alert a parent absorbed: their
-	// recovery is not announced either (in memory: after a restart, such
-	// a recovery is announced).
-	droppedMu sync.Mutex
-	dropped   map[model.CheckID]bool
-	// held are the checks whose down alert a window holds: a recovery
-	// inside the window drops both.
-	held map[model.CheckID]bool
+	// memory holds the checks whose last decided alert was dropped or is
+	// held (other checks have nothing to remember). st, when set, is
+	// where Recheck writes its changes first.
+	memMu  sync.Mutex
+	memory map[model.CheckID]store.PolicyState
+	st     PolicyStore
 }
 
 var _ Policy = (*Suppression)(nil)
 
-// NewSuppression returns a policy reading current statuses through status.
+// NewSuppression returns a policy reading current statuses through status,
+// remembering in memory only until Restore gives it a store.
 // dependencyDelay is how long a child's down alert waits for its parent
 // (0: not at all).
 func NewSuppression(status StatusFunc, dependencyDelay time.Duration) *Suppression {
-	return &Suppression{status: status, delay: dependencyDelay, dropped: map[model.CheckID]bool{}, held: map[model.CheckID]bool{}}
+	return &Suppression{status: status, delay: dependencyDelay, log: slog.Default(), memory: map[model.CheckID]store.PolicyState{}}
+}
+
+// Restore loads the memory kept in st (replacing what is in memory) and
+// makes st where later changes are written. Call it before the engine
+// decides its first flip (its Start fires the deadlines that passed while
+// the watchdog was down).
+func (s *Suppression) Restore(ctx context.Context, st PolicyStore) error {
+	all, err := st.PolicyStates(ctx)
+	if err != nil {
+		return fmt.Errorf("policy memory: %w", err)
+	}
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	s.memory = map[model.CheckID]store.PolicyState{}
+	for _, m := range all {
+		s.rememberLocked(m)
+	}
+	s.st = st
+	return nil
+}
+
+// OnRelease sets f, called (without locks held) after SetWindows or
+// SetSilences removed or changed a window, so that the rows it held are
+// looked at again at once instead of at its old end (the System passes
+// Dispatcher.ReleaseHeld). f must not block.
+func (s *Suppression) OnRelease(f func()) {
+	s.mu.Lock()
+	s.release = f
+	s.mu.Unlock()
 }
 
 // SetDependencyDelay changes how long a child's down alert waits for its
@@ -174,7 +249,7 @@ func (s *Suppression) SetParents(parents map[model.CheckID][]model.CheckID) erro
 	for c, ps := range parents {
 		for _, p := range ps {
 			if p == c {
-				return fmt.Errorf("check %s: is its own parent", c)
+				return fmt.Errorf("check %s: is its own parent", model.UniqueKey(c))
 			}
 			ch[p] = append(ch[p], c)
 		}
@@ -186,27 +261,32 @@ func (s *Suppression) SetParents(parents map[model.CheckID][]model.CheckID) erro
 }
 
 // SetWindows replaces the maintenance windows; all are validated first and
-// none is set if one is invalid (errors name the window by index).
+// none is set if one is invalid (errors name the window by index). A window
+// removed or changed releases what it held (OnRelease).
 func (s *Suppression) SetWindows(ws []Window) error {
-	ws, err := compileAll(ws)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.windows = ws
-	s.mu.Unlock()
-	return nil
+	return s.setWindows(&s.windows, ws)
 }
 
 // SetSilences replaces the silences (API-managed windows), as SetWindows.
 func (s *Suppression) SetSilences(ws []Window) error {
+	return s.setWindows(&s.silences, ws)
+}
+
+func (s *Suppression) setWindows(list *[]Window, ws []Window) error {
 	ws, err := compileAll(ws)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.silences = ws
+	removed := slices.ContainsFunc(*list, func(old Window) bool {
+		return !slices.ContainsFunc(ws, old.same)
+	})
+	*list = ws
+	release := s.release
 	s.mu.Unlock()
+	if removed && release != nil {
+		release()
+	}
 	return nil
 }
 
@@ -222,22 +302,23 @@ func compileAll(ws []Window) ([]Window, error) {
 }
 
 // heldUntilLocked returns the latest end of the windows open at now that
-// cover the check.
-func (s *Suppression) heldUntilLocked(id model.CheckID, tags []string, now time.Time) (time.Time, string) {
-	var until time.Time
-	var name string
-	for _, list := range [][]Window{s.windows, s.silences} {
-		for i := range list {
-			w := &list[i]
+// cover the check, and what holds it until then (for logs and held rows).
+func (s *Suppression) heldUntilLocked(id model.CheckID, tags []string, now time.Time) (until time.Time, by string) {
+	for _, list := range []struct {
+		ws      []Window
+		silence bool
+	}{{s.windows, false}, {s.silences, true}} {
+		for i := range list.ws {
+			w := &list.ws[i]
 			if !w.covers(id, tags) {
 				continue
 			}
 			if end, ok := w.openAt(now); ok && end.After(until) {
-				until, name = end, w.Name
+				until, by = end, w.describe(list.silence)
 			}
 		}
 	}
-	return until, name
+	return until, by
 }
 
 // downParentLocked returns the name of a parent of id that is down.
@@ -253,32 +334,38 @@ func (s *Suppression) downParentLocked(id model.CheckID) (string, bool) {
 	return "", false
 }
 
-// Decide implements Policy.
+// Decide implements Policy. It changes nothing: what the flip leaves in
+// the memory is in the verdict's Memory.
 func (s *Suppression) Decide(t watchdog.Transition, now time.Time) Verdict {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if p, ok := s.downParentLocked(t.Check.ID); ok {
-		s.markDropped(t.Check.ID, t.Flip.To == model.StatusDown)
-		return Verdict{Drop: true, Reason: fmt.Sprintf("parent %q is down", p)}
+	id := t.Check.ID
+	mem := store.PolicyState{CheckID: id, FlipID: t.Flip.ID}
+	v := Verdict{Memory: &mem}
+	if p, ok := s.downParentLocked(id); ok {
+		mem.Dropped = t.Flip.To != model.StatusUp // a recovery ends what there was to remember
+		v.Drop, v.Reason = true, fmt.Sprintf("parent %q is down", p)
+		return v
 	}
-	if t.Flip.To == model.StatusUp && s.markDropped(t.Check.ID, false) {
-		return Verdict{Drop: true, Reason: "its down alert was absorbed by a parent"}
-	}
-	var v Verdict
-	if t.Flip.To == model.StatusUp && s.setHeld(t.Check.ID, false) {
-		return Verdict{Drop: true, Reason: "recovered before its down alert was sent (maintenance window)"}
-	}
-	if until, name := s.heldUntilLocked(t.Check.ID, t.Check.Tags, now); !until.IsZero() {
-		v.HoldUntil, v.Reason = until, fmt.Sprintf("maintenance window %q", name)
-		if t.Flip.To == model.StatusDown {
-			s.setHeld(t.Check.ID, true)
+	if t.Flip.To == model.StatusUp {
+		prev, _ := s.remembered(id)
+		switch {
+		case prev.Dropped:
+			v.Drop, v.Reason = true, "the alert before it was dropped (absorbed by a parent, or superseded while held)"
+			return v
+		case prev.Held:
+			v.Drop, v.Reason = true, "recovered before its held alert was released"
+			return v
 		}
+	}
+	if until, by := s.heldUntilLocked(id, t.Check.Tags, now); !until.IsZero() {
+		v.HoldUntil, v.Reason = until, by
 	}
 	if t.Flip.To == model.StatusDown {
-		if len(s.parents[t.Check.ID]) > 0 && s.delay > 0 && v.HoldUntil.IsZero() {
+		if len(s.parents[id]) > 0 && s.delay > 0 && v.HoldUntil.IsZero() {
 			v.HoldUntil, v.Reason = now.Add(s.delay), "waiting for its parents"
 		}
-		for _, c := range s.children[t.Check.ID] {
+		for _, c := range s.children[id] {
 			if s.status == nil {
 				break
 			}
@@ -288,60 +375,109 @@ func (s *Suppression) Decide(t watchdog.Transition, now time.Time) Verdict {
 		}
 		slices.Sort(v.Also)
 	}
+	mem.Held = t.Flip.To != model.StatusUp && v.HoldUntil.After(now)
 	return v
 }
 
-// markDropped records (on) or clears the absorbed down alert of id and
-// reports whether one was recorded.
-func (s *Suppression) markDropped(id model.CheckID, on bool) bool {
-	s.droppedMu.Lock()
-	defer s.droppedMu.Unlock()
-	was := s.dropped[id]
-	if on {
-		s.dropped[id] = true
-	} else {
-		delete(s.dropped, id)
-	}
-	return was
+// Remember implements Policy: the flip m is about is durable.
+func (s *Suppression) Remember(m store.PolicyState) {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	s.rememberLocked(m)
 }
 
-// setHeld records (on) or clears a down alert held by a window and
-// reports whether one was recorded.
-func (s *Suppression) setHeld(id model.CheckID, on bool) bool {
-	s.droppedMu.Lock()
-	defer s.droppedMu.Unlock()
-	was := s.held[id]
-	if on {
-		s.held[id] = true
+func (s *Suppression) rememberLocked(m store.PolicyState) {
+	if m.Dropped || m.Held {
+		s.memory[m.CheckID] = m
 	} else {
-		delete(s.held, id)
+		delete(s.memory, m.CheckID)
 	}
-	return was
 }
+
+func (s *Suppression) remembered(id model.CheckID) (store.PolicyState, bool) {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	m, ok := s.memory[id]
+	return m, ok
+}
+
+// rememberRetry is how long a held row waits when the store could not take
+// what the policy decided about it.
+const rememberRetry = 5 * time.Second
 
 // Recheck implements Policy: a held row is held longer while a window is
-// still open, dropped when a parent is down or the check is no longer in
-// the announced state, sent otherwise.
+// still open (or, for a child's down, until DependencyDelay after the
+// flip), dropped when a parent is down or the check is no longer in the
+// announced state, sent otherwise. Released or dropped, its flip's held
+// mark is cleared in the store first: if that write fails, the row is held
+// a little longer and decided again.
 func (s *Suppression) Recheck(n Notification, now time.Time) Verdict {
+	v := s.recheck(n, now)
+	if n.Event == EventGaveUp || v.HoldUntil.After(now) {
+		return v
+	}
+	m, ok := s.remembered(n.CheckID)
+	if !ok || m.FlipID != n.FlipID || !m.Held {
+		return v
+	}
+	m.Held, m.Dropped = false, v.Drop
+	if err := s.persist(m); err != nil {
+		s.log.Error("alert policy: recording a released alert failed; holding it", "check", n.Check,
+			"unique_key", model.UniqueKey(n.CheckID), "err", err)
+		return Verdict{HoldUntil: now.Add(rememberRetry), Reason: "the store could not record the decision"}
+	}
+	return v
+}
+
+func (s *Suppression) recheck(n Notification, now time.Time) Verdict {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if until, name := s.heldUntilLocked(n.CheckID, n.Tags, now); !until.IsZero() {
-		return Verdict{HoldUntil: until, Reason: fmt.Sprintf("maintenance window %q", name)}
+	if until, by := s.heldUntilLocked(n.CheckID, n.Tags, now); !until.IsZero() {
+		return Verdict{HoldUntil: until, Reason: by}
 	}
 	if n.Event == EventGaveUp {
 		return Verdict{}
 	}
 	if p, ok := s.downParentLocked(n.CheckID); ok {
-		s.markDropped(n.CheckID, n.State == model.StatusDown)
 		return Verdict{Drop: true, Reason: fmt.Sprintf("parent %q is down", p)}
+	}
+	if n.State == model.StatusDown && len(s.parents[n.CheckID]) > 0 && s.delay > 0 {
+		// Asked early (a window it was held by was removed): the wait for
+		// the parents still applies.
+		if until := n.Time.Add(s.delay); now.Before(until) {
+			return Verdict{HoldUntil: until, Reason: "waiting for its parents"}
+		}
 	}
 	if s.status != nil {
 		if _, st, ok := s.status(n.CheckID); !ok || st != n.State {
 			return Verdict{Drop: true, Reason: fmt.Sprintf("superseded: the check is %s now", st)}
 		}
 	}
-	if n.State == model.StatusDown {
-		s.setHeld(n.CheckID, false) // announced: its recovery will be news
-	}
 	return Verdict{}
+}
+
+// persist writes m to the store (compare-and-set on its flip), then to
+// memory if the store took it (a newer flip's memory is never replaced). A
+// check deleted meanwhile has nothing left to remember.
+func (s *Suppression) persist(m store.PolicyState) error {
+	s.memMu.Lock()
+	st := s.st
+	s.memMu.Unlock()
+	if st != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ok, err := st.UpdatePolicyState(ctx, m)
+		cancel()
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // its error names the check by UUID: not for a log
+		}
+		if err != nil || !ok {
+			return err
+		}
+	}
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if cur, ok := s.memory[m.CheckID]; ok && cur.FlipID == m.FlipID {
+		s.rememberLocked(m)
+	}
+	return nil
 }

@@ -207,3 +207,18 @@ func TestWindowValidate(t *testing.T) {
 		}
 	}
 }
+
+// Errors name a check by its unique key, never by its UUID (the secret of
+// its ping URL).
+func TestErrorsHideCheckIDs(t *testing.T) {
+	c := pushCheck(1)
+	sup := NewSuppression(nil, 0)
+	for _, err := range []error{
+		Validate(Config{Rules: map[model.CheckID]Rules{c.ID: {Down: []string{"pager"}}}, Parents: map[model.CheckID][]model.CheckID{c.ID: {c.ID}}}),
+		sup.SetParents(map[model.CheckID][]model.CheckID{c.ID: {c.ID}}),
+	} {
+		if err == nil || strings.Contains(err.Error(), c.ID.Secret()) || !strings.Contains(err.Error(), model.UniqueKey(c.ID)) {
+			t.Errorf("error %v: want the unique key %s, not the UUID", err, model.UniqueKey(c.ID))
+		}
+	}
+}

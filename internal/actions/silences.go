@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -36,7 +37,21 @@ type Silence struct {
 }
 
 func (s Silence) window() Window {
-	return Window{Name: cmpOr(s.Name, "silence "+s.ID.String()), Checks: s.Checks, Tags: s.Tags, Start: s.Start, End: s.End}
+	return Window{Name: cmpOr(s.Name, "silence "+s.ID.String()), Checks: s.Checks, Tags: s.Tags, Start: s.Start, End: s.End,
+		label: s.describe()}
+}
+
+// describe names the silence in logs and held rows: its id, then its name
+// and reason when set, as in `silence 0193… "deploy" (reason: "v2")`.
+func (s Silence) describe() string {
+	d := "silence " + s.ID.String()
+	if s.Name != "" {
+		d += " " + strconv.Quote(s.Name)
+	}
+	if s.Reason != "" {
+		d += " (reason: " + strconv.Quote(s.Reason) + ")"
+	}
+	return d
 }
 
 func cmpOr(a, b string) string {
@@ -127,8 +142,10 @@ func (s *Silences) Add(sl Silence) (Silence, error) {
 	return sl, s.applyLocked()
 }
 
-// Delete ends a silence at once: alerts it held are released by the policy
-// when the dispatcher next looks at them.
+// Delete ends a silence at once: the alerts it held are released at once
+// (the policy's OnRelease makes the dispatcher look at them again): sent
+// if their check is still in the announced state and nothing else holds
+// them, dropped if not.
 func (s *Silences) Delete(id uuid.UUID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

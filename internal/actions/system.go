@@ -56,6 +56,7 @@ type SystemOptions struct {
 // Apply applies a config (at start and on every reload); Start and Stop
 // run the dispatcher. Safe for concurrent use.
 type System struct {
+	st    store.Store
 	reg   *Registry
 	plan  *Planner
 	disp  *Dispatcher
@@ -79,7 +80,7 @@ func NewSystem(st store.Store, opts SystemOptions) *System {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &System{reg: NewRegistry(), opts: opts, log: log, built: map[string]builtChannel{}}
+	s := &System{st: st, reg: NewRegistry(), opts: opts, log: log, built: map[string]builtChannel{}}
 	status := opts.Status
 	s.sup = NewSuppression(func(id model.CheckID) (string, model.Status, bool) {
 		if status == nil {
@@ -87,12 +88,15 @@ func NewSystem(st store.Store, opts SystemOptions) *System {
 		}
 		return status(id)
 	}, 0)
+	s.sup.log = log
+	s.sup.st = st // Recheck writes what it decides even before Restore
 	do := opts.Dispatcher
 	do.Policy = s.sup
 	if do.Logger == nil {
 		do.Logger = log
 	}
 	s.disp = NewDispatcher(st, Channels{}, do)
+	s.sup.OnRelease(s.disp.ReleaseHeld) // a silence deleted releases what it held at once
 	s.plan = NewPlanner(nil, PlannerOptions{Policy: s.sup, Logger: log})
 	s.procs = supervise.NewGroup(func(c supervise.Config) supervise.Options {
 		return supervise.Options{Logger: log, OnGaveUp: func(ps supervise.Status) {
@@ -144,13 +148,13 @@ func Validate(c Config) error {
 	known := func(n string) bool { _, ok := c.Notifiers[n]; return ok }
 	for id, r := range c.Rules {
 		if err := CheckRules(r, known); err != nil {
-			errs = append(errs, fmt.Errorf("check %s: %w", id, err))
+			errs = append(errs, fmt.Errorf("check %s: %w", model.UniqueKey(id), err))
 		}
 	}
 	for id, ps := range c.Parents {
 		for _, p := range ps {
 			if p == id {
-				errs = append(errs, fmt.Errorf("check %s: parents: is its own parent", id))
+				errs = append(errs, fmt.Errorf("check %s: parents: is its own parent", model.UniqueKey(id)))
 			}
 		}
 	}
@@ -228,6 +232,12 @@ func (s *System) Apply(c Config) error {
 	s.plan.SetRules(c.Rules)
 	return nil
 }
+
+// Restore reloads the policy's memory from the store (which alerts a down
+// parent absorbed, which ones a window holds), so that a restart neither
+// announces a recovery whose down was never announced nor forgets a held
+// alert. Call it before the engine starts, like Apply.
+func (s *System) Restore(ctx context.Context) error { return s.sup.Restore(ctx, s.st) }
 
 // Start starts the dispatcher.
 func (s *System) Start(ctx context.Context) error { return s.disp.Start(ctx) }

@@ -151,6 +151,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		return nil, fmt.Errorf("actions: %w", err)
 	}
 	cleanup = append(cleanup, d.sys.Stop) // supervised processes started by Apply
+	// So is the policy's memory (alerts absorbed by a parent, or held).
+	if err := d.sys.Restore(ctx); err != nil {
+		return nil, fmt.Errorf("actions: %w", err)
+	}
 	// Silences created through the API live next to the store, so that
 	// they hold alerts across restarts too.
 	if d.silences, err = actions.OpenSilences(filepath.Join(filepath.Dir(path), "silences.json"), d.sys.Suppression(), nil); err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"github.com/google/uuid"
 	"time"
 
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -28,7 +29,7 @@ type Store interface {
 	// state and history. ErrNotFound if absent.
 	UpdateCheck(ctx context.Context, c model.Check) error
 	// DeleteCheck removes the check, its state, pings, flips, rollups and
-	// pending notifications, whether it is live or retired. ErrNotFound if
+	// pending notifications and policy state, whether it is live or retired. ErrNotFound if
 	// absent.
 	DeleteCheck(ctx context.Context, id model.CheckID) error
 	// GetCheck returns one live check and its state. ErrNotFound if absent
@@ -92,6 +93,20 @@ type Store interface {
 	// was not. ErrNotFound if no such row.
 	UpdateNotification(ctx context.Context, n model.Notification, expect model.NotificationState) (ok bool, err error)
 
+	// PolicyStates returns the alert policy's memory of every check that
+	// has one (see [PolicyState]), ordered by check id. The policy reads it
+	// once at start, before the engine's first flip.
+	PolicyStates(ctx context.Context) ([]PolicyState, error)
+	// UpdatePolicyState replaces the Dropped and Held marks of
+	// s.CheckID's policy state, but only if it is still about s.FlipID
+	// (compare-and-set: a newer flip's state is never overwritten by a
+	// late decision about an older one); ok is false when it was not, or
+	// when the check has none. ErrNotFound if the check does not exist.
+	// For decisions taken outside a flip (a held alert released or
+	// absorbed when it comes due); a flip writes its state with
+	// Update.Policy.
+	UpdatePolicyState(ctx context.Context, s PolicyState) (ok bool, err error)
+
 	// Close flushes pending writes, releases resources and blocks until
 	// the store's goroutines have exited. Later calls return ErrClosed.
 	Close() error
@@ -131,6 +146,33 @@ type Update struct {
 	// Uptime are increments added to the daily rollups (Up and Total are
 	// added to the stored row of the same check and day).
 	Uptime []model.UptimeDay
+	// Policy, when not nil, replaces the check's policy state (set by the
+	// alert policy when it decides on one of the flips): written in the
+	// same transaction as the flip, so that a restart never remembers a
+	// flip without what the policy decided about its alert, nor the
+	// reverse. Policy.CheckID must be CheckID.
+	Policy *PolicyState
+}
+
+// PolicyState is what the alert policy (actions.Suppression: dependencies,
+// maintenance windows, silences) remembers about one check between two of
+// its flips: what became of the alert of the check's last flip it decided
+// on. It decides on the next flip with it: a recovery is announced only if
+// the alert before it was (or will be). One per check; deleted with the
+// check.
+type PolicyState struct {
+	CheckID model.CheckID `json:"check_id"`
+	// FlipID is the flip the marks are about.
+	FlipID uuid.UUID `json:"flip_id"`
+	// Dropped: the flip's alert was dropped, never to be sent: a parent of
+	// the check was down (the parent's alert stands for it), or the check
+	// changed while the alert was held. The check's recovery is not
+	// announced either.
+	Dropped bool `json:"dropped,omitempty"`
+	// Held: the flip's alert is held back (by a maintenance window, a
+	// silence, or while waiting for the check's parents) and not released
+	// yet; a recovery before it is released drops both.
+	Held bool `json:"held,omitempty"`
 }
 
 // PingQuery selects pings, see [Store.Pings].

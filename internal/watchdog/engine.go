@@ -33,7 +33,8 @@ type Options struct {
 	// Listeners are told of flips (and, through optional interfaces, of
 	// state and definition changes). Default none.
 	Listeners []Listener
-	// Planners add outbox rows to a flip's transaction. Default none.
+	// Planners add outbox rows (and, for an UpdatePlanner, the alert
+	// policy's memory) to a flip's transaction. Default none.
 	Planners []Planner
 	// Logger receives transitions and write errors. Default slog.Default().
 	Logger *slog.Logger
@@ -282,6 +283,7 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 	}
 	u := store.Update{CheckID: en.check.ID, State: out.State, Ping: ev.Ping, Uptime: out.Uptime}
 	var tr Transition
+	var committed []func() // UpdatePlanners' memory, applied once durable
 	if out.Flip != nil {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -291,6 +293,12 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 		u.Flips = []model.Flip{*out.Flip}
 		tr = Transition{Check: en.check, Flip: *out.Flip, State: out.State}
 		for _, p := range e.opts.Planners {
+			if up, ok := p.(UpdatePlanner); ok {
+				if done := up.PlanUpdate(tr, &u); done != nil {
+					committed = append(committed, done)
+				}
+				continue
+			}
 			u.Notifications = append(u.Notifications, p.Plan(tr)...)
 		}
 	}
@@ -308,6 +316,9 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 	en.publishLocked()
 	if !old.Equal(out.State.Deadline) {
 		e.sched.Set(en.check.ID, out.State.Deadline)
+	}
+	for _, done := range committed {
+		done()
 	}
 	if out.Flip != nil {
 		// The UUID is the ping secret: logs name the check by its unique key.

@@ -364,3 +364,55 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// updatePlanner records what the engine gives an UpdatePlanner.
+type updatePlanner struct {
+	mu        sync.Mutex
+	planned   int
+	committed []uuid.UUID // flip ids whose update is durable
+}
+
+func (p *updatePlanner) Plan(watchdog.Transition) []model.Notification {
+	panic("Plan called on an UpdatePlanner")
+}
+
+func (p *updatePlanner) PlanUpdate(t watchdog.Transition, u *store.Update) func() {
+	p.mu.Lock()
+	p.planned++
+	p.mu.Unlock()
+	u.Policy = &store.PolicyState{CheckID: t.Check.ID, FlipID: t.Flip.ID, Held: true}
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.committed = append(p.committed, t.Flip.ID)
+	}
+}
+
+// An UpdatePlanner's fields are written with the flip, and its committed
+// function runs only once the write is durable: never for a failed write.
+func TestUpdatePlannerCommittedOnlyWhenDurable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		mem := memstore.New(memstore.Options{})
+		st := &failing{Store: mem}
+		p := &updatePlanner{}
+		e := start(t, st, watchdog.Options{Planners: []watchdog.Planner{p}})
+		c, _ := e.Create(ctx, pushCheck("x"))
+		st.fail = true
+		if _, err := e.Ping(ctx, c.ID, model.Ping{Kind: model.PingSuccess}); err == nil {
+			t.Fatal("ping succeeded on a failing store")
+		}
+		if p.planned != 1 || len(p.committed) != 0 {
+			t.Fatalf("failed write: planned %d, committed %v", p.planned, p.committed)
+		}
+		st.fail = false
+		if _, err := e.Ping(ctx, c.ID, model.Ping{Kind: model.PingSuccess}); err != nil {
+			t.Fatal(err)
+		}
+		flips, _ := mem.Flips(ctx, c.ID, store.FlipQuery{})
+		ps, _ := mem.PolicyStates(ctx)
+		if len(flips) != 1 || len(p.committed) != 1 || p.committed[0] != flips[0].ID || len(ps) != 1 || ps[0].FlipID != flips[0].ID {
+			t.Fatalf("flips %+v, committed %v, policy states %+v", flips, p.committed, ps)
+		}
+	})
+}

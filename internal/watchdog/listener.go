@@ -1,6 +1,7 @@
 package watchdog
 
 import (
+	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -55,3 +56,15 @@ type PlannerFunc func(Transition) []model.Notification
 
 // Plan calls f(t).
 func (f PlannerFunc) Plan(t Transition) []model.Notification { return f(t) }
+
+// UpdatePlanner is an optional interface of a Planner that adds more than
+// outbox rows to a flip's transaction: the engine calls PlanUpdate instead
+// of Plan, under the same rules, with the update being built. It appends
+// its rows to u.Notifications and may set the fields it owns (the alert
+// policy's memory, u.Policy). The function it returns, if not nil, is
+// called once the update is durable, before the listeners, and never if
+// the write failed: a planner's memory never runs ahead of the store.
+type UpdatePlanner interface {
+	Planner
+	PlanUpdate(t Transition, u *store.Update) (committed func())
+}

@@ -32,6 +32,7 @@ type Store struct {
 	checks map[model.CheckID]*record
 	flips  []model.Flip // all checks, in insertion order
 	outbox []model.Notification
+	policy map[model.CheckID]store.PolicyState
 }
 
 type record struct {
@@ -50,7 +51,7 @@ func New(opts Options) *Store {
 	if opts.PingRetention <= 0 {
 		opts.PingRetention = store.DefaultPingRetention
 	}
-	return &Store{opts: opts, checks: make(map[model.CheckID]*record)}
+	return &Store{opts: opts, checks: make(map[model.CheckID]*record), policy: make(map[model.CheckID]store.PolicyState)}
 }
 
 func (s *Store) check(ctx context.Context) error {
@@ -114,6 +115,7 @@ func (s *Store) DeleteCheck(ctx context.Context, id model.CheckID) error {
 
 func (s *Store) deleteLocked(id model.CheckID) {
 	delete(s.checks, id)
+	delete(s.policy, id)
 	s.flips = slices.DeleteFunc(s.flips, func(f model.Flip) bool { return f.CheckID == id })
 	s.outbox = slices.DeleteFunc(s.outbox, func(n model.Notification) bool { return n.CheckID == id })
 }
@@ -267,7 +269,46 @@ func (s *Store) Apply(ctx context.Context, u store.Update) error {
 		cur.Total += d.Total
 		r.uptime[day] = cur
 	}
+	if u.Policy != nil {
+		p := *u.Policy
+		p.CheckID = u.CheckID
+		s.policy[u.CheckID] = p
+	}
 	return nil
+}
+
+// PolicyStates implements store.Store.
+func (s *Store) PolicyStates(ctx context.Context) ([]store.PolicyState, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]store.PolicyState, 0, len(s.policy))
+	for _, p := range s.policy {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b store.PolicyState) int { return bytes.Compare(a.CheckID[:], b.CheckID[:]) })
+	return out, nil
+}
+
+// UpdatePolicyState implements store.Store.
+func (s *Store) UpdatePolicyState(ctx context.Context, ps store.PolicyState) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return false, err
+	}
+	if _, ok := s.checks[ps.CheckID]; !ok {
+		return false, fmt.Errorf("check %s: %w", ps.CheckID, store.ErrNotFound)
+	}
+	cur, ok := s.policy[ps.CheckID]
+	if !ok || cur.FlipID != ps.FlipID {
+		return false, nil
+	}
+	cur.Dropped, cur.Held = ps.Dropped, ps.Held
+	s.policy[ps.CheckID] = cur
+	return true, nil
 }
 
 // Pings implements store.Store.

@@ -36,9 +36,11 @@
 // run in a background goroutine (PASSIVE), never inside a commit.
 //
 // Layout: checks(id, def JSON), states(id, state JSON), ping_log, pings
-// clustered by (check_id, n), flips, outbox and uptime; the compacted
-// tables reference checks with ON DELETE CASCADE. The check definition and
-// state are JSON so that fields added to the model need no migration. Ping
+// clustered by (check_id, n), flips, outbox, uptime and policy_state; the
+// compacted tables reference checks with ON DELETE CASCADE. The check
+// definition and state are JSON so that fields added to the model need no
+// migration; a table added later is created when a file made before it is
+// opened (every CREATE is IF NOT EXISTS and runs at every Open). Ping
 // retention is pruned at compaction in steps of 1/8 of the retention;
 // readers hide the rows in between.
 package sqlite

@@ -1,6 +1,8 @@
 package sqlite
 
-// schemaVersion is stored in PRAGMA user_version.
+// schemaVersion is stored in PRAGMA user_version. Tables added later are
+// created by the schema's CREATE TABLE IF NOT EXISTS at every Open (see
+// migrate), so a file of the same version made before them still opens.
 const schemaVersion = 1
 
 const schema = `
@@ -105,5 +107,16 @@ CREATE TABLE IF NOT EXISTS uptime (
 CREATE TABLE IF NOT EXISTS retired_checks (
 	id      TEXT PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
 	retired INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- What the alert policy (actions.Suppression) remembers about each check's
+-- last flip it decided on: whether its alert was dropped (absorbed by a
+-- down parent) or is held back. Written with the flip (store.Update.Policy),
+-- read at start.
+CREATE TABLE IF NOT EXISTS policy_state (
+	check_id TEXT PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
+	flip_id  TEXT NOT NULL,
+	dropped  INTEGER NOT NULL,
+	held     INTEGER NOT NULL
 ) WITHOUT ROWID;
 `

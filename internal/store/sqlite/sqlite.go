@@ -749,6 +749,53 @@ func (s *Store) ProbeWrite(ctx context.Context) error {
 	})
 }
 
+// UpdatePolicyState implements store.Store.
+func (s *Store) UpdatePolicyState(ctx context.Context, ps store.PolicyState) (bool, error) {
+	var ok bool
+	err := s.write(ctx, func(ctx context.Context, w *writer) error {
+		if !w.exists[ps.CheckID] {
+			return notFound("check", ps.CheckID)
+		}
+		res, err := w.tx.ExecContext(ctx, `UPDATE policy_state SET dropped = ?, held = ? WHERE check_id = ? AND flip_id = ?`,
+			ps.Dropped, ps.Held, ps.CheckID.Secret(), ps.FlipID.String())
+		if err != nil {
+			return fmt.Errorf("policy state: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		ok = n == 1
+		return nil
+	})
+	return ok, err
+}
+
+// PolicyStates implements store.Store.
+func (s *Store) PolicyStates(ctx context.Context) ([]store.PolicyState, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT check_id, flip_id, dropped, held FROM policy_state ORDER BY check_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.PolicyState
+	for rows.Next() {
+		var c, f string
+		var ps store.PolicyState
+		if err := rows.Scan(&c, &f, &ps.Dropped, &ps.Held); err != nil {
+			return nil, err
+		}
+		if ps.CheckID, err = model.ParseCheckID(c); err != nil {
+			return nil, fmt.Errorf("policy state: check id: %w", err)
+		}
+		if ps.FlipID, err = uuid.Parse(f); err != nil {
+			return nil, fmt.Errorf("policy state: flip id: %w", err)
+		}
+		out = append(out, ps)
+	}
+	return out, rows.Err()
+}
+
 // reading returns an error when the store is closed.
 func (s *Store) reading(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

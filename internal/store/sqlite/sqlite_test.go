@@ -264,3 +264,43 @@ func TestProbeWriteOnAnOlderFile(t *testing.T) {
 		t.Fatalf("probe on a file without the table: %v", err)
 	}
 }
+
+// A file made before the policy_state table existed (same schema version)
+// opens, and gets the table: tables are added by CREATE TABLE IF NOT EXISTS
+// at every Open.
+func TestOpenAddsNewTables(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := storetest.SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DROP TABLE policy_state`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = sqlite.Open(path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ps := store.PolicyState{CheckID: c.ID, FlipID: uuid.New(), Dropped: true}
+	if err := s.Apply(ctx, store.Update{CheckID: c.ID, State: model.NewState(c.ID, time.Now()), Policy: &ps}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PolicyStates(ctx); err != nil || len(got) != 1 || got[0] != ps {
+		t.Fatalf("policy states in a file made before the table: %+v %v", got, err)
+	}
+}

@@ -26,7 +26,7 @@ type writer struct {
 	tx   *sql.Tx
 	txs  map[*sql.Stmt]*sql.Stmt // the batch transaction's copies
 
-	delPings, insFlip, insOutbox, addUptime *sql.Stmt
+	delPings, insFlip, insOutbox, addUptime, setPolicy *sql.Stmt
 	// Multi-row log appends by row count (powers of two).
 	insLog map[int]*sql.Stmt
 
@@ -86,6 +86,8 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
 		{&w.addUptime, `INSERT INTO uptime(check_id, day, up, total) VALUES(?, ?, ?, ?)
 			ON CONFLICT(check_id, day) DO UPDATE SET up = up + excluded.up, total = total + excluded.total`},
+		{&w.setPolicy, `INSERT INTO policy_state(check_id, flip_id, dropped, held) VALUES(?, ?, ?, ?)
+			ON CONFLICT(check_id) DO UPDATE SET flip_id = excluded.flip_id, dropped = excluded.dropped, held = excluded.held`},
 	} {
 		if *p.stmt, err = db.PrepareContext(ctx, p.sql); err != nil {
 			w.close()
@@ -100,7 +102,7 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 }
 
 func (w *writer) close() {
-	for _, s := range []*sql.Stmt{w.delPings, w.insFlip, w.insOutbox, w.addUptime} {
+	for _, s := range []*sql.Stmt{w.delPings, w.insFlip, w.insOutbox, w.addUptime, w.setPolicy} {
 		if s != nil {
 			s.Close()
 		}
@@ -326,7 +328,8 @@ func (w *writer) prune(ctx context.Context, id model.CheckID, n int64) error {
 	return nil
 }
 
-// applyRest writes an Update's flips, outbox rows and uptime increments.
+// applyRest writes an Update's flips, outbox rows, uptime increments and
+// policy state.
 func (w *writer) applyRest(ctx context.Context, u store.Update) error {
 	id := u.CheckID.Secret()
 	for _, f := range u.Flips {
@@ -343,6 +346,11 @@ func (w *writer) applyRest(ctx context.Context, u store.Update) error {
 	for _, d := range u.Uptime {
 		if _, err := w.stmt(w.addUptime).ExecContext(ctx, id, d.Day.Unix(), int64(d.Up), int64(d.Total)); err != nil {
 			return fmt.Errorf("uptime: %w", err)
+		}
+	}
+	if p := u.Policy; p != nil {
+		if _, err := w.stmt(w.setPolicy).ExecContext(ctx, id, p.FlipID.String(), p.Dropped, p.Held); err != nil {
+			return fmt.Errorf("policy state: %w", err)
 		}
 	}
 	return nil

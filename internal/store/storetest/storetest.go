@@ -61,6 +61,7 @@ func Run(t *testing.T, cfg Config) {
 		{"Outbox", testOutbox},
 		{"EnqueueNotifications", testEnqueue},
 		{"ProbeWrite", testProbeWrite},
+		{"PolicyState", testPolicyState},
 		{"Uptime", testUptime},
 		{"ConcurrentApply", testConcurrentApply},
 		{"Closed", testClosed},
@@ -743,4 +744,88 @@ func testProbeWrite(t *testing.T, cfg Config) {
 	if err := s2.(WriteProber).ProbeWrite(ctx); err != nil {
 		t.Fatalf("probe after reopen: %v", err)
 	}
+}
+
+// testPolicyState: the alert policy's memory is written with a flip
+// (Update.Policy), replaced by the next one, changed outside a flip only
+// while it is still about the same flip (compare-and-set), kept across a
+// reopen, and deleted with its check.
+func testPolicyState(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, reopen := open(t, cfg)
+	a, b := SampleCheck(1), SampleCheck(2)
+	for _, c := range []model.Check{a, b} {
+		if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.PolicyStates(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("policy states of a new store: %v %v", got, err)
+	}
+	fa := flip(a.ID, model.StatusUp, model.StatusDown, base)
+	pa := store.PolicyState{CheckID: a.ID, FlipID: fa.ID, Held: true}
+	if err := s.Apply(ctx, store.Update{CheckID: a.ID, State: model.NewState(a.ID, base), Flips: []model.Flip{fa}, Policy: &pa}); err != nil {
+		t.Fatal(err)
+	}
+	fb := flip(b.ID, model.StatusUp, model.StatusDown, base)
+	pb := store.PolicyState{CheckID: b.ID, FlipID: fb.ID, Dropped: true}
+	if err := s.Apply(ctx, store.Update{CheckID: b.ID, State: model.NewState(b.ID, base), Flips: []model.Flip{fb}, Policy: &pb}); err != nil {
+		t.Fatal(err)
+	}
+	// An update without Policy leaves it alone.
+	if err := s.Apply(ctx, store.Update{CheckID: a.ID, State: model.NewState(a.ID, base)}); err != nil {
+		t.Fatal(err)
+	}
+	sorted := func(ps ...store.PolicyState) []store.PolicyState {
+		if bytes.Compare(ps[0].CheckID[:], ps[len(ps)-1].CheckID[:]) > 0 {
+			ps[0], ps[len(ps)-1] = ps[len(ps)-1], ps[0]
+		}
+		return ps
+	}
+	got, err := s.PolicyStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "policy states", got, sorted(pa, pb))
+
+	// Released outside a flip: only while it is about the same flip.
+	stale := store.PolicyState{CheckID: a.ID, FlipID: uuid.New()}
+	if ok, err := s.UpdatePolicyState(ctx, stale); err != nil || ok {
+		t.Fatalf("compare-and-set on another flip: %v %v", ok, err)
+	}
+	released := store.PolicyState{CheckID: a.ID, FlipID: fa.ID}
+	if ok, err := s.UpdatePolicyState(ctx, released); err != nil || !ok {
+		t.Fatalf("release: %v %v", ok, err)
+	}
+	if _, err := s.UpdatePolicyState(ctx, store.PolicyState{CheckID: model.NewCheckID(), FlipID: fa.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("policy state of an unknown check: %v", err)
+	}
+	// The next flip replaces it.
+	fb2 := flip(b.ID, model.StatusDown, model.StatusUp, base.Add(time.Minute))
+	pb2 := store.PolicyState{CheckID: b.ID, FlipID: fb2.ID}
+	if err := s.Apply(ctx, store.Update{CheckID: b.ID, State: model.NewState(b.ID, base), Flips: []model.Flip{fb2}, Policy: &pb2}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.UpdatePolicyState(ctx, pb); err != nil || ok {
+		t.Fatalf("a late decision about a replaced flip: %v %v", ok, err)
+	}
+	got, _ = s.PolicyStates(ctx)
+	equal(t, "policy states after release and a new flip", got, sorted(released, pb2))
+
+	if cfg.Persistent {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = reopen()
+		got, err := s.PolicyStates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "policy states after reopen", got, sorted(released, pb2))
+	}
+	if err := s.DeleteCheck(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.PolicyStates(ctx)
+	equal(t, "policy states after deleting a check", got, []store.PolicyState{pb2})
 }
