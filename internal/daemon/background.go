@@ -113,7 +113,9 @@ func notify(state string) {
 }
 
 // logStart logs what runs and, for a few push checks, the curl line that
-// pings each.
+// pings each. Its "vitals watchdog started" is the one start line: it comes
+// after the config is applied, so its checks count is what runs (config,
+// API and auto-provisioned checks together).
 func (d *Daemon) logStart(cfg *config.Config) {
 	addrs := make([]string, len(d.lns))
 	for i, ln := range d.lns {

@@ -1,0 +1,66 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a bytes.Buffer safe for the daemon's goroutines to log to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// records decodes the JSON log lines written so far.
+func (b *syncBuffer) records(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestOneStartLine: starting says so once, with the number of checks the
+// watchdog runs once the config is applied (the engine, started on the
+// empty store before the config is applied, used to say "checks=0" first).
+func TestOneStartLine(t *testing.T) {
+	var logs syncBuffer
+	ctx := context.Background()
+	d := newDaemon(t, ctx, `server: {listen: ["127.0.0.1:0"]}
+store: {sqlite: {path: v.db}}
+checks:
+  - {name: a, period: 1h}
+  - {name: b, period: 1h}
+  - {name: c, tcp: {address: "127.0.0.1:1"}}
+`, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err := runDaemon(t, ctx, d)(); err != nil {
+		t.Fatal(err)
+	}
+	var started []map[string]any
+	for _, r := range logs.records(t) {
+		if strings.Contains(r["msg"].(string), "started") {
+			started = append(started, r)
+		}
+	}
+	if len(started) != 1 || started[0]["msg"] != "vitals watchdog started" || started[0]["checks"] != 3.0 {
+		t.Errorf("start lines %v, want one \"vitals watchdog started\" with checks=3", started)
+	}
+}
