@@ -1,48 +1,19 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/vitals-go/vitals/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the daemon's goroutines to log to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// records decodes the JSON log lines written so far.
-func (b *syncBuffer) records(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // TestOneStartLine: starting says so once, with the number of checks the
 // watchdog runs once the config is applied (the engine, started on the
 // empty store before the config is applied, used to say "checks=0" first).
 func TestOneStartLine(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	ctx := context.Background()
 	d := newDaemon(t, ctx, `server: {listen: ["127.0.0.1:0"]}
 store: {sqlite: {path: v.db}}
@@ -55,7 +26,7 @@ checks:
 		t.Fatal(err)
 	}
 	var started []map[string]any
-	for _, r := range logs.records(t) {
+	for _, r := range logs.Records(t) {
 		if strings.Contains(r["msg"].(string), "started") {
 			started = append(started, r)
 		}
