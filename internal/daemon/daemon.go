@@ -187,6 +187,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		metrics.New(d.eng, metrics.Options{Recorder: d.rec}),
+		metrics.SQLite(d.st, ""), // the group-commit writer's counters, read on each scrape
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		lateness,
