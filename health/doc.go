@@ -3,8 +3,9 @@
 //
 // A [Monitor] holds registered [Check]s. Each check runs in the background on
 // its own interval (with a random stagger of its first run), under a timeout
-// that is enforced from outside the check, with panics turned into failures
-// and a bound on how many checks run at once. The HTTP endpoints serve the
+// that is enforced from outside the check, with panics and calls of
+// runtime.Goexit turned into failures (the check runs again at its next
+// interval) and a bound on how many checks run at once. The HTTP endpoints serve the
 // latest results from a pre-encoded snapshot: a request never runs a check,
 // so a flood of probes never reaches a database.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,87 @@ func TestPanicBecomesFailure(t *testing.T) {
 		r, _ := m.Result("boom")
 		if r.Status != StatusDown || r.Error != "panic: nil map write" {
 			t.Errorf("result = %+v, want DOWN with the panic text", r)
+		}
+	})
+}
+
+// A check calling runtime.Goexit is a failed run with an honest message, and
+// runs again at its next interval (it is not mistaken for a stuck run).
+func TestGoexitBecomesFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var runs atomic.Int64
+		exits := CheckerFunc(func(context.Context) error {
+			runs.Add(1)
+			runtime.Goexit()
+			return nil
+		})
+		m := New(Options{Logger: quiet})
+		must(t, m.Register(Check{Name: "exits", Checker: exits, Timeout: time.Second, Interval: 10 * time.Second, NoStagger: true}))
+		must(t, m.Start())
+		defer stop(t, m)
+		settle(time.Millisecond)
+		r, _ := m.Result("exits")
+		if r.Status != StatusDown || r.Error != ErrGoexit.Error() || r.ConsecutiveFailures != 1 {
+			t.Fatalf("after the first run: %+v, want DOWN with %q", r, ErrGoexit)
+		}
+		settle(10 * time.Second) // the next run comes due
+		r, _ = m.Result("exits")
+		if n := runs.Load(); n != 2 || r.Error != ErrGoexit.Error() || r.ConsecutiveFailures != 2 {
+			t.Errorf("after the next interval: %d runs, %+v; want 2 runs failing with %q", n, r, ErrGoexit)
+		}
+	})
+}
+
+// Options.MaxConcurrency bounds how many checks run at once: with more checks
+// due at the same instant than the bound, no more than the bound are ever
+// inside Check together, and the rest wait their turn rather than failing.
+func TestMaxConcurrencyBoundsRuns(t *testing.T) {
+	const bound, checks = 3, 10
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		inside, most, runs := 0, 0, 0
+		busy := CheckerFunc(func(ctx context.Context) error {
+			mu.Lock()
+			inside++
+			runs++
+			most = max(most, inside)
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				inside--
+				mu.Unlock()
+			}()
+			timer := time.NewTimer(time.Second)
+			defer timer.Stop()
+			select {
+			case <-timer.C:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		m := New(Options{Logger: quiet, MaxConcurrency: bound})
+		for i := range checks {
+			must(t, m.Register(Check{Name: fmt.Sprintf("c%d", i), Checker: busy, Timeout: time.Minute, Interval: time.Hour, NoStagger: true}))
+		}
+		must(t, m.Start())
+		defer stop(t, m)
+		synctest.Wait() // every check is due at once
+		mu.Lock()
+		if inside != bound {
+			t.Errorf("checks inside Check at the start = %d, want the bound %d", inside, bound)
+		}
+		mu.Unlock()
+		settle(time.Minute) // all of them get their turn
+		mu.Lock()
+		defer mu.Unlock()
+		if most != bound || runs != checks {
+			t.Errorf("at most %d checks ran at once over %d runs, want at most %d over %d", most, runs, bound, checks)
+		}
+		for i := range checks {
+			if r, _ := m.Result(fmt.Sprintf("c%d", i)); r.Status != StatusUp {
+				t.Errorf("c%d = %+v, want UP: a check waiting for a slot is not a failure", i, r)
+			}
 		}
 	})
 }

@@ -18,6 +18,11 @@ var (
 	// abandoned run of the same check has not returned: a check that ignores
 	// its context holds at most one goroutine, never one per run.
 	ErrStillRunning = errors.New("previous run still in progress (the check ignores its context)")
+	// ErrGoexit is recorded for a run whose check called [runtime.Goexit]
+	// (as testing.T.FailNow and log.Fatal-style helpers built on it do)
+	// instead of returning. The run counts as failed and the check runs
+	// again at its next interval.
+	ErrGoexit = errors.New("check called runtime.Goexit")
 )
 
 // startLoopLocked starts the background loop of cs. m.mu must be held.
@@ -87,11 +92,16 @@ func (m *Monitor) runCheck(cs *checkState) {
 	m.runs.Add(1)
 	go func() {
 		defer m.runs.Done()
-		err := invoke(ctx, cs.cfg.Checker)
-		m.mu.Lock()
-		cs.inflight = false
-		m.mu.Unlock()
-		done <- err
+		// Deferred, so that a check calling runtime.Goexit (which no recover
+		// stops) still ends its run: err then keeps ErrGoexit.
+		err := ErrGoexit
+		defer func() {
+			m.mu.Lock()
+			cs.inflight = false
+			m.mu.Unlock()
+			done <- err
+		}()
+		err = invoke(ctx, cs.cfg.Checker)
 	}()
 
 	var out outcome
@@ -119,7 +129,9 @@ func (m *Monitor) runCheck(cs *checkState) {
 	m.record(cs, out)
 }
 
-// invoke calls c.Check, turning a panic into an error.
+// invoke calls c.Check, turning a panic into an error. A check calling
+// runtime.Goexit does not return from invoke: its caller must defer what has
+// to happen after the run.
 func invoke(ctx context.Context, c Checker) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -1,50 +1,24 @@
+//go:build unix
+
 package systemd
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vitals-go/vitals/health"
+	"github.com/vitals-go/vitals/internal/testenv"
 )
 
-// fakeSystemd is a real unixgram socket standing where systemd's is.
-type fakeSystemd struct {
-	conn *net.UnixConn
-	path string
-}
-
-func listen(t *testing.T) *fakeSystemd {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify.sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &fakeSystemd{conn: conn, path: path}
-}
-
-// next returns the next message, failing after a generous bound.
-func (f *fakeSystemd) next(t *testing.T) string {
-	t.Helper()
-	buf := make([]byte, 1024)
-	f.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, err := f.conn.Read(buf)
-	if err != nil {
-		t.Fatalf("no notification: %v", err)
-	}
-	return string(buf[:n])
-}
-
 func TestNotifiesReadyWatchdogAndStopping(t *testing.T) {
-	sd := listen(t)
+	sd := testenv.ListenNotify(t)
 	var failing atomic.Bool
 	failing.Store(true)
 	m := health.New(health.Options{Logger: slog.New(slog.DiscardHandler)})
@@ -57,7 +31,7 @@ func TestNotifiesReadyWatchdogAndStopping(t *testing.T) {
 		})})
 	m.Report(context.Background(), health.All) // runs the on-demand check: DOWN
 
-	n, err := Start(m, Options{Socket: sd.path, WatchdogInterval: 20 * time.Millisecond})
+	n, err := Start(m, Options{Socket: sd.Path, WatchdogInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,15 +39,15 @@ func TestNotifiesReadyWatchdogAndStopping(t *testing.T) {
 
 	failing.Store(false)
 	m.Report(context.Background(), health.All) // UP: READY=1
-	if got := sd.next(t); got != "READY=1\nSTATUS=ready" {
+	if got := sd.Next(t); got != "READY=1\nSTATUS=ready" {
 		t.Fatalf("first notification %q, want READY=1", got)
 	}
-	if got := sd.next(t); got != "WATCHDOG=1" {
+	if got := sd.Next(t); got != "WATCHDOG=1" {
 		t.Fatalf("then %q, want WATCHDOG=1", got)
 	}
 	m.Drain()
 	for {
-		got := sd.next(t)
+		got := sd.Next(t)
 		if got == "WATCHDOG=1" {
 			continue // liveness stays UP while draining
 		}
@@ -86,6 +60,54 @@ func TestNotifiesReadyWatchdogAndStopping(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.Stop() // idempotent
+}
+
+// WATCHDOG=1 is sent on every interval while liveness is UP and never while
+// it is DOWN, so that systemd restarts a service whose liveness stays DOWN.
+func TestWatchdogOnlyWhileLive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sd := testenv.ListenNotify(t)
+		var failing atomic.Bool
+		m := health.New(health.Options{Logger: slog.New(slog.DiscardHandler)})
+		m.Register(health.Check{Name: "loop", Kinds: health.Liveness, OnDemand: true, Interval: time.Nanosecond,
+			Checker: health.CheckerFunc(func(context.Context) error {
+				if failing.Load() {
+					return errors.New("stalled")
+				}
+				return nil
+			})})
+		set := func(live bool) {
+			failing.Store(!live)
+			m.Report(context.Background(), health.Liveness) // runs the on-demand check
+			if got := m.Peek(health.Liveness).Status; (got == health.StatusUp) != live {
+				t.Fatalf("liveness = %v, want live=%v", got, live)
+			}
+		}
+		set(true)
+		n, err := Start(m, Options{Socket: sd.Path, WatchdogInterval: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Stop()
+
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if got := sd.Count(t, "WATCHDOG=1"); got != 3 {
+			t.Errorf("WATCHDOG=1 over 3 intervals while live: %d, want 3", got)
+		}
+		set(false)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if got := sd.Count(t, "WATCHDOG=1"); got != 0 {
+			t.Errorf("WATCHDOG=1 over 10 intervals with liveness DOWN: %d, want 0", got)
+		}
+		set(true)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if got := sd.Count(t, "WATCHDOG=1"); got != 2 {
+			t.Errorf("WATCHDOG=1 over 2 intervals live again: %d, want 2", got)
+		}
+	})
 }
 
 func TestNoSocketIsNotAnError(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // readBody reads the request body, at most Options.MaxBodyBytes (413
@@ -36,7 +37,26 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 		return nil, errorf(http.StatusUnsupportedMediaType,
 			fmt.Sprintf("charset %q: the body must be UTF-8", cs))
 	}
+	// encoding/json would quietly turn invalid UTF-8 in a string into
+	// U+FFFD: a name would not be what the client sent.
+	if !utf8.Valid(body) {
+		return nil, errorf(http.StatusBadRequest,
+			fmt.Sprintf("invalid UTF-8 at byte %d: the body must be UTF-8", invalidUTF8At(body)))
+	}
 	return body, nil
+}
+
+// invalidUTF8At returns the offset of the first byte of b that is not part
+// of valid UTF-8, or len(b).
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
 }
 
 // decodeStrict decodes one JSON object from body into v: unknown fields,

@@ -85,14 +85,15 @@ func firstByte(b []byte) byte {
 	return 0
 }
 
-// maxSeconds bounds durations given in seconds (ten years), far under
+// maxSeconds bounds durations given in seconds: the model's bound for every
+// duration of a check (365 days, as healthchecks.io), far under
 // time.Duration's range.
-const maxSeconds = 10 * 365 * 24 * 3600
+const maxSeconds = int64(model.MaxDuration / time.Second)
 
 // seconds converts a duration in seconds, checking its range: from min
-// to ten years.
+// to maxSeconds.
 func seconds(field string, v, min float64, errs *[]string) time.Duration {
-	if math.IsNaN(v) || v < min || v > maxSeconds {
+	if math.IsNaN(v) || v < min || v > float64(maxSeconds) {
 		*errs = append(*errs, fmt.Sprintf("%s: must be from %g to %d seconds", field, min, maxSeconds))
 		return 0
 	}

@@ -56,6 +56,16 @@ func TestLoadBadConfigs(t *testing.T) {
 			`type_errors.yaml:2: pings.body_limit: expected an integer, found "lots"`,
 			`type_errors.yaml:4: retention.pings: expected an integer, found a list`,
 		},
+		"text_and_bounds": {
+			`text_and_bounds.yaml:2: checks[0].name: character U+0000 at byte 2 is not allowed (no control, line-separator or bidi-override characters)`,
+			`text_and_bounds.yaml:4: checks[0].tz: "Local" is not allowed: name an IANA zone, such as "Europe/Paris" or "UTC"`,
+			`text_and_bounds.yaml:5: checks[0].thresholds.failures: must be between 1 and 1000 (0 or unset means 1)`,
+			`text_and_bounds.yaml:7: checks[1].tags: character U+001B at byte 3 is not allowed (no control, line-separator or bidi-override characters)`,
+			`text_and_bounds.yaml:8: checks[1].desc: character U+0007 at byte 27 is not allowed (no control, line-separator or bidi-override characters)`,
+			`text_and_bounds.yaml:9: checks[1].period: 9600h0m0s is over 365 days`,
+			`text_and_bounds.yaml:10: checks[1].thresholds.successes: must be between 1 and 1000 (0 or unset means 1)`,
+			`text_and_bounds.yaml:10: checks[1].thresholds.start_period: 9600h0m0s is over 365 days`,
+		},
 		"unknown_nested": {`unknown_nested.yaml:5: checks[0].http.stauts: unknown field (did you mean "status"?)`},
 		"unknown_top":    {`unknown_top.yaml:1: serveur: unknown field (did you mean "server"?)`},
 		"unknown_and_invalid": {

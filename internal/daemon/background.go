@@ -40,20 +40,36 @@ func (d *Daemon) startBackground(ctx context.Context) {
 // stuck watchdog.
 func (d *Daemon) deadMansSwitch(ctx context.Context, url string, every time.Duration) {
 	client := &http.Client{Timeout: 10 * time.Second}
-	t := time.NewTicker(every)
-	defer t.Stop()
+	d.whileLive(ctx, every, func() {
+		if err := get(ctx, client, url); err != nil && ctx.Err() == nil {
+			d.log.Warn("dead man's switch ping failed", "err", err)
+		}
+	})
+}
+
+// whileLive calls beat at once and then on every tick of d.ticker(every),
+// skipping the beats that come while the daemon's liveness probe is DOWN,
+// until ctx ends. It is the one place deciding that a stuck daemon stops
+// telling the outside world it is alive.
+func (d *Daemon) whileLive(ctx context.Context, every time.Duration, beat func()) {
+	ticks, stop := d.ticker(every)
+	defer stop()
 	for {
-		if d.mon.Peek(health.Liveness).Status != health.StatusDown { // liveness
-			if err := get(ctx, client, url); err != nil && ctx.Err() == nil {
-				d.log.Warn("dead man's switch ping failed", "err", err)
-			}
+		if d.mon.Peek(health.Liveness).Status != health.StatusDown {
+			beat()
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 		}
 	}
+}
+
+// realTicker is the default Daemon.ticker: a time.Ticker.
+func realTicker(every time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(every)
+	return t.C, t.Stop
 }
 
 func get(ctx context.Context, c *http.Client, url string) error {
@@ -75,18 +91,7 @@ func get(ctx context.Context, c *http.Client, url string) error {
 
 // systemdWatchdog sends WATCHDOG=1 every period while liveness passes.
 func (d *Daemon) systemdWatchdog(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if d.mon.Peek(health.Liveness).Status != health.StatusDown {
-			notify("WATCHDOG=1")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	d.whileLive(ctx, every, func() { notify("WATCHDOG=1") })
 }
 
 // notify sends state to systemd over $NOTIFY_SOCKET (sd_notify), if set.
@@ -108,7 +113,9 @@ func notify(state string) {
 }
 
 // logStart logs what runs and, for a few push checks, the curl line that
-// pings each.
+// pings each. Its "vitals watchdog started" is the one start line: it comes
+// after the config is applied, so its checks count is what runs (config,
+// API and auto-provisioned checks together).
 func (d *Daemon) logStart(cfg *config.Config) {
 	addrs := make([]string, len(d.lns))
 	for i, ln := range d.lns {

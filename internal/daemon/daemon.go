@@ -70,6 +70,11 @@ type Daemon struct {
 	runMu   sync.Mutex
 	running bool
 	bg      sync.WaitGroup // background goroutines (dead man's switch, sd_notify)
+
+	// ticker paces the background beats (dead man's switch, WATCHDOG=1):
+	// it returns a channel ticking every period and a stop function. New
+	// sets realTicker; tests replace it before Run to beat by hand.
+	ticker func(every time.Duration) (<-chan time.Time, func())
 }
 
 // engineRef lets the scheduler be built before the engine it reports to
@@ -93,7 +98,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	d := &Daemon{opts: opts, log: opts.Logger}
+	d := &Daemon{opts: opts, log: opts.Logger, ticker: realTicker}
 	var cleanup []func()
 	defer func() {
 		if err != nil {
@@ -195,6 +200,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		metrics.New(d.eng, metrics.Options{Recorder: d.rec}),
+		metrics.SQLite(d.st, ""), // the group-commit writer's counters, read on each scrape
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		lateness,

@@ -80,7 +80,7 @@ func (p *Page) renderOverview(ctx context.Context, buf *bytes.Buffer, v view) er
 	rows := p.refreshLocked(ctx, cs, now)
 	for _, r := range rows {
 		if p.visible(v, &r.check) {
-			d.Sum.add(r.status)
+			d.Sum.add(r.status, r.key.failing)
 		}
 	}
 	d.Banner.Class, d.Banner.Text = banner(d.Sum)
@@ -96,6 +96,13 @@ func (p *Page) renderOverview(ctx context.Context, buf *bytes.Buffer, v view) er
 	return p.tmpl.ExecuteTemplate(buf, "bottom", d)
 }
 
+// banner is the overview's headline. "All checks are up." only when every
+// check shown is up (or running) with no failure since its last success;
+// any down check makes the headline the outage; otherwise the headline
+// counts the checks by what they are, so that a new check (never reported)
+// or one failing below its threshold is not hidden in "all up". The page's
+// script (static/app.js, counts) recounts it the same way after live
+// updates: keep the two in step.
 func banner(s summary) (class, text string) {
 	switch {
 	case s.Total == 0:
@@ -104,10 +111,30 @@ func banner(s summary) (class, text string) {
 		return "bad", "1 check is down."
 	case s.Down > 1:
 		return "bad", strconv.Itoa(s.Down) + " checks are down."
-	case s.Flapping+s.Grace > 0:
-		return "warn", "Some checks need attention."
+	case s.Failing == 0 && s.Up+s.Started == s.Total:
+		return "ok", "All checks are up."
 	}
-	return "ok", "All checks are up."
+	var parts []string
+	part := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, strconv.Itoa(n)+" "+what)
+		}
+	}
+	part(s.Up+s.Started-s.failingUp, "up")
+	part(s.Grace, "late")
+	part(s.Flapping, "flapping")
+	if s.Failing == 1 {
+		part(1, "failing below its threshold")
+	} else {
+		part(s.Failing, "failing below their threshold")
+	}
+	part(s.Paused, "paused")
+	part(s.New-s.failingNew, "new")
+	class = "none"
+	if s.Grace+s.Flapping+s.Failing > 0 {
+		class = "warn"
+	}
+	return class, strings.Join(parts, ", ") + "."
 }
 
 func (p *Page) serveOverview(w http.ResponseWriter, r *http.Request, v view) {

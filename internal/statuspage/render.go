@@ -29,18 +29,20 @@ type row struct {
 
 // rowKey is everything a row's fragment shows.
 type rowKey struct {
-	name   string
-	status model.Status
-	last   time.Time
-	since  time.Time
-	bars   bars
-	spark  uint64
+	name    string
+	status  model.Status
+	failing bool // failing below its threshold, see failingBelowThreshold
+	last    time.Time
+	since   time.Time
+	bars    bars
+	spark   uint64
 }
 
 // rowData is what the row template is executed with.
 type rowData struct {
 	HID, Name   string
 	Status      model.Status
+	Failing     bool
 	Pct         string
 	Bars, Spark template.HTML
 	LastMS      string
@@ -75,6 +77,7 @@ func (p *Page) refreshLocked(ctx context.Context, cs []store.CheckState, now tim
 		r.gen = p.gen
 		k := rowKey{name: c.Name, status: s.Display(now), last: s.LastPing, since: s.Since,
 			bars: computeBars(p.uptime[c.ID], s, now)}
+		k.failing = failingBelowThreshold(s, k.status)
 		p.lmu.Lock()
 		if rg := p.spark[c.ID]; rg != nil {
 			k.spark = rg.ver
@@ -140,7 +143,7 @@ func (p *Page) refreshLocked(ctx context.Context, cs []store.CheckState, now tim
 }
 
 func (p *Page) renderRow(r *row, s *model.State, k rowKey, spark []float32) []byte {
-	d := rowData{HID: r.hid, Name: k.name, Status: k.status, Pct: k.bars.pct,
+	d := rowData{HID: r.hid, Name: k.name, Status: k.status, Failing: k.failing, Pct: k.bars.pct,
 		Bars: barsSVG(&k.bars), Spark: sparkSVG(spark)}
 	if n := len(spark); n > 0 && spark[n-1] > 0 {
 		d.LastMS = formatMS(spark[n-1])
@@ -239,12 +242,27 @@ func sparkSVG(ms []float32) template.HTML {
 	return template.HTML(sb.String())
 }
 
-// summary counts the rows shown by status.
-type summary struct {
-	Total, Up, Down, Grace, Started, Paused, New, Flapping int
+// failingBelowThreshold reports whether a check shown as st has failed its
+// latest results without being down yet: its failure threshold (or start
+// period) holds it up or new. Such a check is not "up" in the banner's sense.
+func failingBelowThreshold(s *model.State, st model.Status) bool {
+	switch st {
+	case model.StatusUp, model.StatusStarted, model.StatusGrace, model.StatusNew:
+		return s.ConsecFailures > 0
+	}
+	return false
 }
 
-func (s *summary) add(st model.Status) {
+// summary counts the rows shown by status. Failing counts the rows failing
+// below their threshold (also counted by their status); failingUp and
+// failingNew are those of them shown up (or running) and new.
+type summary struct {
+	Total, Up, Down, Grace, Started, Paused, New, Flapping int
+	Failing                                                int
+	failingUp, failingNew                                  int
+}
+
+func (s *summary) add(st model.Status, failing bool) {
 	s.Total++
 	switch st {
 	case model.StatusUp:
@@ -261,5 +279,14 @@ func (s *summary) add(st model.Status) {
 		s.New++
 	case model.StatusFlapping:
 		s.Flapping++
+	}
+	if failing {
+		s.Failing++
+		switch st {
+		case model.StatusUp, model.StatusStarted:
+			s.failingUp++
+		case model.StatusNew:
+			s.failingNew++
+		}
 	}
 }

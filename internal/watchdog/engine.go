@@ -141,6 +141,8 @@ func New(st store.Store, opts Options) *Engine {
 // Start loads every check and its state from the store, arms the pending
 // deadlines (those that passed while the watchdog was down fire at once)
 // and starts the engine's goroutines. It returns the store's error, if any.
+// It logs only at Debug level: announcing the start is the owner's job, once
+// its own checks are applied.
 func (e *Engine) Start(ctx context.Context) error {
 	all, err := e.st.ListChecks(ctx)
 	if err != nil {
@@ -171,7 +173,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.wg.Add(1)
 	go e.sweep(sweepCtx)
 	e.running = true
-	e.log.Info("watchdog started", "checks", len(all))
+	// Debug, not Info: the owner (the daemon) applies its config after Start
+	// and announces the checks it then runs; this count is only the store's.
+	e.log.Debug("watchdog engine: loaded checks from the store", "stored_checks", len(all))
 	return nil
 }
 

@@ -32,9 +32,15 @@
     const rows = document.querySelectorAll("#checks > li.ck");
     if (!rows.length) return;
     const n = {};
+    let failing = 0, failingUp = 0, failingNew = 0;
     for (const r of rows) {
       const s = (r.className.match(/\bs-(\w+)/) || [])[1] || "";
       n[s] = (n[s] || 0) + 1;
+      if (r.classList.contains("failing")) {
+        failing++;
+        if (s === "up" || s === "started") failingUp++;
+        else if (s === "new") failingNew++;
+      }
     }
     const parts = [rows.length + " checks: " + (n.up || 0) + " up"];
     const names = [["down", "down"], ["grace", "late"], ["started", "running"], ["flapping", "flapping"], ["paused", "paused"], ["new", "new"]];
@@ -43,10 +49,23 @@
     if (c) c.textContent = parts.join(", ");
     const b = document.getElementById("banner");
     if (b) {
+      // The same rules as banner in overview.go.
       let cls = "ok", text = "All checks are up.";
+      const up = (n.up || 0) + (n.started || 0);
       if (n.down === 1) { cls = "bad"; text = "1 check is down."; }
       else if (n.down > 1) { cls = "bad"; text = n.down + " checks are down."; }
-      else if ((n.flapping || 0) + (n.grace || 0) > 0) { cls = "warn"; text = "Some checks need attention."; }
+      else if (failing > 0 || up !== rows.length) {
+        const ps = [];
+        const part = function (k, what) { if (k > 0) ps.push(k + " " + what); };
+        part(up - failingUp, "up");
+        part(n.grace || 0, "late");
+        part(n.flapping || 0, "flapping");
+        part(failing, failing === 1 ? "failing below its threshold" : "failing below their threshold");
+        part(n.paused || 0, "paused");
+        part((n.new || 0) - failingNew, "new");
+        cls = (n.grace || 0) + (n.flapping || 0) + failing > 0 ? "warn" : "none";
+        text = ps.join(", ") + ".";
+      }
       b.className = "banner " + cls;
       b.textContent = text;
     }

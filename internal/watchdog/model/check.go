@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind says how a check learns about its target.
@@ -35,6 +37,14 @@ const (
 	// MaxFlapWindow is the largest Y of "X of the last Y": the history of
 	// results is kept as a 64-bit mask.
 	MaxFlapWindow = 64
+	// MaxThreshold bounds Thresholds.Failures and Successes: a thousand
+	// results in a row is already over sixteen minutes of a pull check
+	// probed every second; more only hides an outage.
+	MaxThreshold = 1000
+	// MaxDuration bounds every duration of a check (period, grace,
+	// min_run_time, thresholds.start_period): 365 days, healthchecks.io's
+	// limit for timeout and grace, far inside time.Duration's range.
+	MaxDuration = 365 * 24 * time.Hour
 )
 
 // Defaults applied by [Check.WithDefaults].
@@ -52,7 +62,8 @@ type Check struct {
 	// ID is the check's UUID: its identity, and for push checks the secret
 	// in its ping URL /ping/<uuid>. Immutable.
 	ID CheckID `json:"id"`
-	// Name is for humans; at most MaxNameLen bytes. Required.
+	// Name is for humans: at most MaxNameLen bytes of UTF-8 text without
+	// control characters (see Validate). Required.
 	Name string `json:"name"`
 	// Slug is the check's name in slug ping URLs /ping/<ping-key>/<slug>:
 	// a-z, 0-9, '-' and '_'; at most MaxSlugLen. Optional; not necessarily
@@ -61,9 +72,11 @@ type Check struct {
 	// PingKey is the key under which the slug is reachable: slug URLs
 	// resolve (PingKey, Slug). Empty disables slug URLs for this check.
 	PingKey string `json:"ping_key,omitempty"`
-	// Tags are free labels (for filtering and the status page).
+	// Tags are free labels (for filtering and the status page): at most
+	// MaxTags, each 1 to MaxTagLen bytes of text as for Name.
 	Tags []string `json:"tags,omitempty"`
-	// Desc is a free description.
+	// Desc is a free description: UTF-8 text, which unlike Name may hold
+	// tabs and line breaks.
 	Desc string `json:"desc,omitempty"`
 	// Kind is push or pull. Required.
 	Kind Kind `json:"kind"`
@@ -72,7 +85,7 @@ type Check struct {
 	Schedule Schedule `json:"schedule"`
 	// MinRunTime, when positive, makes a run that finishes (success ping
 	// with a matching start) faster than it a failure: "finished too fast".
-	// Default 0: off.
+	// At most MaxDuration. Default 0: off.
 	MinRunTime time.Duration `json:"min_run_time,omitempty"`
 	// Thresholds damp the decision; the zero value decides on every result.
 	Thresholds Thresholds `json:"thresholds"`
@@ -101,32 +114,38 @@ type Check struct {
 // Exactly one of Period and Cron is set after [Check.WithDefaults].
 type Schedule struct {
 	// Period is the expected time between pings (push) or between probes
-	// (pull). Default DefaultPeriod for push checks without Cron.
+	// (pull): 1s to MaxDuration. Default DefaultPeriod for push checks
+	// without Cron.
 	Period time.Duration `json:"period,omitempty"`
 	// Cron is a standard 5-field cron expression (minute hour dom month dow,
 	// or a descriptor such as @daily), parsed by github.com/robfig/cron/v3.
 	// A "CRON_TZ=" or "TZ=" prefix is refused: use TZ.
 	Cron string `json:"cron,omitempty"`
 	// TZ is the IANA time zone Cron is evaluated in. Default "UTC".
+	// "Local" is refused: it is whatever zone the daemon's host has, so
+	// the schedule would change with the machine.
 	TZ string `json:"tz,omitempty"`
 	// Grace is how late a ping may be before the check is down, and how
-	// long a started run may last. Push default DefaultGrace; pull checks
-	// use it as the probe timeout budget and it may be 0.
+	// long a started run may last; at most MaxDuration. Push default
+	// DefaultGrace; pull checks use it as the probe timeout budget and it
+	// may be 0.
 	Grace time.Duration `json:"grace,omitempty"`
 }
 
 // Thresholds damp flapping results into decisions. The zero value decides on
 // every result and never reports flapping.
 type Thresholds struct {
-	// Failures is how many consecutive failures make an up check down.
-	// Default (0) means 1.
+	// Failures is how many consecutive failures make an up check down:
+	// 1 to MaxThreshold. Default (0) means 1.
 	Failures int `json:"failures,omitempty"`
-	// Successes is how many consecutive successes make a down check up.
-	// Default (0) means 1. A new check goes up on its first success.
+	// Successes is how many consecutive successes make a down check up:
+	// 1 to MaxThreshold. Default (0) means 1. A new check goes up on its
+	// first success.
 	Successes int `json:"successes,omitempty"`
 	// StartPeriod is a time, from creation or resume, during which failures
 	// do not make the check down (the target is still starting; like
-	// Docker's --start-period). A success ends it early. Default 0.
+	// Docker's --start-period). A success ends it early. At most
+	// MaxDuration. Default 0.
 	StartPeriod time.Duration `json:"start_period,omitempty"`
 	// FlapChanges and FlapWindow enable flapping detection: when at least
 	// FlapChanges of the last FlapWindow results differ from the result
@@ -190,6 +209,8 @@ func (c Check) Validate() error {
 		bad("name", "is required")
 	} else if len(c.Name) > MaxNameLen {
 		bad("name", "longer than %d bytes", MaxNameLen)
+	} else if err := checkText(c.Name, false); err != nil {
+		bad("name", "%v", err)
 	}
 	if c.Slug != "" && !ValidSlug(c.Slug) {
 		bad("slug", "%q must be 1-%d characters of a-z, 0-9, '-' and '_'", c.Slug, MaxSlugLen)
@@ -198,9 +219,14 @@ func (c Check) Validate() error {
 		bad("tags", "more than %d", MaxTags)
 	}
 	for _, t := range c.Tags {
-		if t == "" || len(t) > MaxTagLen {
+		if err := checkText(t, false); err != nil {
+			bad("tags", "%v", err)
+		} else if t == "" || len(t) > MaxTagLen {
 			bad("tags", "%q must be 1-%d bytes", t, MaxTagLen)
 		}
+	}
+	if err := checkText(c.Desc, true); err != nil {
+		bad("desc", "%v", err)
 	}
 	switch c.Kind {
 	case KindPush, KindPull:
@@ -221,28 +247,40 @@ func (c Check) Validate() error {
 		bad("schedule.period", "must be positive")
 	case s.Period < time.Second:
 		bad("schedule.period", "%v is under 1s", s.Period)
+	case s.Period > MaxDuration:
+		bad("schedule.period", "%v is over %s", s.Period, maxDurationText)
 	}
 	if s.Grace < 0 {
 		bad("schedule.grace", "must not be negative")
+	} else if s.Grace > MaxDuration {
+		bad("schedule.grace", "%v is over %s", s.Grace, maxDurationText)
 	}
 	if c.Kind == KindPush && s.Grace <= 0 {
 		bad("schedule.grace", "must be positive for push checks")
 	}
-	if _, err := loadLocation(s.TZ); err != nil {
+	if s.TZ == "Local" {
+		// time.LoadLocation("Local") is the daemon host's zone: the
+		// schedule would change meaning with the machine or container.
+		bad("schedule.tz", `"Local" is not allowed: name an IANA zone, such as "Europe/Paris" or "UTC"`)
+	} else if _, err := loadLocation(s.TZ); err != nil {
 		bad("schedule.tz", "%v", err)
 	}
 	if c.MinRunTime < 0 {
 		bad("min_run_time", "must not be negative")
+	} else if c.MinRunTime > MaxDuration {
+		bad("min_run_time", "%v is over %s", c.MinRunTime, maxDurationText)
 	}
 	t := c.Thresholds
-	if t.Failures < 0 {
-		bad("thresholds.failures", "must not be negative")
+	if t.Failures < 0 || t.Failures > MaxThreshold {
+		bad("thresholds.failures", "must be between 1 and %d (0 or unset means 1)", MaxThreshold)
 	}
-	if t.Successes < 0 {
-		bad("thresholds.successes", "must not be negative")
+	if t.Successes < 0 || t.Successes > MaxThreshold {
+		bad("thresholds.successes", "must be between 1 and %d (0 or unset means 1)", MaxThreshold)
 	}
 	if t.StartPeriod < 0 {
 		bad("thresholds.start_period", "must not be negative")
+	} else if t.StartPeriod > MaxDuration {
+		bad("thresholds.start_period", "%v is over %s", t.StartPeriod, maxDurationText)
 	}
 	if t.FlapWindow < 0 || t.FlapWindow > MaxFlapWindow {
 		bad("thresholds.flap_window", "must be 0-%d", MaxFlapWindow)
@@ -257,4 +295,29 @@ func (c Check) Validate() error {
 		bad("probe", "push checks take no probe")
 	}
 	return errors.Join(errs...)
+}
+
+// maxDurationText is MaxDuration as the error messages name it.
+const maxDurationText = "365 days"
+
+// checkText refuses text that would corrupt the places a check's words go
+// (logs, /metrics labels, the status page, JSON): invalid UTF-8, control
+// characters (C0, DEL, C1; a multiline description may keep tab, newline
+// and carriage return), the Unicode line and paragraph separators, and the
+// bidirectional overrides and isolates that make a name read differently
+// from what it is. The error names the character and its byte offset, never
+// echoing the text raw.
+func checkText(s string, multiline bool) error {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return fmt.Errorf("invalid UTF-8 at byte %d", i)
+			}
+		case multiline && (r == '\t' || r == '\n' || r == '\r'):
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029', r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return fmt.Errorf("character %U at byte %d is not allowed (no control, line-separator or bidi-override characters)", r, i)
+		}
+	}
+	return nil
 }

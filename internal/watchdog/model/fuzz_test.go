@@ -1,8 +1,11 @@
 package model
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // FuzzSchedule feeds arbitrary cron expressions and time zones (they come
@@ -28,6 +31,46 @@ func FuzzSchedule(f *testing.F) {
 		next, err := c.Schedule.NextDue(at)
 		if err == nil && !next.After(at) {
 			t.Fatalf("%q in %q: next %v not after %v", cron, tz, next, at)
+		}
+	})
+}
+
+// FuzzCheckText feeds arbitrary names, tags, descriptions, time zones and
+// thresholds (they come from config files and the API) through validation:
+// never a panic, and a check that passes carries only text that is safe in a
+// log line, a /metrics label and the status page, and bounded thresholds.
+func FuzzCheckText(f *testing.F) {
+	for _, s := range []struct {
+		name, tag, desc, tz string
+		failures, window    int
+	}{
+		{"db", "prod", "nightly\nbackup", "UTC", 3, 0}, {"db\x00x", "", "", "Local", 1e9, 5},
+		{"\xff", "a b", "\x1b[31m", "Europe/Paris", -1, 65}, {"\u202eevil", "\u2028", "ok", "../etc", 1000, 64},
+	} {
+		f.Add(s.name, s.tag, s.desc, s.tz, s.failures, s.window)
+	}
+	f.Fuzz(func(t *testing.T, name, tag, desc, tz string, failures, window int) {
+		c := Check{ID: NewCheckID(), Name: name, Tags: []string{tag}, Desc: desc, Kind: KindPush,
+			Schedule:   Schedule{Period: time.Hour, TZ: tz, Grace: time.Minute},
+			Thresholds: Thresholds{Failures: failures, Successes: failures, FlapWindow: window, FlapChanges: window / 2}}
+		if c.Validate() != nil {
+			return
+		}
+		for field, s := range map[string]string{"name": name, "tag": tag, "desc": desc} {
+			if !utf8.ValidString(s) {
+				t.Fatalf("%s %q accepted: invalid UTF-8", field, s)
+			}
+			for _, r := range s {
+				if unicode.IsControl(r) && !(field == "desc" && strings.ContainsRune("\t\n\r", r)) {
+					t.Fatalf("%s %q accepted with control character %U", field, s, r)
+				}
+			}
+		}
+		if tz == "Local" || failures < 0 || failures > MaxThreshold || window < 0 || window > MaxFlapWindow {
+			t.Fatalf("accepted tz %q, failures %d, window %d", tz, failures, window)
+		}
+		if _, err := c.Schedule.NextDue(time.Unix(0, 0)); err != nil {
+			t.Fatalf("valid schedule in %q: %v", tz, err)
 		}
 	})
 }

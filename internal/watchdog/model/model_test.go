@@ -33,6 +33,23 @@ func TestValidate(t *testing.T) {
 		{func(c *Check) { c.Thresholds.FlapWindow = 5; c.Thresholds.FlapChanges = 5 }, "flap_changes: must be 0-4"},
 		{func(c *Check) { c.Thresholds.FlapWindow = 5 }, "set together"},
 		{func(c *Check) { c.Probe = []byte("{}") }, "push checks take no probe"},
+		{func(c *Check) { c.Schedule.TZ = "Local" }, `schedule.tz: "Local" is not allowed: name an IANA zone`},
+		{func(c *Check) { c.Name = "db\x00primary" }, "name: character U+0000 at byte 2 is not allowed"},
+		{func(c *Check) { c.Name = "db\nprimary" }, "name: character U+000A at byte 2"},
+		{func(c *Check) { c.Name = "\u202eyrammirp" }, "name: character U+202E at byte 0"},
+		{func(c *Check) { c.Name = "db\xffprimary" }, "name: invalid UTF-8 at byte 2"},
+		{func(c *Check) { c.Slug = "db\x00" }, `slug: "db\x00" must be`},
+		{func(c *Check) { c.Tags = []string{"ok", "bad\x1b[31m"} }, "tags: character U+001B at byte 3"},
+		{func(c *Check) { c.Tags = []string{"\xc3"} }, "tags: invalid UTF-8 at byte 0"},
+		{func(c *Check) { c.Desc = "line\nnext\x00" }, "desc: character U+0000 at byte 9"},
+		{func(c *Check) { c.Desc = "\x80" }, "desc: invalid UTF-8 at byte 0"},
+		{func(c *Check) { c.Thresholds.Failures = 1e18 }, "thresholds.failures: must be between 1 and 1000"},
+		{func(c *Check) { c.Thresholds.Failures = -1 }, "thresholds.failures: must be between 1 and 1000"},
+		{func(c *Check) { c.Thresholds.Successes = 1001 }, "thresholds.successes: must be between 1 and 1000"},
+		{func(c *Check) { c.Thresholds.StartPeriod = 366 * 24 * time.Hour }, "thresholds.start_period: 8784h0m0s is over 365 days"},
+		{func(c *Check) { c.Schedule.Period = 1 << 62 }, "schedule.period: 1281023h"},
+		{func(c *Check) { c.Schedule.Grace = MaxDuration + 1 }, "schedule.grace: 8760h0m0.000000001s is over 365 days"},
+		{func(c *Check) { c.MinRunTime = MaxDuration + time.Second }, "min_run_time: 8760h0m1s is over 365 days"},
 	}
 	for _, tc := range cases {
 		c := good
@@ -40,6 +57,21 @@ func TestValidate(t *testing.T) {
 		err := c.Validate()
 		if !errors.Is(err, ErrInvalidCheck) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("want %q, got %v", tc.want, err)
+		}
+	}
+	// Text at the edges of what is allowed.
+	for _, mod := range []func(*Check){
+		func(c *Check) { c.Name = "Café ☕ \uFFFD 👩\u200d💻" }, // a literal U+FFFD is valid text
+		func(c *Check) { c.Desc = "runs nightly\r\n\tthen reports" },
+		func(c *Check) {
+			c.Thresholds = Thresholds{Failures: MaxThreshold, Successes: MaxThreshold, StartPeriod: MaxDuration}
+			c.Schedule.Period, c.Schedule.Grace, c.MinRunTime = MaxDuration, MaxDuration, MaxDuration
+		},
+	} {
+		c := good
+		mod(&c)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%+v: %v", c, err)
 		}
 	}
 	// Every problem is reported, not just the first.
