@@ -1,13 +1,14 @@
 package health
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/vitals-go/vitals/internal/apikey"
 )
 
 // Header values shared by every response. Their capacity equals their
@@ -226,16 +227,19 @@ func writeError(w http.ResponseWriter, code int, reason string) {
 }
 
 // BearerToken returns an authoriser for [Options.Authorize] that allows
-// requests carrying "Authorization: Bearer <token>", compared in constant
-// time. An empty token allows nobody.
+// requests carrying "Authorization: Bearer <token>" (the scheme in any
+// case). The token presented is hashed and compared in constant time, so
+// the time taken tells nothing about the token's length. An empty token
+// allows nobody.
 func BearerToken(token string) func(*http.Request) bool {
-	want := []byte("Bearer " + token)
+	keys := apikey.NewSet([]apikey.Key{{Secret: token}})
 	return func(r *http.Request) bool {
-		if token == "" {
+		got, ok := apikey.Bearer(r)
+		if !ok {
 			return false
 		}
-		got := r.Header.Get("Authorization")
-		return subtle.ConstantTimeCompare([]byte(got), want) == 1
+		a, _ := keys.Lookup(got)
+		return a.Allows(apikey.Read)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -46,6 +47,7 @@ type Config struct {
 	checks   []model.Check
 	actions  actions.Config
 	warnings []string
+	keys     *apikey.Set
 }
 
 // Server is the daemon's HTTP server.
@@ -293,8 +295,22 @@ func (c *Config) ModelChecks() []model.Check {
 // reserved for later features).
 func (c *Config) Warnings() []string { return append([]string(nil), c.warnings...) }
 
-// APIKeyAccess returns the access level of key and whether it is one of
-// the configured keys; keys are compared in constant time.
-func (c *Config) APIKeyAccess(key string) (access string, ok bool) {
-	return lookupKey(c.APIKeys, key)
+// Keys returns the API keys as the apikey package checks them (hashed,
+// compared in constant time): every place that checks a key asks this
+// set, or one built from the same APIKeys.
+func (c *Config) Keys() *apikey.Set {
+	if c.keys == nil {
+		return apikey.NewSet(c.APIKeyList())
+	}
+	return c.keys
+}
+
+// APIKeyList returns the API keys as apikey.Keys (what api.Options.Keys
+// takes).
+func (c *Config) APIKeyList() []apikey.Key {
+	keys := make([]apikey.Key, 0, len(c.APIKeys))
+	for _, k := range c.APIKeys {
+		keys = append(keys, apikey.Key{Name: k.Name, Secret: k.Key, ReadOnly: k.Access != ReadWrite})
+	}
+	return keys
 }

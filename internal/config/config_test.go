@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -106,13 +107,13 @@ func TestLoadGood(t *testing.T) {
 	if got := cfg.Store.SQLite.Path; got != "/etc/vitals/data/vitals.db" {
 		t.Errorf("sqlite path %q: relative paths are relative to the config file", got)
 	}
-	if a, ok := cfg.APIKeyAccess("read-only-key-0123456789"); !ok || a != ReadOnly {
-		t.Errorf("ro key: %q %v", a, ok)
+	if a, _ := cfg.Keys().Lookup("read-only-key-0123456789"); a != apikey.Read {
+		t.Errorf("ro key: %v", a)
 	}
-	if a, ok := cfg.APIKeyAccess("a-default-key-of-length"); !ok || a != ReadWrite {
-		t.Errorf("rw key from the default: %q %v", a, ok)
+	if a, _ := cfg.Keys().Lookup("a-default-key-of-length"); a != apikey.Write {
+		t.Errorf("rw key from the default: %v", a)
 	}
-	if _, ok := cfg.APIKeyAccess("nope"); ok {
+	if a, _ := cfg.Keys().Lookup("nope"); a != apikey.None {
 		t.Error("unknown key accepted")
 	}
 	if *cfg.Pings.BodyLimit != 2000 || cfg.Pings.PingKey != "pk" || cfg.Retention.Pings != 50 || cfg.Server.ShutdownTimeout.D() != DefaultShutdownTimeout {

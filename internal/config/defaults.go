@@ -1,7 +1,6 @@
 package config
 
 import (
-	"crypto/subtle"
 	"os"
 	"path/filepath"
 	"time"
@@ -96,14 +95,4 @@ func (c *Config) applyDefaults() {
 	if d.Timeout == 0 {
 		d.Timeout = Duration(DefaultTimeout)
 	}
-}
-
-func lookupKey(keys []APIKey, key string) (string, bool) {
-	access, found := "", false
-	for _, k := range keys { // no early exit: the time does not depend on which key matched
-		if subtle.ConstantTimeCompare([]byte(k.Key), []byte(key)) == 1 {
-			access, found = k.Access, true
-		}
-	}
-	return access, found
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -120,6 +121,7 @@ func (l *loader) validate(c *Config) {
 		c.checks = append(c.checks, mc)
 	}
 	l.buildActions(c)
+	c.keys = apikey.NewSet(c.APIKeyList())
 }
 
 func validPingKey(s string) bool {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vitals-go/vitals/internal/api"
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/ping"
 	"github.com/vitals-go/vitals/internal/pull"
@@ -99,21 +100,18 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 }
 
 // authorized returns a func telling whether a request carries an API key
-// with at least the access level need (X-Api-Key or Authorization:
-// Bearer), against the running config's keys.
+// with at least the access level need (config.ReadOnly or
+// config.ReadWrite), against the running config's keys. Keys are read and
+// compared by the apikey package, like the API's (X-Api-Key or
+// Authorization: Bearer in any case; hashed, constant-time).
 func (d *Daemon) authorized(need string) func(*http.Request) bool {
+	want := apikey.Read
+	if need == config.ReadWrite {
+		want = apikey.Write
+	}
 	return func(r *http.Request) bool {
-		key := r.Header.Get("X-Api-Key")
-		if key == "" {
-			if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-				key = strings.TrimSpace(v)
-			}
-		}
-		if key == "" {
-			return false
-		}
-		access, ok := d.cfg.Load().APIKeyAccess(key)
-		return ok && (need == config.ReadOnly || access == config.ReadWrite)
+		acc, _ := d.cfg.Load().Keys().Check(r)
+		return acc.Allows(want)
 	}
 }
 
