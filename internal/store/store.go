@@ -70,6 +70,15 @@ type Store interface {
 	// was not. ErrNotFound if no such row.
 	UpdateNotification(ctx context.Context, n model.Notification, expect model.NotificationState) (ok bool, err error)
 
+	// InstallationSecret returns the installation's secret: InstallationSecretLen
+	// random bytes (crypto/rand) made by the first call on a new store and
+	// durably kept with the data, so that every later call, after a
+	// restart too, returns the same bytes, and a copy of the store (a
+	// backup) carries it. The config derives the ids, and so the ping
+	// URLs, of checks that set none from it (docs/pings.md): it must
+	// never be logged or shown.
+	InstallationSecret(ctx context.Context) ([]byte, error)
+
 	// Close flushes pending writes, releases resources and blocks until
 	// the store's goroutines have exited. Later calls return ErrClosed.
 	Close() error
@@ -127,6 +136,9 @@ type NotificationQuery struct {
 	// Limit caps the rows returned; default 100.
 	Limit int
 }
+
+// InstallationSecretLen is the length of Store.InstallationSecret.
+const InstallationSecretLen = 32
 
 // DefaultLimit is the default page size of the history queries.
 const DefaultLimit = 100

@@ -7,6 +7,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"slices"
 	"sync"
@@ -33,6 +34,7 @@ type Store struct {
 	checks map[uuid.UUID]*record
 	flips  []model.Flip // all checks, in insertion order
 	outbox []model.Notification
+	secret []byte // InstallationSecret, made on the first call
 }
 
 type record struct {
@@ -66,6 +68,21 @@ func cloneCheck(c model.Check) model.Check {
 	c.Tags = slices.Clone(c.Tags)
 	c.Probe = bytes.Clone(c.Probe)
 	return c
+}
+
+// InstallationSecret implements store.Store: made on the first call, kept
+// for the life of the Store (which is the life of its data).
+func (s *Store) InstallationSecret(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if s.secret == nil {
+		s.secret = make([]byte, store.InstallationSecretLen)
+		rand.Read(s.secret) // never fails (crypto/rand)
+	}
+	return bytes.Clone(s.secret), nil
 }
 
 // CreateCheck implements store.Store.

@@ -89,4 +89,12 @@ CREATE TABLE IF NOT EXISTS uptime (
 	total    INTEGER NOT NULL,
 	PRIMARY KEY (check_id, day)
 ) WITHOUT ROWID;
+
+-- Facts about the installation, one row each (added after schema version
+-- 1, created on every open, see migrate). "check_id_secret" is
+-- Store.InstallationSecret.
+CREATE TABLE IF NOT EXISTS installation (
+	name  TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+) WITHOUT ROWID;
 `

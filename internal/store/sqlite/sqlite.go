@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -247,11 +248,14 @@ func migrate(db *sql.DB) error {
 	if v > schemaVersion {
 		return fmt.Errorf("schema version %d is newer than this binary's %d", v, schemaVersion)
 	}
-	if v == schemaVersion {
-		return nil
-	}
+	// Every statement of the schema is CREATE ... IF NOT EXISTS: it runs on
+	// every open, so that a file made before a table was added (an
+	// additive change, which keeps schemaVersion) gets it.
 	if _, err := db.Exec(schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
+	}
+	if v == schemaVersion {
+		return nil
 	}
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 		return fmt.Errorf("set schema version: %w", err)
@@ -720,6 +724,41 @@ func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notificat
 		}
 		return nil
 	})
+}
+
+// secretName is the installation row of InstallationSecret.
+const secretName = "check_id_secret"
+
+// InstallationSecret implements store.Store. The first call writes the
+// secret in a group commit (durable when it returns); two racing first
+// calls agree, as the second insert is ignored and both read the row back.
+func (s *Store) InstallationSecret(ctx context.Context) ([]byte, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	var secret []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT value FROM installation WHERE name = ?`, secretName).Scan(&secret)
+	if err == nil && len(secret) == store.InstallationSecretLen {
+		return secret, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read installation secret: %w", err)
+	}
+	if err == nil {
+		return nil, fmt.Errorf("installation secret: %d bytes stored, want %d", len(secret), store.InstallationSecretLen)
+	}
+	fresh := make([]byte, store.InstallationSecretLen)
+	rand.Read(fresh) // never fails (crypto/rand)
+	err = s.write(ctx, func(ctx context.Context, w *writer) error {
+		if _, err := w.tx.ExecContext(ctx, `INSERT INTO installation(name, value) VALUES(?, ?) ON CONFLICT(name) DO NOTHING`, secretName, fresh); err != nil {
+			return err
+		}
+		return w.tx.QueryRowContext(ctx, `SELECT value FROM installation WHERE name = ?`, secretName).Scan(&secret)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("write installation secret: %w", err)
+	}
+	return secret, nil
 }
 
 // reading returns an error when the store is closed.

@@ -64,6 +64,7 @@ func Run(t *testing.T, cfg Config) {
 		{"ConcurrentApply", testConcurrentApply},
 		{"Closed", testClosed},
 		{"Reopen", testReopen},
+		{"InstallationSecret", testInstallationSecret},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.fn(t, cfg) })
@@ -486,6 +487,54 @@ func testReopen(t *testing.T, cfg Config) {
 	equal(t, "flips after reopen", flips, []model.Flip{f})
 	outbox, _ := s2.Notifications(ctx, store.NotificationQuery{})
 	equal(t, "outbox after reopen", outbox, []model.Notification{n})
+}
+
+// testInstallationSecret: the secret is InstallationSecretLen bytes, the
+// same on every call (concurrent first calls included) and after a
+// reopen, and another store's differs.
+func testInstallationSecret(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, reopen := open(t, cfg)
+	got := make([][]byte, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			b, err := s.InstallationSecret(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = b
+		})
+	}
+	wg.Wait()
+	first := got[0]
+	if len(first) != store.InstallationSecretLen || bytes.Equal(first, make([]byte, store.InstallationSecretLen)) {
+		t.Fatalf("secret %x: want %d random bytes", first, store.InstallationSecretLen)
+	}
+	for _, b := range got {
+		if !bytes.Equal(b, first) {
+			t.Fatalf("concurrent first calls disagree: %x and %x", b, first)
+		}
+	}
+	if again, err := s.InstallationSecret(ctx); err != nil || !bytes.Equal(again, first) {
+		t.Fatalf("second call: %x, %v", again, err)
+	}
+	other, _ := open(t, cfg)
+	if b, err := other.InstallationSecret(ctx); err != nil || bytes.Equal(b, first) {
+		t.Fatalf("another store's secret: %x, %v (must differ)", b, err)
+	}
+	if !cfg.Persistent {
+		return
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := reopen().InstallationSecret(ctx); err != nil || !bytes.Equal(b, first) {
+		t.Fatalf("after reopen: %x, %v; want %x", b, err, first)
+	}
+	if _, err := s.InstallationSecret(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("closed store: %v, want ErrClosed", err)
+	}
 }
 
 // Enqueuer is the optional capability of a store to take outbox rows that no
