@@ -115,7 +115,7 @@ func startDaemon(t *testing.T, checks string) (*daemon.Daemon, string) {
 // exits with the command's code.
 func TestRunJob(t *testing.T) {
 	d, base := startDaemon(t, "  - {name: job, slug: job, period: 1d}\n")
-	id := config.CheckID("job")
+	id := d.CheckID("job")
 	pings := func() []model.Ping {
 		ps, err := d.Store().Pings(context.Background(), id, store.PingQuery{})
 		if err != nil {
@@ -233,7 +233,10 @@ func TestWatchdogProcess(t *testing.T) {
 	}
 	addr := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(waitLine(`msg="vitals watchdog started"`))[1]
 	curl := waitLine(`heartbeat check: ping it with`)
-	if !strings.Contains(curl, "curl -fsS -m 10 --retry 5 http://"+addr+"/ping/"+config.CheckID("one").String()) {
+	// The id is derived from the store's installation secret, not from
+	// the name alone.
+	m := regexp.MustCompile(`curl -fsS -m 10 --retry 5 http://` + regexp.QuoteMeta(addr) + `/ping/([0-9a-f-]{36})`).FindStringSubmatch(curl)
+	if m == nil || m[1] == config.LegacyCheckID("one").String() {
 		t.Errorf("curl line: %s", curl)
 	}
 	count := func() int {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vitals-go/vitals/internal/actions"
@@ -28,7 +29,7 @@ type Config struct {
 	// Notifiers are the notification and action channels by name, each
 	// `name: {kind: {...}}` with kind one of actions.NewRegistry().Kinds()
 	// (webhook, slack, email, docker, exec, process). Decoded by Load
-	// into Actions().Notifiers.
+	// into Actions(ids).Notifiers.
 	Notifiers yaml.Node `yaml:"notifiers"`
 	// Processes are commands the watchdog starts and supervises (restarted
 	// by a "process" notifier).
@@ -48,6 +49,9 @@ type Config struct {
 	actions  actions.Config
 	warnings []string
 	keys     *apikey.Set
+	// derived maps the provisional id of each check that sets none (its
+	// LegacyCheckID) to its name, see IDs.
+	derived map[uuid.UUID]string
 }
 
 // Server is the daemon's HTTP server.
@@ -127,6 +131,13 @@ type Pings struct {
 	// AutoCreate lets a ping to /ping/<ping_key>/<unknown-slug>?create=1
 	// create a push check (period and grace from defaults). Default false.
 	AutoCreate bool `yaml:"auto_create"`
+	// KeepLegacyIDs keeps the id (and so the ping URL) of a config check
+	// that sets none and already has the LegacyCheckID of its name in
+	// the store, from a version that derived ids from names alone; the
+	// daemon warns about each at start. false moves every such check to
+	// an id derived with the installation secret (a new ping URL; the
+	// check starts afresh). Default true.
+	KeepLegacyIDs *bool `yaml:"keep_legacy_ids"`
 }
 
 // Retention bounds the history kept.
@@ -178,9 +189,10 @@ type Check struct {
 	// Name is required and unique in the file.
 	Name string `yaml:"name"`
 	// ID is the check's UUID: for push checks, the secret of its ping URL
-	// /ping/<id>. Default: a UUID derived from Name (stable across reloads,
-	// but guessable from the name: set an explicit random one, or use slug
-	// URLs with a secret ping key, where the URL must stay secret).
+	// /ping/<id>. Default: a UUID derived from Name and the installation's
+	// secret (DeriveCheckID: stable across reloads and restarts, not
+	// guessable from the name), or the LegacyCheckID a check of an older
+	// installation already has (see IDs).
 	ID   string   `yaml:"id"`
 	Slug string   `yaml:"slug"`
 	Tags []string `yaml:"tags"`
@@ -283,12 +295,6 @@ type TLS struct {
 	ServerName string `yaml:"server_name"`
 	// InsecureSkipVerify accepts any certificate. Default false.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-}
-
-// ModelChecks returns the checks as the engine takes them (IDs set,
-// defaults applied, validated), in file order. The slice is a copy.
-func (c *Config) ModelChecks() []model.Check {
-	return append([]model.Check(nil), c.checks...)
 }
 
 // Warnings are things that are accepted but not acted upon (sections

@@ -13,6 +13,9 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
+// testIDs derive the ids of checks that set none from a fixed secret.
+var testIDs = IDs{Secret: []byte("0123456789abcdef0123456789abcdef")}
+
 func env(vars map[string]string) LookupEnv {
 	return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
 }
@@ -119,7 +122,7 @@ func TestLoadGood(t *testing.T) {
 	if *cfg.Pings.BodyLimit != 2000 || cfg.Pings.PingKey != "pk" || cfg.Retention.Pings != 50 || cfg.Server.ShutdownTimeout.D() != DefaultShutdownTimeout {
 		t.Errorf("settings: %+v %+v %+v", cfg.Pings, cfg.Retention, cfg.Server)
 	}
-	checks := cfg.ModelChecks()
+	checks := cfg.ModelChecks(testIDs)
 	if len(checks) != 6 {
 		t.Fatalf("%d checks", len(checks))
 	}
@@ -142,7 +145,7 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("defaults.thresholds not applied: %+v", b.Thresholds)
 	}
 	h := byName["heartbeat"]
-	if h.ID != CheckID("heartbeat") || h.Schedule.Period != 24*time.Hour || h.Schedule.Grace != DefaultGrace || h.PingKey != "" {
+	if h.ID != DeriveCheckID(testIDs.Secret, "heartbeat") || h.Schedule.Period != 24*time.Hour || h.Schedule.Grace != DefaultGrace || h.PingKey != "" {
 		t.Errorf("heartbeat: %+v", h)
 	}
 	api := byName["api"]
@@ -179,7 +182,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := pull.Decode(cfg.ModelChecks()[0].Probe); s.Timeout.D() != 2*time.Second {
+	if s, _ := pull.Decode(cfg.ModelChecks(testIDs)[0].Probe); s.Timeout.D() != 2*time.Second {
 		t.Errorf("timeout %v", s.Timeout)
 	}
 }
@@ -235,8 +238,8 @@ checks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := cfg.Actions()
-	db, api := CheckID("db"), CheckID("api")
+	a := cfg.Actions(testIDs)
+	db, api := DeriveCheckID(testIDs.Secret, "db"), DeriveCheckID(testIDs.Secret, "api")
 	if len(a.Notifiers) != 2 || len(a.Processes) != 1 || a.Processes[0].Restart.MaxRestarts != 3 || a.DependencyDelay != 30*time.Second {
 		t.Errorf("%+v", a)
 	}

@@ -73,6 +73,10 @@ func (c *Config) applyDefaults() {
 		n := DefaultBodyLimit
 		c.Pings.BodyLimit = &n
 	}
+	if c.Pings.KeepLegacyIDs == nil {
+		keep := true
+		c.Pings.KeepLegacyIDs = &keep
+	}
 	if c.Retention.Pings == 0 {
 		c.Retention.Pings = DefaultPingRetention
 	}

@@ -14,15 +14,6 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
-// idNamespace derives the UUID of a check that sets no id from its name
-// (UUIDv5), so that it is stable across reloads.
-var idNamespace = uuid.MustParse("6f1d8f86-3c2a-4a8e-9a57-3f0c5f2b7a10")
-
-// CheckID returns the ID a check named name gets when the config sets none.
-func CheckID(name string) uuid.UUID {
-	return uuid.NewSHA1(idNamespace, []byte("vitals-config-check:"+name))
-}
-
 func (l *loader) validate(c *Config) {
 	s := c.Server
 	for i, a := range s.Listen {
@@ -119,6 +110,12 @@ func (l *loader) validate(c *Config) {
 		}
 		ids[mc.ID] = i
 		c.checks = append(c.checks, mc)
+		if c.Checks[i].ID == "" {
+			if c.derived == nil {
+				c.derived = map[uuid.UUID]string{}
+			}
+			c.derived[mc.ID] = mc.Name
+		}
 	}
 	l.buildActions(c)
 	c.keys = apikey.NewSet(c.APIKeyList())
@@ -158,7 +155,7 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 		}
 		m.ID = id
 	case cc.Name != "":
-		m.ID = CheckID(cc.Name)
+		m.ID = LegacyCheckID(cc.Name) // provisional, see IDs
 	}
 	if cc.Slug != "" {
 		m.PingKey = cc.PingKey

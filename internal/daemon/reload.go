@@ -58,14 +58,19 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 	for _, w := range cfg.Warnings() {
 		d.log.Warn("config: " + w)
 	}
+	ids, err := d.checkIDs(ctx, cfg)
+	if err != nil {
+		d.log.Error("reading the ids of the config's checks", "err", err)
+		return watchdog.SyncResult{}, err
+	}
 	// Actions first: the checks' rules must be in place before a synced
 	// check can flip. An actions config the System refuses (a process
 	// that cannot be started) stops the reload before any check changes.
-	if err := d.sys.Apply(cfg.Actions()); err != nil {
+	if err := d.sys.Apply(cfg.Actions(ids)); err != nil {
 		d.log.Error("applying the config's actions", "err", err)
 		return watchdog.SyncResult{}, fmt.Errorf("actions: %w", err)
 	}
-	res, err := d.eng.Sync(ctx, model.SourceConfig, cfg.ModelChecks())
+	res, err := d.eng.Sync(ctx, model.SourceConfig, cfg.ModelChecks(ids))
 	if err != nil {
 		// Sync applied what it could; the file is the truth from now on.
 		d.log.Error("applying the config's checks", "err", err)
