@@ -33,7 +33,17 @@ func TestLoadBadConfigs(t *testing.T) {
 			`bad_json_condition.yaml:5: checks[0].http.json[0]: bad condition "status == UP": the path must start with "$"`,
 			`bad_json_condition.yaml:5: checks[0].http.json[1]: bad condition "$.status==\"UP\"": put spaces around the operator`,
 		},
-		"bad_ref":         {`bad_ref.yaml:2: server.public_url: bad variable reference "${1BAD}": write ${NAME} or ${NAME:-default} (and $$ for a literal $)`},
+		"bad_ref": {`bad_ref.yaml:2: server.public_url: bad variable reference "${1BAD}": write ${NAME} or ${NAME:-default} (and $$ for a literal $)`},
+		// Credentials, ping secrets and webhook URLs are never quoted.
+		"credentials": {
+			`credentials.yaml:2: server.dead_mans_switch: is not an http(s) URL`,
+			`credentials.yaml:5: checks[0].http.url: bad target "http://xxxxx@db.example:8080/health?token=xxxxx": credentials in the URL are not supported (send an Authorization header instead)`,
+			`credentials.yaml:7: checks[1].http.url: "ftp://xxxxx@db.example/" must start with http://, https:// or unix://`,
+			`credentials.yaml:7: checks[1].http.url: bad target "ftp://xxxxx@db.example/": unknown scheme "ftp" (want http, https, grpc, grpcs, tcp or unix)`,
+			`credentials.yaml:9: checks[2].id: is not a UUID (8-4-4-4-12 hex digits)`,
+			`credentials.yaml:9: checks[2].id: must be a non-nil UUID`,
+			`credentials.yaml:12: notifiers.chat.slack.url: not an http(s) URL`,
+		},
 		"duplicate_names": {`duplicate_names.yaml:3: checks[1].name: "a" is also the name of checks[0]`},
 		"env_unset":       {`env_unset.yaml:3: api_keys[0].key: environment variable VITALS_TEST_UNSET_KEY is not set (write ${VITALS_TEST_UNSET_KEY:-default} for a default)`},
 		"many": {

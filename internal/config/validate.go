@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/apikey"
+	"github.com/vitals-go/vitals/internal/probe"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -22,7 +23,7 @@ func (l *loader) validate(c *Config) {
 		}
 	}
 	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		l.errorf("server.public_url", "%q is not an http(s) URL", clip(s.PublicURL, 60))
+		l.errorf("server.public_url", "%q is not an http(s) URL", clip(probe.RedactTarget(s.PublicURL), 60))
 	}
 	if s.ShutdownTimeout < 0 {
 		l.errorf("server.shutdown_timeout", "must not be negative")
@@ -32,7 +33,8 @@ func (l *loader) validate(c *Config) {
 	}
 	if s.DeadMansSwitch != "" {
 		if u, err := url.Parse(s.DeadMansSwitch); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			l.errorf("server.dead_mans_switch", "%q is not an http(s) URL", clip(s.DeadMansSwitch, 60))
+			// Not quoted: its path is the secret of a heartbeat URL.
+			l.errorf("server.dead_mans_switch", "is not an http(s) URL")
 		}
 	}
 	if s.DeadMansSwitchInterval < 0 || (s.DeadMansSwitchInterval > 0 && s.DeadMansSwitchInterval.D() < 1e9) {
@@ -109,6 +111,7 @@ func (l *loader) validate(c *Config) {
 			l.errorf(p+".id", "%s is also the id of checks[%d]", mc.ID, prev)
 		}
 		ids[mc.ID] = i
+		mc.Secrets = l.checkSecrets(i, c.Checks[i].Slug != "" && c.Checks[i].PingKey == "")
 		c.checks = append(c.checks, mc)
 		if c.Checks[i].ID == "" {
 			if c.derived == nil {
@@ -151,7 +154,8 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 	case cc.ID != "":
 		id, err := uuid.Parse(cc.ID)
 		if err != nil || id == uuid.Nil {
-			l.errorf(path+".id", "%q is not a UUID (8-4-4-4-12 hex digits)", clip(cc.ID, 40))
+			// Not quoted: an id is the secret of a ping URL.
+			l.errorf(path+".id", "is not a UUID (8-4-4-4-12 hex digits)")
 		}
 		m.ID = id
 	case cc.Name != "":
@@ -186,7 +190,7 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 		if h.URL == "" {
 			missing = "url"
 		} else if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") && !strings.HasPrefix(h.URL, "unix://") {
-			l.errorf(path+".http.url", "%q must start with http://, https:// or unix://", clip(h.URL, 60))
+			l.errorf(path+".http.url", "%q must start with http://, https:// or unix://", clip(probe.RedactTarget(h.URL), 60))
 		}
 	}
 	if g := cc.GRPC; g != nil {

@@ -23,7 +23,9 @@ var (
 // every method shares.
 type Store interface {
 	// CreateCheck inserts c and its initial state st atomically.
-	// ErrExists if c.ID is taken.
+	// ErrExists if c.ID is taken. Like UpdateCheck, it stores
+	// c.Redacted(): no value of c.Secrets is ever written (GetCheck and
+	// ListChecks return the redacted form).
 	CreateCheck(ctx context.Context, c model.Check, st model.State) error
 	// UpdateCheck replaces the definition of an existing check, keeping its
 	// state and history. ErrNotFound if absent.

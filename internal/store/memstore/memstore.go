@@ -64,7 +64,10 @@ func (s *Store) check(ctx context.Context) error {
 	return nil
 }
 
+// cloneCheck returns the copy of c the store keeps: its Redacted form (no
+// secret value is stored, as in a file store).
 func cloneCheck(c model.Check) model.Check {
+	c = c.Redacted()
 	c.Tags = slices.Clone(c.Tags)
 	c.Probe = bytes.Clone(c.Probe)
 	return c

@@ -613,7 +613,7 @@ func notFound(what string, id uuid.UUID) error {
 
 // CreateCheck implements store.Store.
 func (s *Store) CreateCheck(ctx context.Context, c model.Check, st model.State) error {
-	def, err := json.Marshal(c)
+	def, err := json.Marshal(c.Redacted())
 	if err != nil {
 		return err
 	}
@@ -639,7 +639,7 @@ func (s *Store) CreateCheck(ctx context.Context, c model.Check, st model.State) 
 
 // UpdateCheck implements store.Store.
 func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
-	def, err := json.Marshal(c)
+	def, err := json.Marshal(c.Redacted())
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ func Run(t *testing.T, cfg Config) {
 		{"Closed", testClosed},
 		{"Reopen", testReopen},
 		{"InstallationSecret", testInstallationSecret},
+		{"SecretsNotStored", testSecretsNotStored},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.fn(t, cfg) })
@@ -487,6 +489,54 @@ func testReopen(t *testing.T, cfg Config) {
 	equal(t, "flips after reopen", flips, []model.Flip{f})
 	outbox, _ := s2.Notifications(ctx, store.NotificationQuery{})
 	equal(t, "outbox after reopen", outbox, []model.Notification{n})
+}
+
+// testSecretsNotStored: a check's Secrets are never stored: CreateCheck
+// and UpdateCheck keep its Redacted form, which GetCheck and ListChecks
+// return (after a reopen too).
+func testSecretsNotStored(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, reopen := open(t, cfg)
+	c := SampleCheck(1)
+	c.Desc = "backup with s3cr3t-one"
+	c.Probe = []byte(`{"header":{"Authorization":"Bearer s3cr3t-one"},"url":"http://127.0.0.1/?token=s3cr3t-two"}`)
+	c.Secrets = []model.Secret{{Name: "ONE", Value: "s3cr3t-one"}, {Name: "TWO", Value: "s3cr3t-two"}}
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	want := c.Redacted()
+	if !strings.Contains(string(want.Probe), "${TWO}") {
+		t.Fatalf("Redacted: %s", want.Probe)
+	}
+	got, _, err := s.GetCheck(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "created check", got, want)
+	c.Desc = "now s3cr3t-two"
+	if err := s.UpdateCheck(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	want = c.Redacted()
+	all, err := s.ListChecks(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("%d checks, %v", len(all), err)
+	}
+	equal(t, "updated check", all[0].Check, want)
+	if all[0].Check.Secrets != nil || strings.Contains(mustJSON(all[0].Check), "s3cr3t") {
+		t.Fatalf("a secret was stored: %+v", all[0].Check)
+	}
+	if !cfg.Persistent {
+		return
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err = reopen().GetCheck(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "check after reopen", got, want)
 }
 
 // testInstallationSecret: the secret is InstallationSecretLen bytes, the
