@@ -189,9 +189,14 @@ func (h *Handler) urls(r *http.Request) (origin, pingBase string) {
 	return origin, pingBase
 }
 
-// output renders a check for q's key.
+// output renders a check for q's key. A read-only key sees the check's
+// Redacted form (each value its config took from the environment shown as
+// ${NAME}), with its probe's secrets masked on top (redactProbe).
 func (h *Handler) output(q *request, cs store.CheckState, now time.Time) checkOutput {
 	c, s := cs.Check, cs.State
+	if q.readOnly() {
+		c = c.Redacted()
+	}
 	o := checkOutput{
 		UniqueKey:    h.ukeys.key(c.ID),
 		Name:         c.Name,
