@@ -1,6 +1,7 @@
 package health
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
@@ -226,16 +227,21 @@ func writeError(w http.ResponseWriter, code int, reason string) {
 }
 
 // BearerToken returns an authoriser for [Options.Authorize] that allows
-// requests carrying "Authorization: Bearer <token>", compared in constant
-// time. An empty token allows nobody.
+// requests carrying "Authorization: Bearer <token>" (the scheme in any
+// case, RFC 9110). The token presented is hashed (SHA-256) and the sums
+// compared in constant time, so the time taken tells nothing about the
+// token's length. An empty token allows nobody. (The watchdog's
+// internal/apikey checks keys the same way; this package imports only the
+// standard library.)
 func BearerToken(token string) func(*http.Request) bool {
-	want := []byte("Bearer " + token)
+	want := sha256.Sum256([]byte(token))
 	return func(r *http.Request) bool {
-		if token == "" {
+		scheme, got, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		if token == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
 			return false
 		}
-		got := r.Header.Get("Authorization")
-		return subtle.ConstantTimeCompare([]byte(got), want) == 1
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		return subtle.ConstantTimeCompare(sum[:], want[:]) == 1
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -345,5 +346,23 @@ func TestParseQuery(t *testing.T) {
 		if v != tc.verbose || strings.Join(e, "|") != strings.Join(tc.exclude, "|") {
 			t.Errorf("parseQuery(%q) = %v %q, want %v %q", tc.raw, v, e, tc.verbose, tc.exclude)
 		}
+	}
+}
+
+// TestBearerToken: the scheme in any case; the token exactly.
+func TestBearerToken(t *testing.T) {
+	auth := BearerToken("s3cret-token")
+	for header, want := range map[string]bool{
+		"Bearer s3cret-token": true, "bearer s3cret-token": true, "BEARER  s3cret-token ": true,
+		"Bearer s3cret-toke": false, "Bearer s3cret-tokenx": false, "Basic s3cret-token": false, "": false, "Bearer ": false,
+	} {
+		r := httptest.NewRequest("GET", "/readyz?verbose", nil)
+		r.Header.Set("Authorization", header)
+		if got := auth(r); got != want {
+			t.Errorf("%q: %v, want %v", header, got, want)
+		}
+	}
+	if BearerToken("")(httptest.NewRequest("GET", "/", nil)) {
+		t.Error("an empty token allows")
 	}
 }

@@ -35,7 +35,7 @@ func runValidate(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 			continue
 		}
 		push, pull := 0, 0
-		for _, c := range cfg.ModelChecks() {
+		for _, c := range cfg.ModelChecks(config.IDs{}) { // no store: ids are not needed to count
 			if c.Kind == model.KindPull {
 				pull++
 			} else {

@@ -63,18 +63,40 @@ func (c *WebhookConfig) Validate() error { return validateHTTPURL("url", c.URL) 
 // Build returns the Webhook c describes.
 func (c *WebhookConfig) Build(d Deps) (Notifier, error) { return NewWebhook(*c, d.HTTPClient) }
 
+// validateHTTPURL checks a channel's URL. Its errors never quote it: the
+// URL of a webhook (a Slack one's path) is a secret.
 func validateHTTPURL(field, s string) error {
 	if s == "" {
 		return fmt.Errorf("%s: required", field)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%s: %w", field, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("%s: not a URL: %w", field, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%s: %q is not an http(s) URL", field, s)
+		return fmt.Errorf("%s: not an http(s) URL", field)
 	}
 	return nil
+}
+
+// withoutURLSecrets returns err with the URL of a *url.Error (what
+// http.Client.Do returns) cut to its scheme and host: the path and query of
+// a webhook URL may be its secret, and the error is logged and stored with
+// the outbox row.
+func withoutURLSecrets(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	short := "…"
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		short = u.Scheme + "://" + u.Host + "/…"
+	}
+	return &url.Error{Op: ue.Op, URL: short, Err: ue.Err}
 }
 
 // NewWebhook returns a webhook for c. client may be nil: a client without
@@ -127,7 +149,7 @@ func (w *Webhook) Send(ctx context.Context, n Notification) error {
 func post(c *http.Client, req *http.Request, what string) error {
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, withoutURLSecrets(err))
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))

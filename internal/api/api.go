@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
@@ -33,17 +34,11 @@ type History interface {
 	Flips(ctx context.Context, id model.CheckID, q store.FlipQuery) ([]model.Flip, error)
 }
 
-// Key is one API key.
-type Key struct {
-	// Name identifies the key in logs (never the secret). Optional.
-	Name string
-	// Secret is the key's value, sent by clients in X-Api-Key or
-	// Authorization: Bearer. Required; an empty secret is ignored.
-	Secret string
-	// ReadOnly keys may only GET; they see unique_key instead of a check's
-	// UUID, ping key and ping URLs.
-	ReadOnly bool
-}
+// Key is one API key: clients send its Secret in X-Api-Key or
+// Authorization: Bearer (an empty secret is ignored). ReadOnly keys may
+// only GET; they see unique_key instead of a check's UUID, ping key and
+// ping URLs.
+type Key = apikey.Key
 
 // Options configure a Handler.
 type Options struct {
@@ -94,7 +89,7 @@ type Handler struct {
 	st   History
 	opts Options
 	log  *slog.Logger
-	keys []hashedKey
+	keys *apikey.Set
 
 	// writeMu serialises creates and updates, so that the check for a
 	// duplicate slug and the write it guards are atomic among API calls.
@@ -122,12 +117,5 @@ func New(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &Handler{e: opts.Engine, st: opts.Store, opts: opts, log: opts.Logger}
-	for _, k := range opts.Keys {
-		if k.Secret == "" {
-			continue
-		}
-		h.keys = append(h.keys, hashedKey{sum: hashKey(k.Secret), name: k.Name, readOnly: k.ReadOnly})
-	}
-	return h
+	return &Handler{e: opts.Engine, st: opts.Store, opts: opts, log: opts.Logger, keys: apikey.NewSet(opts.Keys)}
 }

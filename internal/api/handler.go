@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -21,11 +22,11 @@ import (
 type request struct {
 	w       http.ResponseWriter
 	r       *http.Request
-	access  access
+	access  apikey.Access
 	keyName string
 }
 
-func (q *request) readOnly() bool { return q.access != accessWrite }
+func (q *request) readOnly() bool { return q.access != apikey.Write }
 
 // ServeHTTP implements http.Handler: it authenticates, routes and answers
 // one API request.
@@ -35,13 +36,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.NoBody
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
-	secret, ok := presentedKey(r)
-	if !ok {
+	acc, name, presented := h.authenticate(r)
+	if !presented {
 		h.writeError(w, errorf(http.StatusUnauthorized, "missing API key: send it in the X-Api-Key header or as Authorization: Bearer"))
 		return
 	}
-	acc, name := h.authenticate(secret)
-	if acc == accessNone {
+	if acc == apikey.None {
 		h.writeError(w, errorf(http.StatusUnauthorized, "wrong API key"))
 		return
 	}
@@ -189,9 +189,14 @@ func (h *Handler) urls(r *http.Request) (origin, pingBase string) {
 	return origin, pingBase
 }
 
-// output renders a check for q's key.
+// output renders a check for q's key. A read-only key sees the check's
+// Redacted form (each value its config took from the environment shown as
+// ${NAME}), with its probe's secrets masked on top (redactProbe).
 func (h *Handler) output(q *request, cs store.CheckState, now time.Time) checkOutput {
 	c, s := cs.Check, cs.State
+	if q.readOnly() {
+		c = c.Redacted()
+	}
 	o := checkOutput{
 		UniqueKey:    h.ukeys.key(c.ID),
 		Name:         c.Name,

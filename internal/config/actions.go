@@ -46,11 +46,6 @@ type StatusPage struct {
 	Title string `yaml:"title"`
 }
 
-// Actions returns what the config says about actions (notifiers,
-// supervised processes, each check's rules and parents, maintenance
-// windows), resolved to check ids, as actions.System.Apply takes it.
-func (c *Config) Actions() actions.Config { return c.actions }
-
 // notifiers decodes the notifiers section: a mapping of channel name to a
 // mapping with one key, the kind, whose value is decoded strictly into the
 // kind's spec (actions.Registry) and validated.
@@ -207,13 +202,13 @@ func (l *loader) buildActions(c *Config) {
 	c.actions = a
 }
 
-// idOf returns the id a config check gets (its id, or one derived from
-// its name).
+// idOf returns the id a config check gets (its id, or the provisional
+// LegacyCheckID of its name, see IDs).
 func idOf(cc Check) model.CheckID {
 	if cc.ID != "" {
 		if id, err := model.ParseCheckID(cc.ID); err == nil {
 			return id
 		}
 	}
-	return CheckID(cc.Name)
+	return LegacyCheckID(cc.Name)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -27,7 +28,7 @@ type Config struct {
 	// Notifiers are the notification and action channels by name, each
 	// `name: {kind: {...}}` with kind one of actions.NewRegistry().Kinds()
 	// (webhook, slack, email, docker, exec, process). Decoded by Load
-	// into Actions().Notifiers.
+	// into Actions(ids).Notifiers.
 	Notifiers yaml.Node `yaml:"notifiers"`
 	// Processes are commands the watchdog starts and supervises (restarted
 	// by a "process" notifier).
@@ -46,6 +47,10 @@ type Config struct {
 	checks   []model.Check
 	actions  actions.Config
 	warnings []string
+	keys     *apikey.Set
+	// derived maps the provisional id of each check that sets none (its
+	// LegacyCheckID) to its name, see IDs.
+	derived map[model.CheckID]string
 }
 
 // Server is the daemon's HTTP server.
@@ -125,6 +130,13 @@ type Pings struct {
 	// AutoCreate lets a ping to /ping/<ping_key>/<unknown-slug>?create=1
 	// create a push check (period and grace from defaults). Default false.
 	AutoCreate bool `yaml:"auto_create"`
+	// KeepLegacyIDs keeps the id (and so the ping URL) of a config check
+	// that sets none and already has the LegacyCheckID of its name in
+	// the store, from a version that derived ids from names alone; the
+	// daemon warns about each at start. false moves every such check to
+	// an id derived with the installation secret (a new ping URL; the
+	// check starts afresh). Default true.
+	KeepLegacyIDs *bool `yaml:"keep_legacy_ids"`
 }
 
 // Retention bounds the history kept.
@@ -181,9 +193,10 @@ type Check struct {
 	// Name is required and unique in the file.
 	Name string `yaml:"name"`
 	// ID is the check's UUID: for push checks, the secret of its ping URL
-	// /ping/<id>. Default: a UUID derived from Name (stable across reloads,
-	// but guessable from the name: set an explicit random one, or use slug
-	// URLs with a secret ping key, where the URL must stay secret).
+	// /ping/<id>. Default: a UUID derived from Name and the installation's
+	// secret (DeriveCheckID: stable across reloads and restarts, not
+	// guessable from the name), or the LegacyCheckID a check of an older
+	// installation already has (see IDs).
 	ID   string   `yaml:"id"`
 	Slug string   `yaml:"slug"`
 	Tags []string `yaml:"tags"`
@@ -288,12 +301,6 @@ type TLS struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
-// ModelChecks returns the checks as the engine takes them (IDs set,
-// defaults applied, validated), in file order. The slice is a copy.
-func (c *Config) ModelChecks() []model.Check {
-	return append([]model.Check(nil), c.checks...)
-}
-
 // EmptyOnPurpose reports which lists the file writes out empty, as
 // `checks: []` and `api_keys: []`, rather than leaving out: the daemon
 // takes an empty list written so as meant, and refuses a file that only
@@ -307,8 +314,22 @@ func (c *Config) EmptyOnPurpose() (checks, apiKeys bool) {
 // reserved for later features).
 func (c *Config) Warnings() []string { return append([]string(nil), c.warnings...) }
 
-// APIKeyAccess returns the access level of key and whether it is one of
-// the configured keys; keys are compared in constant time.
-func (c *Config) APIKeyAccess(key string) (access string, ok bool) {
-	return lookupKey(c.APIKeys, key)
+// Keys returns the API keys as the apikey package checks them (hashed,
+// compared in constant time): every place that checks a key asks this
+// set, or one built from the same APIKeys.
+func (c *Config) Keys() *apikey.Set {
+	if c.keys == nil {
+		return apikey.NewSet(c.APIKeyList())
+	}
+	return c.keys
+}
+
+// APIKeyList returns the API keys as apikey.Keys (what api.Options.Keys
+// takes).
+func (c *Config) APIKeyList() []apikey.Key {
+	keys := make([]apikey.Key, 0, len(c.APIKeys))
+	for _, k := range c.APIKeys {
+		keys = append(keys, apikey.Key{Name: k.Name, Secret: k.Key, ReadOnly: k.Access != ReadWrite})
+	}
+	return keys
 }

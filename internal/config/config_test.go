@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
+
+// testIDs derive the ids of checks that set none from a fixed secret.
+var testIDs = IDs{Secret: []byte("0123456789abcdef0123456789abcdef")}
 
 func env(vars map[string]string) LookupEnv {
 	return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
@@ -29,7 +33,17 @@ func TestLoadBadConfigs(t *testing.T) {
 			`bad_json_condition.yaml:5: checks[0].http.json[0]: bad condition "status == UP": the path must start with "$"`,
 			`bad_json_condition.yaml:5: checks[0].http.json[1]: bad condition "$.status==\"UP\"": put spaces around the operator`,
 		},
-		"bad_ref":         {`bad_ref.yaml:2: server.public_url: bad variable reference "${1BAD}": write ${NAME} or ${NAME:-default} (and $$ for a literal $)`},
+		"bad_ref": {`bad_ref.yaml:2: server.public_url: bad variable reference "${1BAD}": write ${NAME} or ${NAME:-default} (and $$ for a literal $)`},
+		// Credentials, ping secrets and webhook URLs are never quoted.
+		"credentials": {
+			`credentials.yaml:2: server.dead_mans_switch: is not an http(s) URL`,
+			`credentials.yaml:5: checks[0].http.url: bad target "http://xxxxx@db.example:8080/health?token=xxxxx": credentials in the URL are not supported (send an Authorization header instead)`,
+			`credentials.yaml:7: checks[1].http.url: "ftp://xxxxx@db.example/" must start with http://, https:// or unix://`,
+			`credentials.yaml:7: checks[1].http.url: bad target "ftp://xxxxx@db.example/": unknown scheme "ftp" (want http, https, grpc, grpcs, tcp or unix)`,
+			`credentials.yaml:9: checks[2].id: is not a UUID (8-4-4-4-12 hex digits)`,
+			`credentials.yaml:9: checks[2].id: must be a non-nil UUID`,
+			`credentials.yaml:12: notifiers.chat.slack.url: not an http(s) URL`,
+		},
 		"duplicate_names": {`duplicate_names.yaml:3: checks[1].name: "a" is also the name of checks[0]`},
 		"env_unset":       {`env_unset.yaml:3: api_keys[0].key: environment variable VITALS_TEST_UNSET_KEY is not set (write ${VITALS_TEST_UNSET_KEY:-default} for a default)`},
 		"many": {
@@ -116,19 +130,19 @@ func TestLoadGood(t *testing.T) {
 	if got := cfg.Store.SQLite.Path; got != "/etc/vitals/data/vitals.db" {
 		t.Errorf("sqlite path %q: relative paths are relative to the config file", got)
 	}
-	if a, ok := cfg.APIKeyAccess("read-only-key-0123456789"); !ok || a != ReadOnly {
-		t.Errorf("ro key: %q %v", a, ok)
+	if a, _ := cfg.Keys().Lookup("read-only-key-0123456789"); a != apikey.Read {
+		t.Errorf("ro key: %v", a)
 	}
-	if a, ok := cfg.APIKeyAccess("a-default-key-of-length"); !ok || a != ReadWrite {
-		t.Errorf("rw key from the default: %q %v", a, ok)
+	if a, _ := cfg.Keys().Lookup("a-default-key-of-length"); a != apikey.Write {
+		t.Errorf("rw key from the default: %v", a)
 	}
-	if _, ok := cfg.APIKeyAccess("nope"); ok {
+	if a, _ := cfg.Keys().Lookup("nope"); a != apikey.None {
 		t.Error("unknown key accepted")
 	}
 	if *cfg.Pings.BodyLimit != 2000 || cfg.Pings.PingKey != "pk" || cfg.Retention.Pings != 50 || cfg.Server.ShutdownTimeout.D() != DefaultShutdownTimeout {
 		t.Errorf("settings: %+v %+v %+v", cfg.Pings, cfg.Retention, cfg.Server)
 	}
-	checks := cfg.ModelChecks()
+	checks := cfg.ModelChecks(testIDs)
 	if len(checks) != 6 {
 		t.Fatalf("%d checks", len(checks))
 	}
@@ -151,7 +165,7 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("defaults.thresholds not applied: %+v", b.Thresholds)
 	}
 	h := byName["heartbeat"]
-	if h.ID != CheckID("heartbeat") || h.Schedule.Period != 24*time.Hour || h.Schedule.Grace != DefaultGrace || h.PingKey != "" {
+	if h.ID != DeriveCheckID(testIDs.Secret, "heartbeat") || h.Schedule.Period != 24*time.Hour || h.Schedule.Grace != DefaultGrace || h.PingKey != "" {
 		t.Errorf("heartbeat: %+v", h)
 	}
 	api := byName["api"]
@@ -188,7 +202,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := pull.Decode(cfg.ModelChecks()[0].Probe); s.Timeout.D() != 2*time.Second {
+	if s, _ := pull.Decode(cfg.ModelChecks(testIDs)[0].Probe); s.Timeout.D() != 2*time.Second {
 		t.Errorf("timeout %v", s.Timeout)
 	}
 }
@@ -244,8 +258,8 @@ checks:
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := cfg.Actions()
-	db, api := CheckID("db"), CheckID("api")
+	a := cfg.Actions(testIDs)
+	db, api := DeriveCheckID(testIDs.Secret, "db"), DeriveCheckID(testIDs.Secret, "api")
 	if len(a.Notifiers) != 2 || len(a.Processes) != 1 || a.Processes[0].Restart.MaxRestarts != 3 || a.DependencyDelay != 30*time.Second {
 		t.Errorf("%+v", a)
 	}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"crypto/subtle"
 	"os"
 	"path/filepath"
 	"time"
@@ -76,6 +75,10 @@ func (c *Config) applyDefaults() {
 		n := DefaultBodyLimit
 		c.Pings.BodyLimit = &n
 	}
+	if c.Pings.KeepLegacyIDs == nil {
+		keep := true
+		c.Pings.KeepLegacyIDs = &keep
+	}
 	if c.Retention.Pings == 0 {
 		c.Retention.Pings = DefaultPingRetention
 	}
@@ -101,14 +104,4 @@ func (c *Config) applyDefaults() {
 	if d.Timeout == 0 {
 		d.Timeout = Duration(DefaultTimeout)
 	}
-}
-
-func lookupKey(keys []APIKey, key string) (string, bool) {
-	access, found := "", false
-	for _, k := range keys { // no early exit: the time does not depend on which key matched
-		if subtle.ConstantTimeCompare([]byte(k.Key), []byte(key)) == 1 {
-			access, found = k.Access, true
-		}
-	}
-	return access, found
 }

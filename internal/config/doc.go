@@ -14,5 +14,10 @@
 //
 // and Load returns them all, joined with errors.Join (each an *Error).
 //
+// The ids of checks that set none are not known from the file alone: they
+// are derived from the installation's secret, kept in the store, so the
+// daemon passes IDs to ModelChecks and Actions (see ids.go and
+// docs/pings.md). Loading needs no store.
+//
 // The reference of every field with its default is docs/config.md.
 package config

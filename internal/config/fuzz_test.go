@@ -32,7 +32,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		for _, c := range cfg.ModelChecks() {
+		for _, c := range cfg.ModelChecks(testIDs) {
 			if err := c.Validate(); err != nil {
 				t.Fatalf("loaded an invalid check: %v", err)
 			}

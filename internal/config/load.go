@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Error is one problem in a config file. Load and Parse return every
@@ -93,6 +95,10 @@ type loader struct {
 	// fatal (syntax), expandFailed and decodeFailed stop the loading
 	// before validation.
 	fatal, expandFailed, decodeFailed bool
+	// root is the document's mapping; secrets are the values each
+	// scalar took from the environment (see secrets.go).
+	root    *yaml.Node
+	secrets map[*yaml.Node][]model.Secret
 }
 
 func (l *loader) errorf(path string, format string, args ...any) {
@@ -121,7 +127,9 @@ func (l *loader) joined() error {
 	sort.SliceStable(l.errs, func(i, j int) bool { return l.errs[i].Line < l.errs[j].Line })
 	errs := make([]error, 0, len(l.errs))
 	seen := map[string]bool{}
+	scrub := l.scrubber()
 	for _, e := range l.errs {
+		e.Msg = scrub.Replace(e.Msg)
 		if s := e.Error(); !seen[s] {
 			seen[s] = true
 			errs = append(errs, e)
@@ -169,6 +177,7 @@ func (l *loader) parse(data []byte) *Config {
 		return cfg
 	}
 	l.fatal = false
+	l.root = root
 	l.index(root, "")
 	l.byLine, l.shortByLine = map[int]string{}, map[int]string{}
 	for p, n := range l.lines {
@@ -300,10 +309,11 @@ func (l *loader) expand(n *yaml.Node, path string) {
 			return m
 		}
 		v, ok := l.env(sub[1])
+		if sub[2] != "" && (!ok || v == "") {
+			return sub[3]
+		}
+		l.secret(n, sub[1], v)
 		if sub[2] != "" {
-			if !ok || v == "" {
-				return sub[3]
-			}
 			return v
 		}
 		if !ok {

@@ -8,19 +8,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/apikey"
+	"github.com/vitals-go/vitals/internal/probe"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
-
-// idNamespace derives the UUID of a check that sets no id from its name
-// (UUIDv5), so that it is stable across reloads.
-var idNamespace = uuid.MustParse("6f1d8f86-3c2a-4a8e-9a57-3f0c5f2b7a10")
-
-// CheckID returns the ID a check named name gets when the config sets none.
-func CheckID(name string) model.CheckID {
-	return model.CheckID(uuid.NewSHA1(idNamespace, []byte("vitals-config-check:"+name)))
-}
 
 func (l *loader) validate(c *Config) {
 	s := c.Server
@@ -30,7 +22,7 @@ func (l *loader) validate(c *Config) {
 		}
 	}
 	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		l.errorf("server.public_url", "%q is not an http(s) URL", clip(s.PublicURL, 60))
+		l.errorf("server.public_url", "%q is not an http(s) URL", clip(probe.RedactTarget(s.PublicURL), 60))
 	}
 	if s.ShutdownTimeout < 0 {
 		l.errorf("server.shutdown_timeout", "must not be negative")
@@ -40,7 +32,8 @@ func (l *loader) validate(c *Config) {
 	}
 	if s.DeadMansSwitch != "" {
 		if u, err := url.Parse(s.DeadMansSwitch); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			l.errorf("server.dead_mans_switch", "%q is not an http(s) URL", clip(s.DeadMansSwitch, 60))
+			// Not quoted: its path is the secret of a heartbeat URL.
+			l.errorf("server.dead_mans_switch", "is not an http(s) URL")
 		}
 	}
 	if s.DeadMansSwitchInterval < 0 || (s.DeadMansSwitchInterval > 0 && s.DeadMansSwitchInterval.D() < 1e9) {
@@ -120,9 +113,17 @@ func (l *loader) validate(c *Config) {
 			l.errorf(p+".id", "%s is also the id of checks[%d]", mc.ID, prev)
 		}
 		ids[mc.ID] = i
+		mc.Secrets = l.checkSecrets(i, c.Checks[i].Slug != "" && c.Checks[i].PingKey == "")
 		c.checks = append(c.checks, mc)
+		if c.Checks[i].ID == "" {
+			if c.derived == nil {
+				c.derived = map[model.CheckID]string{}
+			}
+			c.derived[mc.ID] = mc.Name
+		}
 	}
 	l.buildActions(c)
+	c.keys = apikey.NewSet(c.APIKeyList())
 }
 
 func validPingKey(s string) bool {
@@ -155,11 +156,12 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 	case cc.ID != "":
 		id, err := model.ParseCheckID(cc.ID)
 		if err != nil || id.IsZero() {
-			l.errorf(path+".id", "%q is not a UUID (8-4-4-4-12 hex digits)", clip(cc.ID, 40))
+			// Not quoted: an id is the secret of a ping URL.
+			l.errorf(path+".id", "is not a UUID (8-4-4-4-12 hex digits)")
 		}
 		m.ID = id
 	case cc.Name != "":
-		m.ID = CheckID(cc.Name)
+		m.ID = LegacyCheckID(cc.Name) // provisional, see IDs
 	}
 	if cc.Slug != "" {
 		m.PingKey = cc.PingKey
@@ -190,7 +192,7 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 		if h.URL == "" {
 			missing = "url"
 		} else if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") && !strings.HasPrefix(h.URL, "unix://") {
-			l.errorf(path+".http.url", "%q must start with http://, https:// or unix://", clip(h.URL, 60))
+			l.errorf(path+".http.url", "%q must start with http://, https:// or unix://", clip(probe.RedactTarget(h.URL), 60))
 		}
 	}
 	if g := cc.GRPC; g != nil {

@@ -61,6 +61,10 @@ type Daemon struct {
 	lns      []net.Listener
 	mux      *http.ServeMux
 
+	// idSecret is the store's installation secret, from which the ids of
+	// config checks that set none are derived (checkIDs).
+	idSecret []byte
+
 	cfg   atomic.Pointer[config.Config]
 	pings atomic.Pointer[http.Handler]
 	api   atomic.Pointer[http.Handler]
@@ -117,6 +121,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	cleanup = append(cleanup, func() { d.st.Close() })
+	if d.idSecret, err = d.st.InstallationSecret(ctx); err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	ids, err := d.checkIDs(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.warnLegacyIDs(ids)
 
 	d.rec = metrics.NewRecorder(metrics.RecorderOptions{})
 	ref := &engineRef{}
@@ -152,7 +164,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	// The actions' rules must be in place before the engine starts: Start
 	// fires the deadlines that passed while the watchdog was down, and
 	// their flips are planned then.
-	if err := d.sys.Apply(cfg.Actions()); err != nil {
+	if err := d.sys.Apply(cfg.Actions(ids)); err != nil {
 		return nil, fmt.Errorf("actions: %w", err)
 	}
 	cleanup = append(cleanup, d.sys.Stop) // supervised processes started by Apply

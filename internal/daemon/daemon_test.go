@@ -66,6 +66,17 @@ func start(t *testing.T, checks string) *harness {
 	return h
 }
 
+// startLogged starts a daemon on the config file that logs to log; the
+// test's cleanup stops it.
+func startLogged(t *testing.T, file string, log *slog.Logger) *harness {
+	t.Helper()
+	h, err := startFile(t, file, Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // startFile starts a daemon on the config file (opts.ConfigPath and, when
 // nil, opts.Logger are set); the test's cleanup stops it.
 func startFile(t *testing.T, file string, opts Options) (*harness, error) {
@@ -123,7 +134,7 @@ func (h *harness) do(method, path, key string) (int, string) {
 
 func (h *harness) state(name string) model.State {
 	h.t.Helper()
-	cs, ok := h.d.Engine().Get(config.CheckID(name))
+	cs, ok := h.d.Engine().Get(h.d.CheckID(name))
 	if !ok {
 		h.t.Fatalf("no check %q", name)
 	}
@@ -171,7 +182,8 @@ func TestReloadKeepsState(t *testing.T) {
   - {name: gone, period: 1h}
   - {name: t, tcp: {address: "%s"}, interval: 1s}
 `, tcp))
-	if code, body := h.do("POST", "/ping/"+config.CheckID("a").Secret(), ""); code != 200 || body != "OK" {
+	gone := h.d.CheckID("gone")
+	if code, body := h.do("POST", "/ping/"+h.d.CheckID("a").Secret(), ""); code != 200 || body != "OK" {
 		t.Fatalf("ping a: %d %s", code, body)
 	}
 	if code, body := h.do("POST", "/ping/pk/b/fail", ""); code != 200 {
@@ -210,10 +222,11 @@ func TestReloadKeepsState(t *testing.T) {
 	if t2.Status != model.StatusUp {
 		t.Errorf("t (changed) lost its state: %+v", t2)
 	}
-	if _, ok := h.d.Engine().Get(config.CheckID("gone")); ok {
+	if _, ok := h.d.Engine().Get(gone); ok {
 		t.Error("gone was not retired")
 	}
-	if cs, ok := h.d.Engine().Get(config.CheckID("c")); !ok || cs.Check.Schedule.Period != 24*time.Hour {
+	c := h.d.CheckID("c")
+	if cs, ok := h.d.Engine().Get(c); !ok || cs.Check.Schedule.Period != 24*time.Hour {
 		t.Error("c was not created")
 	}
 
@@ -240,7 +253,7 @@ func TestReloadKeepsState(t *testing.T) {
 	if n := len(h.d.Engine().List()); n != 4 {
 		t.Errorf("%d checks after a rejected reload", n)
 	}
-	if _, ok := h.d.Engine().Get(config.CheckID("c")); !ok {
+	if _, ok := h.d.Engine().Get(c); !ok {
 		t.Error("the running config was replaced by an invalid one")
 	}
 }
@@ -292,7 +305,8 @@ func TestEndpoints(t *testing.T) {
 // TestRestartKeepsState: a new daemon on the same store finds the state.
 func TestRestartKeepsState(t *testing.T) {
 	h := start(t, "  - {name: a, period: 1h}\n")
-	h.do("POST", "/ping/"+config.CheckID("a").Secret()+"/fail", "")
+	id := h.d.CheckID("a")
+	h.do("POST", "/ping/"+id.Secret()+"/fail", "")
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +321,7 @@ func TestRestartKeepsState(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	defer d.Run(ctx)
-	cs, ok := d.Engine().Get(config.CheckID("a"))
+	cs, ok := d.Engine().Get(id) // the same id: derived from the store's secret
 	if !ok || cs.State.Status != model.StatusDown || cs.State.NPings != 1 {
 		t.Errorf("after restart: %+v", cs.State)
 	}
@@ -320,7 +334,7 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	tcp := listenTCP(t)
 	h := start(t, fmt.Sprintf("  - {name: a, period: 1h}\n  - {name: t, tcp: {address: %q}, interval: 1s}\n", tcp))
-	h.do("POST", "/ping/"+config.CheckID("a").Secret(), "")
+	h.do("POST", "/ping/"+h.d.CheckID("a").Secret(), "")
 	waitFor(t, "a probe", func() bool { return h.state("t").Status == model.StatusUp })
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
@@ -362,8 +376,8 @@ checks:
 	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	h := &harness{t: t, d: d, base: "http://" + d.Addrs()[0].String()}
-	h.do("POST", "/ping/"+config.CheckID("job").Secret(), "")
-	h.do("POST", "/ping/"+config.CheckID("job").Secret()+"/fail", "")
+	h.do("POST", "/ping/"+h.d.CheckID("job").Secret(), "")
+	h.do("POST", "/ping/"+h.d.CheckID("job").Secret()+"/fail", "")
 	select {
 	case body := <-got:
 		if !strings.Contains(body, `"job"`) || !strings.Contains(body, "down") {
@@ -504,7 +518,7 @@ checks:
 	}
 	d, stop := run()
 	h := &harness{t: t, d: d, base: "http://" + d.Addrs()[0].String()}
-	if code, _ := h.do("POST", "/ping/"+config.CheckID("beat").Secret(), ""); code != 200 {
+	if code, _ := h.do("POST", "/ping/"+h.d.CheckID("beat").Secret(), ""); code != 200 {
 		t.Fatal(code)
 	}
 	stop()

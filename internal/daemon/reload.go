@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vitals-go/vitals/internal/api"
+	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/ping"
 	"github.com/vitals-go/vitals/internal/pull"
@@ -131,14 +132,19 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 	for _, w := range cfg.Warnings() {
 		d.log.Warn("config: " + w)
 	}
+	ids, err := d.checkIDs(ctx, cfg)
+	if err != nil {
+		d.log.Error("reading the ids of the config's checks", "err", err)
+		return watchdog.SyncResult{}, err
+	}
 	// Actions first: the checks' rules must be in place before a synced
 	// check can flip. An actions config the System refuses (a process
 	// that cannot be started) stops the reload before any check changes.
-	if err := d.sys.Apply(cfg.Actions()); err != nil {
+	if err := d.sys.Apply(cfg.Actions(ids)); err != nil {
 		d.log.Error("applying the config's actions", "err", err)
 		return watchdog.SyncResult{}, fmt.Errorf("actions: %w", err)
 	}
-	res, err := d.eng.Sync(ctx, model.SourceConfig, cfg.ModelChecks())
+	res, err := d.eng.Sync(ctx, model.SourceConfig, cfg.ModelChecks(ids))
 	if err != nil {
 		// Sync applied what it could; the file is the truth from now on.
 		d.log.Error("applying the config's checks", "err", err)
@@ -173,21 +179,18 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 }
 
 // authorized returns a func telling whether a request carries an API key
-// with at least the access level need (X-Api-Key or Authorization:
-// Bearer), against the running config's keys.
+// with at least the access level need (config.ReadOnly or
+// config.ReadWrite), against the running config's keys. Keys are read and
+// compared by the apikey package, like the API's (X-Api-Key or
+// Authorization: Bearer in any case; hashed, constant-time).
 func (d *Daemon) authorized(need string) func(*http.Request) bool {
+	want := apikey.Read
+	if need == config.ReadWrite {
+		want = apikey.Write
+	}
 	return func(r *http.Request) bool {
-		key := r.Header.Get("X-Api-Key")
-		if key == "" {
-			if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-				key = strings.TrimSpace(v)
-			}
-		}
-		if key == "" {
-			return false
-		}
-		access, ok := d.cfg.Load().APIKeyAccess(key)
-		return ok && (need == config.ReadOnly || access == config.ReadWrite)
+		acc, _ := d.cfg.Load().Keys().Check(r)
+		return acc.Allows(want)
 	}
 }
 

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/testenv"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
@@ -48,24 +48,6 @@ func newIDs(names ...string) map[string]model.CheckID {
 		ids[n] = model.NewCheckID()
 	}
 	return ids
-}
-
-// logBuffer is a slog destination safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func mustStart(t *testing.T, file string, opts Options) *harness {
@@ -149,7 +131,7 @@ func TestReloadRefusesEmptyFile(t *testing.T) {
 	ids := newIDs("a", "b")
 	file := t.TempDir() + "/watchdog.yaml"
 	write(t, file, guardFile(ids, []string{"a", "b"}, false, ""))
-	var logs logBuffer
+	var logs testenv.LogBuffer
 	h := mustStart(t, file, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	h.ping(ids["a"], "")
 

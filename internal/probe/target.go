@@ -80,8 +80,46 @@ func (t Target) usesTLS() bool {
 	return t.Scheme == SchemeHTTPS || t.Scheme == SchemeGRPCS
 }
 
+// badTarget quotes raw redacted: the error may be logged or answered.
 func badTarget(raw, format string, args ...any) error {
-	return fmt.Errorf("%w %q: %s", ErrBadTarget, clip(raw, 80), fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w %q: %s", ErrBadTarget, clip(RedactTarget(raw), 80), fmt.Sprintf(format, args...))
+}
+
+// RedactTarget returns raw, a target URL that may be malformed, fit for an
+// error message or a log: the userinfo of its authority (user:password@)
+// becomes "xxxxx@" and each query parameter's value "xxxxx"; scheme, host,
+// port, path and the names of query parameters are kept, so
+// that a reader still sees what is wrong. The result is not a usable URL.
+func RedactTarget(raw string) string {
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+			rest = "xxxxx" + rest[at:]
+		}
+	}
+	q := strings.IndexByte(rest, '?')
+	if q < 0 {
+		return prefix + rest
+	}
+	query, frag, _ := strings.Cut(rest[q+1:], "#")
+	if query != "" {
+		parts := strings.Split(query, "&")
+		for i, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[i] = k + "=xxxxx"
+			}
+		}
+		query = strings.Join(parts, "&")
+	}
+	if strings.Contains(rest[q+1:], "#") {
+		query += "#" + frag
+	}
+	return prefix + rest[:q+1] + query
 }
 
 // ParseTarget parses a probe target URL. It accepts

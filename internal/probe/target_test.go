@@ -70,7 +70,11 @@ func TestParseTargetErrors(t *testing.T) {
 		{"http://host:0/", `bad target "http://host:0/": bad port "0" (want 1-65535)`},
 		{"http://host:/", `bad target "http://host:/": empty port`},
 		{"http://host:x/", `bad target "http://host:x/": invalid port ":x" after host`},
-		{"http://user:pw@host/", `bad target "http://user:pw@host/": credentials in the URL are not supported (send an Authorization header instead)`},
+		// Credentials never reach the error: the userinfo and query values
+		// are redacted.
+		{"http://user:pw@host/", `bad target "http://xxxxx@host/": credentials in the URL are not supported (send an Authorization header instead)`},
+		{"https://produser:PRODPASS@db.example:8443/x?token=T0K3N&v#f", `bad target "https://xxxxx@db.example:8443/x?token=xxxxx&v#f": credentials in the URL are not supported (send an Authorization header instead)`},
+		{"http://produser:PRODPASS@/", `bad target "http://xxxxx@/": credentials in the URL are not supported (send an Authorization header instead)`},
 		{"http://host/#frag", `bad target "http://host/#frag": fragment (#...) not allowed`},
 		{"http://host/a b", `bad target "http://host/a b": space in target`},
 		{"http://host/\n", `bad target "http://host/\n": control character in target`},
@@ -85,7 +89,7 @@ func TestParseTargetErrors(t *testing.T) {
 		{"grpc://127.0.0.1", `bad target "grpc://127.0.0.1": missing port (want grpc://host:port)`},
 		{"grpcs://host", `bad target "grpcs://host": missing port (want grpcs://host:port)`},
 		{"grpc://host:9090/a/b", `bad target "grpc://host:9090/a/b": service name "a/b" contains '/'`},
-		{"grpc://host:9090/svc?x=1", `bad target "grpc://host:9090/svc?x=1": query not allowed in a gRPC target`},
+		{"grpc://host:9090/svc?x=1", `bad target "grpc://host:9090/svc?x=xxxxx": query not allowed in a gRPC target`},
 		{"tcp://host", `bad target "tcp://host": missing port (want tcp://host:port)`},
 		{"tcp://host:5432/db", `bad target "tcp://host:5432/db": path or query not allowed in a tcp target`},
 		{"tcp://host:5432?x", `bad target "tcp://host:5432?x": path or query not allowed in a tcp target`},

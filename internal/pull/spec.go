@@ -193,8 +193,12 @@ func Compile(s Spec) (*Prober, error) {
 			bad("max_output", errors.New("must not be negative"))
 		}
 		for i, kv := range s.Env {
-			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			// The value is never quoted: it may be a secret.
+			switch k, _, ok := strings.Cut(kv, "="); {
+			case !ok:
 				bad(fmt.Sprintf("env[%d]", i), fmt.Errorf("%q is not KEY=VALUE", clip(kv, 40)))
+			case k == "":
+				bad(fmt.Sprintf("env[%d]", i), errors.New("is not KEY=VALUE: the name before '=' is empty"))
 			}
 		}
 	case s.URL == "":

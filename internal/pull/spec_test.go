@@ -135,11 +135,17 @@ func TestCompileErrors(t *testing.T) {
 		{Spec{Command: []string{""}}, "command[0]: the program must not be empty"},
 		{Spec{Command: []string{"x"}, Env: []string{"NOEQ"}}, `env[0]: "NOEQ" is not KEY=VALUE`},
 		{Spec{URL: "http://x", Timeout: Duration(-1)}, "timeout: must not be negative"},
+		// Secrets are never echoed.
+		{Spec{Command: []string{"x"}, Env: []string{"=PRODPASS"}}, "env[0]: is not KEY=VALUE: the name before '=' is empty"},
+		{Spec{URL: "http://produser:PRODPASS@db.example/?token=PRODPASS"}, `url: bad target "http://xxxxx@db.example/?token=xxxxx": credentials in the URL are not supported`},
 	}
 	for _, tt := range tests {
 		_, err := Compile(tt.spec)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: got %v, want %q", tt.spec, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "PRODPASS") {
+			t.Errorf("the error echoes a secret: %v", err)
 		}
 	}
 }

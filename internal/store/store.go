@@ -3,8 +3,9 @@ package store
 import (
 	"context"
 	"errors"
-	"github.com/google/uuid"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -23,7 +24,9 @@ var (
 // every method shares.
 type Store interface {
 	// CreateCheck inserts c and its initial state st atomically.
-	// ErrExists if c.ID is taken.
+	// ErrExists if c.ID is taken. Like UpdateCheck, it stores
+	// c.Redacted(): no value of c.Secrets is ever written (GetCheck and
+	// ListChecks return the redacted form).
 	CreateCheck(ctx context.Context, c model.Check, st model.State) error
 	// UpdateCheck replaces the definition of an existing check, keeping its
 	// state and history. ErrNotFound if absent.
@@ -106,6 +109,14 @@ type Store interface {
 	// absorbed when it comes due); a flip writes its state with
 	// Update.Policy.
 	UpdatePolicyState(ctx context.Context, s PolicyState) (ok bool, err error)
+	// InstallationSecret returns the installation's secret: InstallationSecretLen
+	// random bytes (crypto/rand) made by the first call on a new store and
+	// durably kept with the data, so that every later call, after a
+	// restart too, returns the same bytes, and a copy of the store (a
+	// backup) carries it. The config derives the ids, and so the ping
+	// URLs, of checks that set none from it (docs/pings.md): it must
+	// never be logged or shown.
+	InstallationSecret(ctx context.Context) ([]byte, error)
 
 	// Close flushes pending writes, releases resources and blocks until
 	// the store's goroutines have exited. Later calls return ErrClosed.
@@ -198,6 +209,9 @@ type NotificationQuery struct {
 	// Limit caps the rows returned; default 100.
 	Limit int
 }
+
+// InstallationSecretLen is the length of Store.InstallationSecret.
+const InstallationSecretLen = 32
 
 // DefaultLimit is the default page size of the history queries.
 const DefaultLimit = 100

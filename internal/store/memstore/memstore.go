@@ -7,6 +7,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"slices"
 	"sync"
@@ -33,6 +34,7 @@ type Store struct {
 	flips  []model.Flip // all checks, in insertion order
 	outbox []model.Notification
 	policy map[model.CheckID]store.PolicyState
+	secret []byte // InstallationSecret, made on the first call
 }
 
 type record struct {
@@ -64,10 +66,28 @@ func (s *Store) check(ctx context.Context) error {
 	return nil
 }
 
+// cloneCheck returns the copy of c the store keeps: its Redacted form (no
+// secret value is stored, as in a file store).
 func cloneCheck(c model.Check) model.Check {
+	c = c.Redacted()
 	c.Tags = slices.Clone(c.Tags)
 	c.Probe = bytes.Clone(c.Probe)
 	return c
+}
+
+// InstallationSecret implements store.Store: made on the first call, kept
+// for the life of the Store (which is the life of its data).
+func (s *Store) InstallationSecret(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if s.secret == nil {
+		s.secret = make([]byte, store.InstallationSecretLen)
+		rand.Read(s.secret) // never fails (crypto/rand)
+	}
+	return bytes.Clone(s.secret), nil
 }
 
 // CreateCheck implements store.Store.

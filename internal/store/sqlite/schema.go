@@ -119,4 +119,12 @@ CREATE TABLE IF NOT EXISTS policy_state (
 	dropped  INTEGER NOT NULL,
 	held     INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Facts about the installation, one row each (added after schema version
+-- 1, created on every open, see migrate). "check_id_secret" is
+-- Store.InstallationSecret.
+CREATE TABLE IF NOT EXISTS installation (
+	name  TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+) WITHOUT ROWID;
 `

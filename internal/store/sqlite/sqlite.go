@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -621,7 +622,7 @@ func notFound(what string, id any) error {
 
 // CreateCheck implements store.Store.
 func (s *Store) CreateCheck(ctx context.Context, c model.Check, st model.State) error {
-	def, err := json.Marshal(c)
+	def, err := json.Marshal(c.Redacted())
 	if err != nil {
 		return err
 	}
@@ -647,7 +648,7 @@ func (s *Store) CreateCheck(ctx context.Context, c model.Check, st model.State) 
 
 // UpdateCheck implements store.Store.
 func (s *Store) UpdateCheck(ctx context.Context, c model.Check) error {
-	def, err := json.Marshal(c)
+	def, err := json.Marshal(c.Redacted())
 	if err != nil {
 		return err
 	}
@@ -794,6 +795,41 @@ func (s *Store) PolicyStates(ctx context.Context) ([]store.PolicyState, error) {
 		out = append(out, ps)
 	}
 	return out, rows.Err()
+}
+
+// secretName is the installation row of InstallationSecret.
+const secretName = "check_id_secret"
+
+// InstallationSecret implements store.Store. The first call writes the
+// secret in a group commit (durable when it returns); two racing first
+// calls agree, as the second insert is ignored and both read the row back.
+func (s *Store) InstallationSecret(ctx context.Context) ([]byte, error) {
+	if err := s.reading(ctx); err != nil {
+		return nil, err
+	}
+	var secret []byte
+	err := s.rdb.QueryRowContext(ctx, `SELECT value FROM installation WHERE name = ?`, secretName).Scan(&secret)
+	if err == nil && len(secret) == store.InstallationSecretLen {
+		return secret, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read installation secret: %w", err)
+	}
+	if err == nil {
+		return nil, fmt.Errorf("installation secret: %d bytes stored, want %d", len(secret), store.InstallationSecretLen)
+	}
+	fresh := make([]byte, store.InstallationSecretLen)
+	rand.Read(fresh) // never fails (crypto/rand)
+	err = s.write(ctx, func(ctx context.Context, w *writer) error {
+		if _, err := w.tx.ExecContext(ctx, `INSERT INTO installation(name, value) VALUES(?, ?) ON CONFLICT(name) DO NOTHING`, secretName, fresh); err != nil {
+			return err
+		}
+		return w.tx.QueryRowContext(ctx, `SELECT value FROM installation WHERE name = ?`, secretName).Scan(&secret)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("write installation secret: %w", err)
+	}
+	return secret, nil
 }
 
 // reading returns an error when the store is closed.

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,6 +68,8 @@ func Run(t *testing.T, cfg Config) {
 		{"Closed", testClosed},
 		{"Reopen", testReopen},
 		{"RetireRestorePurge", testRetire},
+		{"InstallationSecret", testInstallationSecret},
+		{"SecretsNotStored", testSecretsNotStored},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.fn(t, cfg) })
@@ -506,6 +509,102 @@ func testReopen(t *testing.T, cfg Config) {
 	equal(t, "flips after reopen", flips, []model.Flip{f})
 	outbox, _ := s2.Notifications(ctx, store.NotificationQuery{})
 	equal(t, "outbox after reopen", outbox, []model.Notification{n})
+}
+
+// testSecretsNotStored: a check's Secrets are never stored: CreateCheck
+// and UpdateCheck keep its Redacted form, which GetCheck and ListChecks
+// return (after a reopen too).
+func testSecretsNotStored(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, reopen := open(t, cfg)
+	c := SampleCheck(1)
+	c.Desc = "backup with s3cr3t-one"
+	c.Probe = []byte(`{"header":{"Authorization":"Bearer s3cr3t-one"},"url":"http://127.0.0.1/?token=s3cr3t-two"}`)
+	c.Secrets = []model.Secret{{Name: "ONE", Value: "s3cr3t-one"}, {Name: "TWO", Value: "s3cr3t-two"}}
+	if err := s.CreateCheck(ctx, c, model.NewState(c.ID, base)); err != nil {
+		t.Fatal(err)
+	}
+	want := c.Redacted()
+	if !strings.Contains(string(want.Probe), "${TWO}") {
+		t.Fatalf("Redacted: %s", want.Probe)
+	}
+	got, _, err := s.GetCheck(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "created check", got, want)
+	c.Desc = "now s3cr3t-two"
+	if err := s.UpdateCheck(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	want = c.Redacted()
+	all, err := s.ListChecks(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("%d checks, %v", len(all), err)
+	}
+	equal(t, "updated check", all[0].Check, want)
+	if all[0].Check.Secrets != nil || strings.Contains(mustJSON(all[0].Check), "s3cr3t") {
+		t.Fatalf("a secret was stored: %+v", all[0].Check)
+	}
+	if !cfg.Persistent {
+		return
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err = reopen().GetCheck(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "check after reopen", got, want)
+}
+
+// testInstallationSecret: the secret is InstallationSecretLen bytes, the
+// same on every call (concurrent first calls included) and after a
+// reopen, and another store's differs.
+func testInstallationSecret(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	s, reopen := open(t, cfg)
+	got := make([][]byte, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			b, err := s.InstallationSecret(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = b
+		})
+	}
+	wg.Wait()
+	first := got[0]
+	if len(first) != store.InstallationSecretLen || bytes.Equal(first, make([]byte, store.InstallationSecretLen)) {
+		t.Fatalf("secret %x: want %d random bytes", first, store.InstallationSecretLen)
+	}
+	for _, b := range got {
+		if !bytes.Equal(b, first) {
+			t.Fatalf("concurrent first calls disagree: %x and %x", b, first)
+		}
+	}
+	if again, err := s.InstallationSecret(ctx); err != nil || !bytes.Equal(again, first) {
+		t.Fatalf("second call: %x, %v", again, err)
+	}
+	other, _ := open(t, cfg)
+	if b, err := other.InstallationSecret(ctx); err != nil || bytes.Equal(b, first) {
+		t.Fatalf("another store's secret: %x, %v (must differ)", b, err)
+	}
+	if !cfg.Persistent {
+		return
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := reopen().InstallationSecret(ctx); err != nil || !bytes.Equal(b, first) {
+		t.Fatalf("after reopen: %x, %v; want %x", b, err, first)
+	}
+	if _, err := s.InstallationSecret(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("closed store: %v, want ErrClosed", err)
+	}
 }
 
 // Enqueuer is the optional capability of a store to take outbox rows that no

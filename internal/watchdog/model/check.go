@@ -107,6 +107,11 @@ type Check struct {
 	// Created and Updated are set by the engine (UTC).
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+	// Secrets are the values the definition took from the environment
+	// (${NAME} in the config file). They live in memory only: a store
+	// writes [Check.Redacted], with each value replaced by its ${NAME},
+	// and read-only views show that form too. Not encoded.
+	Secrets []Secret `json:"-"`
 }
 
 // Schedule is either a period (every Period, with Grace extra time) or a cron
