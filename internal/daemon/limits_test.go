@@ -63,7 +63,12 @@ func TestSlowBodiesAreBounded(t *testing.T) {
 	}
 	addr := h.d.Addrs()[0].String()
 
-	// A live stream of the status page, open through the whole attack.
+	// A live stream of the status page, open through the whole attack,
+	// opened as a browser does: after loading the page (the stream
+	// carries changes to the rows the page rendered).
+	if code, _ := h.do("GET", "/status/", roKey); code != 200 {
+		t.Fatalf("/status/: %d", code)
+	}
 	streamCtx, cancelStream := context.WithTimeout(context.Background(), time.Minute) // bounds the reads below
 	defer cancelStream()
 	req, _ := http.NewRequestWithContext(streamCtx, "GET", h.base+"/status/events", nil)
@@ -167,11 +172,13 @@ func TestSlowBodiesAreBounded(t *testing.T) {
 		t.Fatalf("ping: %v", err)
 	}
 	resp2.Body.Close()
+	var seen []string
 	for {
 		line, err := events.ReadString('\n')
 		if err != nil {
-			t.Fatalf("the live stream ended: %v", err)
+			t.Fatalf("the live stream ended: %v; it carried:\n%s", err, strings.Join(seen, ""))
 		}
+		seen = append(seen, line)
 		if strings.HasPrefix(line, "data: ") && strings.Contains(line, `\u003estreamed\u003c/a`) { // the row's link, JSON-escaped
 			break
 		}
