@@ -22,7 +22,7 @@ ATTACK=${ATTACK:-40s}
 PORT=${PORT:-41231}
 MODES=${MODES:-"bounded unbounded"}
 
-ulimit -n $((CONNS + 4096)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+ulimit -n $((CONNS + 4096)) 2>/dev/null || ulimit -n "$(ulimit -Hn)" # slowbody splits its connections over processes if this is short
 echo "open files limit: $(ulimit -n)"
 dir=$(mktemp -d)
 go build -o "$dir/vitals" ./cmd/vitals

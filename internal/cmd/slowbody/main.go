@@ -16,13 +16,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -38,7 +41,8 @@ func main() { os.Exit(run()) }
 type options struct {
 	addr, ping, slowFrom, normalFrom, metricsFrom string
 	pid                                           int
-	conns                                         int
+	conns, procs                                  int
+	slowOnly                                      bool
 	quiet, attack, trickle, redial, every         time.Duration
 }
 
@@ -48,6 +52,8 @@ func run() int {
 	flag.StringVar(&o.ping, "ping", "", "path of a push check's ping URL, /ping/<uuid> (required)")
 	flag.IntVar(&o.pid, "pid", 0, "the daemon's process id, for its memory (/proc/<pid>/status)")
 	flag.IntVar(&o.conns, "conns", 20000, "slow connections held at once")
+	flag.IntVar(&o.procs, "procs", 0, "processes sharing the slow connections (each has its own open files limit); default: as many as the limit needs")
+	flag.BoolVar(&o.slowOnly, "slow-only", false, "run -conns slow connections for -attack and print their counts as JSON (the helper processes)")
 	flag.StringVar(&o.slowFrom, "slow-from", "127.0.0.2", "source address of the slow connections")
 	flag.StringVar(&o.normalFrom, "normal-from", "127.0.0.3", "source address of the normal client")
 	flag.StringVar(&o.metricsFrom, "metrics-from", "127.0.0.4", "source address of the /metrics scrapes")
@@ -71,12 +77,18 @@ func run() int {
 			return 2
 		}
 	}
-	if n, err := raiseFileLimit(uint64(o.conns) + 1024); err != nil {
-		fmt.Fprintf(os.Stderr, "slowbody: open files limit %d, need %d: %v (run as root, or ulimit -n)\n", n, o.conns+1024, err)
-		return 1
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.slowOnly {
+		return slowOnly(ctx, o)
+	}
+	// The slow connections are shared among processes when one cannot
+	// open them all (the hard limit on open files may be out of reach).
+	limit, _ := raiseFileLimit(uint64(o.conns) + fileSlack)
+	if o.procs <= 0 {
+		per := max(int(limit)-fileSlack, 1)
+		o.procs = (o.conns + per - 1) / per
+	}
 
 	fmt.Printf("quiet baseline: %v of pings from %s\n", o.quiet, o.normalFrom)
 	rssBefore := rss(o.pid, "VmRSS")
@@ -88,14 +100,26 @@ func run() int {
 	defer cancel()
 	var sl slowStats
 	var wg sync.WaitGroup
-	for i := range o.conns {
-		wg.Go(func() { sl.loop(actx, o, time.Duration(i)*o.trickle/time.Duration(o.conns)) })
+	share := o.conns / o.procs
+	helpers := make([]slowCounts, o.procs-1)
+	helperErrs := make([]error, o.procs-1)
+	for i := range helpers {
+		wg.Go(func() { helpers[i], helperErrs[i] = runHelper(actx, o, share) })
 	}
+	sl.start(actx, &wg, o, o.conns-share*(o.procs-1))
 	peakOpen := 0.0
 	wg.Go(func() { peakOpen = sample(actx, o) })
 	attack := pingFor(actx, o, o.attack)
 	cancel()
 	wg.Wait()
+	total := sl.counts()
+	for i, h := range helpers {
+		if helperErrs[i] != nil {
+			fmt.Fprintf(os.Stderr, "slowbody: helper process %d: %v\n", i+1, helperErrs[i])
+			return 1
+		}
+		total.add(h)
+	}
 	rssAfter := rss(o.pid, "VmRSS")
 	m := scrape(o)
 
@@ -105,7 +129,7 @@ func run() int {
 	if quiet.p(99) > 0 {
 		fmt.Printf("p99 under attack / quiet:    %.2f\n", float64(attack.p(99))/float64(quiet.p(99)))
 	}
-	fmt.Printf("slow connections: %s\n", &sl)
+	fmt.Printf("slow connections (%d processes): %s\n", o.procs, total)
 	fmt.Printf("daemon /metrics: open at most %.0f (sampled each second), accepted %s, rejected per_client %s, total %s, body timeouts %s\n",
 		peakOpen, m["vitals_http_connections_accepted_total"], m[`vitals_http_connections_rejected_total{reason="per_client"}`],
 		m[`vitals_http_connections_rejected_total{reason="total"}`], m["vitals_http_body_timeouts_total"])
@@ -174,11 +198,87 @@ func pingFor(ctx context.Context, o options, d time.Duration) latencies {
 	return l
 }
 
+// fileSlack is the files a process needs besides its slow connections.
+const fileSlack = 64
+
+// slowOnly is a helper process's run: its share of the slow connections,
+// then their counts as JSON on stdout.
+func slowOnly(ctx context.Context, o options) int {
+	if n, err := raiseFileLimit(uint64(o.conns) + fileSlack); err != nil {
+		fmt.Fprintf(os.Stderr, "slowbody: open files limit %d, need %d: %v\n", n, o.conns+fileSlack, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.attack)
+	defer cancel()
+	var sl slowStats
+	var wg sync.WaitGroup
+	sl.start(ctx, &wg, o, o.conns)
+	wg.Wait()
+	if err := json.NewEncoder(os.Stdout).Encode(sl.counts()); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// runHelper runs a helper process with n slow connections for the rest of
+// ctx and returns its counts.
+func runHelper(ctx context.Context, o options, n int) (slowCounts, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return slowCounts{}, err
+	}
+	end, _ := ctx.Deadline()
+	left := time.Until(end)
+	cmd := exec.Command(self, "-slow-only", "-addr", o.addr, "-ping", o.ping, "-slow-from", o.slowFrom,
+		"-conns", strconv.Itoa(n), "-attack", left.String(), "-trickle", o.trickle.String(), "-redial", o.redial.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output() // it ends on its own at the end of -attack
+	if err != nil {
+		return slowCounts{}, err
+	}
+	var c slowCounts
+	return c, json.Unmarshal(out, &c)
+}
+
 // slowStats count what the slow connections met.
 type slowStats struct {
 	dials, dialErrors, open, maxOpen, byteWrites atomic.Int64
 	mu                                           sync.Mutex
 	answers                                      map[string]int // status line or how it ended
+}
+
+// start runs n slow connections until ctx ends, their dials spread over
+// one trickle period; wg tracks them.
+func (s *slowStats) start(ctx context.Context, wg *sync.WaitGroup, o options, n int) {
+	for i := range n {
+		wg.Go(func() { s.loop(ctx, o, time.Duration(i)*o.trickle/time.Duration(n)) })
+	}
+}
+
+// slowCounts are slowStats as numbers, summed over processes.
+type slowCounts struct {
+	Dials, DialErrors, MaxOpen, ByteWrites int64
+	Answers                                map[string]int
+}
+
+func (s *slowStats) counts() slowCounts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slowCounts{Dials: s.dials.Load(), DialErrors: s.dialErrors.Load(), MaxOpen: s.maxOpen.Load(),
+		ByteWrites: s.byteWrites.Load(), Answers: maps.Clone(s.answers)}
+}
+
+func (c *slowCounts) add(o slowCounts) {
+	c.Dials += o.Dials
+	c.DialErrors += o.DialErrors
+	c.MaxOpen += o.MaxOpen // a bound: the processes' peaks need not coincide
+	c.ByteWrites += o.ByteWrites
+	if c.Answers == nil {
+		c.Answers = map[string]int{}
+	}
+	for k, v := range o.Answers {
+		c.Answers[k] += v
+	}
 }
 
 func (s *slowStats) answered(what string) {
@@ -190,22 +290,13 @@ func (s *slowStats) answered(what string) {
 	s.mu.Unlock()
 }
 
-func (s *slowStats) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range s.answers {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+func (c slowCounts) String() string {
 	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s ×%d", k, s.answers[k]))
+	for _, k := range slices.Sorted(maps.Keys(c.Answers)) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, c.Answers[k]))
 	}
 	return fmt.Sprintf("%d dials (%d failed), at most %d connected at once on the client side, %d body bytes sent; ended by: %s",
-		s.dials.Load(), s.dialErrors.Load(), s.maxOpen.Load(), s.byteWrites.Load(), strings.Join(parts, ", "))
+		c.Dials, c.DialErrors, c.MaxOpen, c.ByteWrites, strings.Join(parts, ", "))
 }
 
 // loop holds one slow connection until ctx ends: it sends a ping's headers
