@@ -56,7 +56,8 @@ EOF
   echo "=== $mode ($(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
   "$dir/slowbody" -addr "127.0.0.1:$PORT" -ping "/ping/$id" -pid "$pid" -conns "$CONNS" -quiet "$QUIET" -attack "$ATTACK"
   kill "$pid"; wait "$pid" || true; pid=
-  echo "daemon log lines: $(wc -l < "$dir/daemon-$mode.log") (warnings and errors)"
+  echo "daemon log lines: $(wc -l < "$dir/daemon-$mode.log") (warnings and errors), most frequent:"
+  grep -o 'msg="[^"]*"' "$dir/daemon-$mode.log" | sort | uniq -c | sort -rn | head -3 || true
   # Slowest drain first: the next daemon must find the port free.
   sleep 2
 done
