@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -193,5 +194,44 @@ func TestSlowBodiesAreBounded(t *testing.T) {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestWriteTimeoutDropsNonReader: a client that stops reading an answer is
+// dropped once a write has waited write_timeout, while an answer that
+// keeps moving is not cut (the live stream in TestSlowBodiesAreBounded).
+func TestWriteTimeoutDropsNonReader(t *testing.T) {
+	cfg, err := config.Parse("x.yaml", []byte("server: {write_timeout: 200ms}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{}
+	d.cfg.Store(cfg)
+	writeErr := make(chan error, 1)
+	srv := httptest.NewServer(d.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for { // far more than the socket buffers hold: a write blocks
+			if _, err := w.Write(chunk); err != nil {
+				writeErr <- err
+				return
+			}
+		}
+	})))
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // and read nothing
+	tm := time.NewTimer(time.Minute)
+	defer tm.Stop()
+	select {
+	case err := <-writeErr:
+		if !isTimeout(err) {
+			t.Fatalf("write error %v, want a timeout", err)
+		}
+	case <-tm.C:
+		t.Fatal("the handler's writes to a client that reads nothing never failed")
 	}
 }
