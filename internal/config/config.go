@@ -77,6 +77,25 @@ type Server struct {
 	DeadMansSwitch string `yaml:"dead_mans_switch"`
 	// DeadMansSwitchInterval: default 1m.
 	DeadMansSwitchInterval Duration `yaml:"dead_mans_switch_interval"`
+	// MaxConnections bounds the client connections open at once, across
+	// the Listen addresses; a connection past it is answered 503 and closed
+	// at accept time. Keep it below the open files limit. Default 4096.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerClient bounds the connections open at once from one
+	// client address (the TCP peer: an IPv4 address, or an IPv6 /64);
+	// past it a connection is answered 429 and closed at accept time.
+	// Behind a proxy every connection comes from the proxy, so with
+	// TrustProxyHeaders the default is MaxConnections (no bound of its
+	// own). Default 256.
+	MaxConnectionsPerClient int `yaml:"max_connections_per_client"`
+	// BodyTimeout bounds the time a request may take to send its body,
+	// from when its headers were read; a body not received by then is
+	// answered 408 and its connection closed. Default 10s.
+	BodyTimeout Duration `yaml:"body_timeout"`
+	// WriteTimeout bounds each write of an answer: a client that reads
+	// nothing for this long is dropped. Long answers (the status page's
+	// live stream) stay open as long as they make progress. Default 30s.
+	WriteTimeout Duration `yaml:"write_timeout"`
 }
 
 // Store says where state is kept.

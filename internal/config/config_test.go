@@ -60,6 +60,12 @@ func TestLoadBadConfigs(t *testing.T) {
 		},
 		"postgres":      {`postgres.yaml:2: store.postgres: the PostgreSQL store is not available yet: use store.sqlite`},
 		"push_and_pull": {`push_and_pull.yaml:3: checks[0].period: applies to push checks only (a tcp probe is polled every interval)`},
+		"server_bounds": {
+			`server_bounds.yaml:2: server.max_connections: must be positive`,
+			`server_bounds.yaml:3: server.max_connections_per_client: must be positive`,
+			`server_bounds.yaml:4: server.body_timeout: must be at least 100ms`,
+			`server_bounds.yaml:5: server.write_timeout: must be at least 100ms`,
+		},
 		"short_key": {
 			`short_key.yaml:3: api_keys[0].key: shorter than 16 characters`,
 			`short_key.yaml:4: api_keys[0].access: "admin" must be "read-only" or "read-write"`,
@@ -196,6 +202,19 @@ func TestDefaults(t *testing.T) {
 	if cfg.Server.Listen[0] != DefaultListen || cfg.Server.PublicURL != "http://"+DefaultListen || cfg.Store.SQLite.Path != "/var/state/vitals/vitals.db" ||
 		*cfg.Pings.BodyLimit != DefaultBodyLimit || cfg.Retention.Pings != DefaultPingRetention || cfg.Pull.MaxConcurrent != DefaultMaxConcurrent {
 		t.Errorf("%+v", cfg)
+	}
+	if s := cfg.Server; s.MaxConnections != DefaultMaxConnections || s.MaxConnectionsPerClient != DefaultMaxConnectionsPerClient ||
+		s.BodyTimeout.D() != DefaultBodyTimeout || s.WriteTimeout.D() != DefaultWriteTimeout {
+		t.Errorf("server bounds: %+v", s)
+	}
+	// Behind a proxy every connection comes from it: the per-client bound
+	// defaults to the total.
+	cfg, err = Parse("x.yaml", []byte("server: {trust_proxy_headers: true, max_connections: 100}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Server; s.MaxConnectionsPerClient != 100 {
+		t.Errorf("per-client bound behind a proxy: %d", s.MaxConnectionsPerClient)
 	}
 	// A pull check's timeout is capped at its interval.
 	cfg, err = Parse("x.yaml", []byte("checks:\n- name: t\n  tcp: {address: 'localhost:1'}\n  interval: 2s\n"), nil)

@@ -32,6 +32,18 @@ const (
 	MaxFileSize = 8 << 20
 )
 
+// The bounds on what the server holds for a client (docs/watchdog.md,
+// "Hardening").
+const (
+	DefaultMaxConnections          = 4096
+	DefaultMaxConnectionsPerClient = 256
+	DefaultBodyTimeout             = 10 * time.Second
+	DefaultWriteTimeout            = 30 * time.Second
+	// MinIOTimeout is the shortest server.body_timeout and write_timeout
+	// (0 is the default, not "none").
+	MinIOTimeout = 100 * time.Millisecond
+)
+
 // DefaultSQLitePath is where the embedded store lives when the config does
 // not say: $XDG_STATE_HOME/vitals/vitals.db, else
 // $HOME/.local/state/vitals/vitals.db, else ./vitals-data/vitals.db.
@@ -60,6 +72,21 @@ func (c *Config) applyDefaults() {
 	}
 	if s.DeadMansSwitchInterval == 0 {
 		s.DeadMansSwitchInterval = Duration(DefaultDeadMansSwitchInterval)
+	}
+	if s.MaxConnections == 0 {
+		s.MaxConnections = DefaultMaxConnections
+	}
+	if s.MaxConnectionsPerClient == 0 {
+		s.MaxConnectionsPerClient = DefaultMaxConnectionsPerClient
+		if s.TrustProxyHeaders { // every connection comes from the proxy
+			s.MaxConnectionsPerClient = s.MaxConnections
+		}
+	}
+	if s.BodyTimeout == 0 {
+		s.BodyTimeout = Duration(DefaultBodyTimeout)
+	}
+	if s.WriteTimeout == 0 {
+		s.WriteTimeout = Duration(DefaultWriteTimeout)
 	}
 	if c.Store.SQLite.Path == "" {
 		c.Store.SQLite.Path = DefaultSQLitePath()

@@ -39,6 +39,18 @@ func (l *loader) validate(c *Config) {
 	if s.DeadMansSwitchInterval < 0 || (s.DeadMansSwitchInterval > 0 && s.DeadMansSwitchInterval.D() < 1e9) {
 		l.errorf("server.dead_mans_switch_interval", "must be at least 1s")
 	}
+	if s.MaxConnections < 0 {
+		l.errorf("server.max_connections", "must be positive")
+	}
+	if s.MaxConnectionsPerClient < 0 {
+		l.errorf("server.max_connections_per_client", "must be positive")
+	}
+	if s.BodyTimeout.D() < MinIOTimeout {
+		l.errorf("server.body_timeout", "must be at least %v", MinIOTimeout)
+	}
+	if s.WriteTimeout.D() < MinIOTimeout {
+		l.errorf("server.write_timeout", "must be at least %v", MinIOTimeout)
+	}
 	if c.Store.Postgres != nil {
 		l.errorf("store.postgres", "the PostgreSQL store is not available yet: use store.sqlite")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/metrics"
+	"github.com/vitals-go/vitals/internal/netlimit"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/statuspage"
 	"github.com/vitals-go/vitals/internal/store"
@@ -60,6 +61,9 @@ type Daemon struct {
 	srv      *http.Server
 	lns      []net.Listener
 	mux      *http.ServeMux
+	// lim bounds the connections of every listener (limits.go).
+	lim          *netlimit.Limiter
+	bodyTimeouts atomic.Uint64 // requests answered 408 by guard
 
 	// idSecret is the store's installation secret, from which the ids of
 	// config checks that set none are derived (checkIDs).
@@ -221,6 +225,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vitals_pull_skipped_total", Help: "Probe turns skipped because the previous probe of the check was still running."},
 			func() float64 { return float64(d.sched.Stats().Skipped) }),
 	)
+	reg.MustRegister(d.serverMetrics()...)
 	d.mux = http.NewServeMux()
 	d.mux.Handle("/ping/", swapped(&d.pings))
 	d.mux.Handle("/api/", swapped(&d.api))
@@ -229,8 +234,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	d.mux.Handle("/status/", http.StripPrefix("/status", d.page))
 	d.mux.Handle("GET /{$}", http.RedirectHandler("/status/", http.StatusFound))
 	d.mon.Mount(d.mux)
+	// What a client can hold is bounded: connections at accept time (lim),
+	// the headers by ReadHeaderTimeout, the body and the answer by guard's
+	// deadlines (limits.go).
+	d.lim = d.newLimiter()
 	d.srv = &http.Server{
-		Handler:           d.mux,
+		Handler:           d.bounded(d.mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -244,7 +253,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		if err != nil {
 			return nil, err
 		}
-		d.lns = append(d.lns, ln)
+		d.lns = append(d.lns, d.lim.Listen(ln))
 		cleanup = append(cleanup, func() { ln.Close() })
 	}
 	d.logStart(cfg)
@@ -271,7 +280,7 @@ func (d *Daemon) Store() *sqlite.Store { return d.st }
 func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
 
 // Handler returns the daemon's HTTP handler (what its listeners serve).
-func (d *Daemon) Handler() http.Handler { return d.mux }
+func (d *Daemon) Handler() http.Handler { return d.srv.Handler }
 
 // Run serves until ctx is done, then shuts down: readiness turns DOWN and
 // the server keeps serving for server.drain_period, then it stops
