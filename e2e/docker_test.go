@@ -292,7 +292,11 @@ func tail(s string, n int) string {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(m.Run())
+	code := m.Run()
+	if vitalsBin != "" {
+		os.RemoveAll(filepath.Dir(vitalsBin))
+	}
+	os.Exit(code)
 }
 
 // TestComposeWaitsForHealthy runs deploy/compose: the client starts only

@@ -22,6 +22,7 @@ func TestStartupCheck(t *testing.T) {
 	cfg := config{
 		addr: addr, dataDir: t.TempDir(), token: token,
 		checkInterval: 50 * time.Millisecond, stallAfter: 3 * time.Second, maxInFlight: 16,
+		drain: time.Millisecond, // 0 would be the library's default drain
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
