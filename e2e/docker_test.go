@@ -9,6 +9,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -130,7 +131,10 @@ func requireSwarm(t *testing.T) {
 		t.Log("this engine is already a swarm manager: using it as it is")
 		return
 	}
-	if len(info) > 0 && info[0] != "inactive" {
+	switch {
+	case len(info) == 2 && info[0] == "active":
+		testenv.Require(t, "docker swarm mode", errors.New("this engine is a swarm worker, not a manager: it cannot create services"))
+	case len(info) > 0 && info[0] != "inactive":
 		t.Logf("swarm state %q: leaving it before init", strings.Join(info, " "))
 		if out, err := exec.Command("docker", "swarm", "leave", "--force").CombinedOutput(); err != nil {
 			t.Logf("docker swarm leave --force: %v: %s", err, bytes.TrimSpace(out))
