@@ -4,8 +4,9 @@
 // --validate=strict` would say) into the k8s.io/api types, then checked for
 // what matters: each probe asks the health endpoint of its role on the port
 // the service listens on, the startup probe exists, the image is the one the
-// Dockerfile builds, resources are bounded, and the Service reaches the pods.
-// It is a module of its own so that the library's go.mod does not carry the
+// Dockerfile builds, resources are bounded, and the Service reaches the pods;
+// then each probe is run, as the kubelet would, against the real service. It
+// is a module of its own so that the library's go.mod does not carry the
 // Kubernetes modules.
 package kubernetes
 
@@ -20,6 +21,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -390,4 +392,121 @@ func servedPaths(t *testing.T) map[string]bool {
 		served[r.path] = rec.Code != http.StatusNotFound
 	}
 	return served
+}
+
+// TestProbesAgainstTheService runs the real account service with each
+// Deployment's environment (ADDR moved to a free loopback port, DATA_DIR to
+// a temporary directory) and runs each of its probes as the kubelet would:
+// an httpGet as a GET of its path on its port, an exec as its very command,
+// with the image's /healthprobe replaced by one built from this repository.
+// Each must pass within 30 seconds, the startup probe first.
+func TestProbesAgainstTheService(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the account service")
+	}
+	bin := buildBinaries(t)
+	for _, o := range decodeAll(t) {
+		d, ok := o.obj.(*appsv1.Deployment)
+		if !ok {
+			continue
+		}
+		for i := range d.Spec.Template.Spec.Containers {
+			c := &d.Spec.Template.Spec.Containers[i]
+			t.Run(d.Name+"/"+c.Name, func(t *testing.T) { probeService(t, bin, c) })
+		}
+	}
+}
+
+// buildBinaries builds the service and healthprobe in the repository's own
+// module (its go.mod and build cache, not this module's) and returns their
+// directory.
+func buildBinaries(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./examples/accountservice", "./cmd/healthprobe")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir
+}
+
+func probeService(t *testing.T, bin string, c *corev1.Container) {
+	listen := containerAddr(t, c.Name, c)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	ln.Close()
+	env := []string{"ADDR=" + addr, "DATA_DIR=" + t.TempDir()}
+	for _, e := range c.Env {
+		if e.Name != "ADDR" && e.Name != "DATA_DIR" {
+			env = append(env, e.Name+"="+e.Value)
+		}
+	}
+	svc := exec.Command(filepath.Join(bin, "accountservice"))
+	svc.Env = env
+	var out bytes.Buffer
+	svc.Stdout, svc.Stderr = &out, &out
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		svc.Process.Kill()
+		svc.Wait()
+		if t.Failed() {
+			t.Logf("service output:\n%s", out.String())
+		}
+	})
+	for _, r := range roles {
+		p := r.probe(c)
+		if p == nil {
+			continue // reported by TestManifests
+		}
+		var run func() error
+		switch {
+		case p.HTTPGet != nil:
+			if portNumber(c, p.HTTPGet.Port) != listen[1] {
+				continue // reported by TestManifests
+			}
+			u := "http://" + net.JoinHostPort("127.0.0.1", port) + p.HTTPGet.Path
+			run = func() error { return httpProbe(u) }
+		case p.Exec != nil && len(p.Exec.Command) > 1:
+			args := slices.Clone(p.Exec.Command)
+			args[0] = filepath.Join(bin, filepath.Base(args[0]))
+			last := &args[len(args)-1]
+			*last = strings.Replace(*last, "//"+net.JoinHostPort(listen[0], listen[1])+"/", "//"+addr+"/", 1)
+			run = func() error {
+				if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+					return fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))
+				}
+				return nil
+			}
+		default:
+			continue
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for err := run(); err != nil; err = run() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never passed against the running service: %v", r.name, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// httpProbe is the kubelet's HTTP probe: success is a status from 200 to 399.
+func httpProbe(u string) error {
+	c := &http.Client{Timeout: 2 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(u)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 399 {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return nil
 }
