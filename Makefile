@@ -47,6 +47,7 @@ fuzz:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/ ./cmd/...
 
-## e2e: the example service in the real Docker engine (HEALTHCHECK, drain, Swarm)
+## e2e: the example service in the real Docker engine (HEALTHCHECK, drain, compose, Swarm,
+## the watchdog restarting it)
 e2e:
 	$(GO) test -tags e2e -count=1 -v -timeout 20m ./e2e/...

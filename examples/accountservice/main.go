@@ -89,6 +89,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 
 	inflight := checks.NewInFlight(cfg.maxInFlight, checks.InFlightOptions{})
 	for _, c := range []health.Check{
+		// The startup check the Kubernetes manifests' startupProbe waits
+		// for (deploy/kubernetes): it passes once the store is open with
+		// its schema in place, and holds liveness and readiness DOWN until
+		// then. Once it has passed it stops running (health.Startup only).
+		{Name: "store-open", ComponentType: "datastore", Kinds: health.Startup, Checker: health.CheckerFunc(store.Ready)},
 		{Name: "worker", Checker: stall, Kinds: health.Liveness | health.Readiness},
 		{Name: "store", ComponentType: "datastore", Checker: health.CheckerFunc(func(ctx context.Context) error {
 			// The store's pool changes when the chaos switch closes it.

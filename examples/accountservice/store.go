@@ -82,6 +82,17 @@ func (s *Store) Online(ctx context.Context) error {
 	return nil
 }
 
+// Ready reports whether the store is open with its schema in place: the
+// startup check. It fails while offline and before the accounts table exists.
+func (s *Store) Ready(ctx context.Context) error {
+	var n int
+	err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'accounts'`).Scan(&n)
+	if err == nil && n == 0 {
+		err = errors.New("store: schema not created")
+	}
+	return err
+}
+
 // Offline closes the pool: every query fails until Online.
 func (s *Store) Offline() error {
 	s.mu.Lock()
