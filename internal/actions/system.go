@@ -50,7 +50,7 @@ type SystemOptions struct {
 	Logger *slog.Logger
 }
 
-// System bundles what the daemon needs for issue 6: the Registry, the
+// System bundles what the daemon needs for its actions: the Registry, the
 // Planner and the Dispatcher to give the engine, the Suppression policy
 // (silences come from the API through it) and the supervised processes.
 // Apply applies a config (at start and on every reload); Start and Stop

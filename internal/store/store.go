@@ -149,7 +149,7 @@ type Update struct {
 	Ping *model.Ping
 	// Flips are status changes decided on this event, appended.
 	Flips []model.Flip
-	// Notifications are outbox rows caused by the flips (issue 6: written
+	// Notifications are outbox rows caused by the flips (written
 	// in the same transaction as the flip, so no alert is ever lost or
 	// invented by a crash between the two). A row whose (FlipID, Channel)
 	// exists already is skipped.

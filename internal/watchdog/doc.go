@@ -19,7 +19,7 @@
 // Extension points, for the engineers building on the engine:
 //   - Listener: OnFlip after each committed flip (actions, notifications
 //     wake-up, logs). Planner: Plan before the commit, to add outbox rows
-//     to the flip's transaction (issue 6's durable outbox).
+//     to the flip's transaction (the durable outbox).
 //   - StateListener (optional interface of a Listener): OnState after every
 //     committed change (metrics, status page live updates).
 //   - CheckListener (optional interface of a Listener): OnCheck when a
