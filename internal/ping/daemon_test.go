@@ -2,7 +2,6 @@ package ping_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -26,27 +24,17 @@ import (
 	"github.com/vitals-go/vitals/internal/ping"
 	"github.com/vitals-go/vitals/internal/ratelog"
 	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/testenv"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // logBuf is a slog destination tests can read while the daemon writes.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+type logBuf struct{ testenv.LogBuffer }
 
 // lines returns the logged lines that contain every one of subs.
 func (b *logBuf) lines(subs ...string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []string
-	for l := range strings.SplitSeq(b.buf.String(), "\n") {
+	for l := range strings.SplitSeq(b.String(), "\n") {
 		match := l != ""
 		for _, s := range subs {
 			match = match && strings.Contains(l, s)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
+	"github.com/vitals-go/vitals/internal/testenv"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -326,7 +327,7 @@ func TestSync(t *testing.T) {
 func TestLogsDoNotLeakPingSecret(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		var buf syncBuffer
+		var buf testenv.LogBuffer
 		log := slog.New(slog.NewTextHandler(&buf, nil))
 		e := start(t, memstore.New(memstore.Options{}), watchdog.Options{Logger: log})
 		c, err := e.Create(ctx, pushCheck("backup"))
@@ -346,23 +347,6 @@ func TestLogsDoNotLeakPingSecret(t *testing.T) {
 			t.Errorf("the log carries the check's UUID (its ping secret):\n%s", out)
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // updatePlanner records what the engine gives an UpdatePlanner.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
+	"github.com/vitals-go/vitals/internal/testenv"
 	"github.com/vitals-go/vitals/internal/watchdog"
 	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
@@ -22,7 +23,7 @@ func TestSyncRetiresAndRestores(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		st := memstore.New(memstore.Options{})
-		var buf syncBuffer
+		var buf testenv.LogBuffer
 		e := start(t, st, watchdog.Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 		a, b := pushCheck("a"), pushCheck("b")
 		a.ID, b.ID = model.NewCheckID(), model.NewCheckID()
