@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test lint bench bench-http bench-healthprobe fuzz build e2e
+.PHONY: test lint bench bench-http bench-healthprobe bench-slowbody fuzz build e2e
 
 ## test: every test, with the race detector (what the README and CI run)
 test:
@@ -25,6 +25,10 @@ bench-http:
 ## bench-healthprobe: healthprobe's start-to-exit time against curl, and its size
 bench-healthprobe:
 	scripts/bench-healthprobe.sh
+
+## bench-slowbody: 20,000 slow-body connections against the daemon while a client pings (BENCHMARKS.md)
+bench-slowbody:
+	scripts/bench-slowbody.sh
 
 ## fuzz: each fuzz target for a short while (FUZZTIME, default 30s each); a crasher
 ## written to testdata/fuzz fails it
