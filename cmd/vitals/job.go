@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/pull"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // pingURLEnv holds the ping URL when --ping-url is not given.

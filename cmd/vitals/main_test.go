@@ -20,8 +20,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/daemon"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 func noEnv(string) (string, bool) { return "", false }

@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"github.com/vitals-go/vitals/internal/config"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // runValidate checks each file and prints every error, one per line, as

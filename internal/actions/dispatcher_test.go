@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // receiver is a real HTTP webhook receiver on a fixed loopback port that

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // The daemon's wiring: channels built through the registry, a Planner that

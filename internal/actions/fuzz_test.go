@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // Outbox payloads come back from the store (a file others can write):

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 var (

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Window is a maintenance window or a silence: while it is open, the

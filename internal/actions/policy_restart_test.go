@@ -10,10 +10,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // sqliteWatchdog is the watchdog as the daemon wires it: a System over the

@@ -10,9 +10,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/actions/restart"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // A docker-style guarded restart routed on a check's down flips: a check

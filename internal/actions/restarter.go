@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/actions/restart"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // Restarter restarts one target: a Docker container, a supervised process.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/actions/restart"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // A guarded restart restarts at once, then waits out the exponential delay

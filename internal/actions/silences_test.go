@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // A silence created through Silences holds a check's alerts until it ends

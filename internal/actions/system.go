@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Config is everything about actions that the config file says, in the

@@ -15,9 +15,9 @@ import (
 
 	"github.com/vitals-go/vitals/internal/actions/restart"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // The System as the daemon wires it: a check's down flip restarts a

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/api"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 func TestKeys(t *testing.T) {

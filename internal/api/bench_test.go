@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/api"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // benchAPI is the handler over a real engine with n checks.

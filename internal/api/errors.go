@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // apiError is an error answer: its status code and its JSON body.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/apikey"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // request is one authenticated API call.

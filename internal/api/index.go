@@ -3,7 +3,7 @@ package api
 import (
 	"sync"
 
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // uniqueKey returns the check's unique_key (see model.UniqueKey).

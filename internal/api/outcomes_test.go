@@ -10,9 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitals-go/vitals/internal/api"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Each flip in GET /checks/{key}/flips carries the outcome of the actions it

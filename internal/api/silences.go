@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitals-go/vitals/internal/actions"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // SilenceBook is where the API keeps silences; *actions.Silences

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // checkInput is the body of create and update. Every field is optional in

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/apikey"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/pull"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // testIDs derive the ids of checks that set none from a fixed secret.

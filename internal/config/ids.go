@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitals-go/vitals/internal/actions"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // A push check's id is the secret of its ping URL /ping/<id>. A config

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // TestCheckSecrets: each model check carries the values its definition

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/vitals-go/vitals/internal/apikey"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/probe"
 	"github.com/vitals-go/vitals/internal/pull"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 func (l *loader) validate(c *Config) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/vitals-go/vitals/health"
 	"github.com/vitals-go/vitals/internal/config"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // startBackground starts the dead man's switch pinger and the systemd

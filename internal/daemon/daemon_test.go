@@ -18,7 +18,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/config"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 const (

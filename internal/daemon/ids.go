@@ -8,8 +8,8 @@ import (
 	"slices"
 
 	"github.com/vitals-go/vitals/internal/config"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // checkIDs returns how the config's checks that set no id get one (see

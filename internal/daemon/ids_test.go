@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/config"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/testenv"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // logged returns a logger writing into logs.

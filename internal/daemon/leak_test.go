@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/vitals-go/vitals/internal/config"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/testenv"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // TestLogsHoldNoSecrets runs a real daemon through what it logs about:

@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/vitals-go/vitals/internal/config"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // hookLog is a webhook receiver that keeps "check state" of every

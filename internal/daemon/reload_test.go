@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/config"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/testenv"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // guardFile is a config of named push checks with explicit ids: the

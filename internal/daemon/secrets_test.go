@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/testenv"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // TestEnvSecretsNotStored: a config whose probe URL, header and command

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Store is a store.Store whose writes are timed by a Recorder

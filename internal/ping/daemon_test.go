@@ -21,11 +21,11 @@ import (
 
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/daemon"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/ping"
 	"github.com/vitals-go/vitals/internal/ratelog"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/testenv"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // logBuf is a slog destination tests can read while the daemon writes.

@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Defaults of Options fields left zero.

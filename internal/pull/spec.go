@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/probe"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Defaults of a Spec's fields left zero.

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 //go:embed templates/*.html

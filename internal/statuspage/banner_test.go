@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/statuspage"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 var bannerRE = regexp.MustCompile(`<p id=banner class="banner (\w+)">([^<]*)</p>`)

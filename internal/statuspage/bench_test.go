@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/statuspage"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // benchChecks is the size SPEC §5 asks one watchdog to carry.

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // clientBuffer is how many messages a live stream may lag behind; a client

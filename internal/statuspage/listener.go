@@ -3,8 +3,8 @@ package statuspage
 import (
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // maxCreated bounds the checks created between two renders whose detail

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // recentFlips is how many flips the overview lists.

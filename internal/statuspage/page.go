@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Engine is what the page reads checks from: *watchdog.Engine satisfies it.

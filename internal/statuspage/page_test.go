@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/statuspage"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 func TestPrivateByDefault(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // row is one check's cached fragment of the overview: an <li>, re-rendered

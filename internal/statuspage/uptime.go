@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Days is how many days of uptime the bars show, today included.

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/deadlines"
 	"github.com/vitals-go/vitals/internal/watchdog/machine"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Errors returned by the engine, wrapped with context.

@@ -1,8 +1,8 @@
 package watchdog
 
 import (
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Transition is a committed (or, for a Planner, about to be committed) flip

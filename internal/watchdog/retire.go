@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/watchdog/machine"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // restore brings the retired check c.ID back into service with the

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // Options configure a Store. The zero value is usable.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // UptimeAll calls fn with each stored daily rollup of every check for days

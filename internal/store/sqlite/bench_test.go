@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/store/storetest"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // BenchmarkApply measures concurrent ping writes (state + ping row) over

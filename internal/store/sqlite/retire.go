@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // live is the condition (on a column named id) that keeps the checks not

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 

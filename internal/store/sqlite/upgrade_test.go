@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/store/storetest"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // TestTablesAddedToAnOldFile: every table added after schema version 1,

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // UptimeAll calls fn with each stored daily rollup of every check for days

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // uptimeAller is the status page's optional interface.

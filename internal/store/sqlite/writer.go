@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // writer owns the single write connection (the write pool has exactly

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // Scheduler holds at most one deadline per check and calls fire, from its

@@ -39,7 +39,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // EventKind says what happened to a check.

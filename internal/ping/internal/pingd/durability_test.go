@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 // The test binary doubles as pingd: with PINGD_CHILD=1 it runs main's run.

@@ -23,12 +23,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/ping"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
-	"github.com/vitals-go/vitals/internal/watchdog/model"
 )
 
 func main() { os.Exit(run()) }
