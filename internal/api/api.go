@@ -20,8 +20,8 @@ type Engine interface {
 	Delete(ctx context.Context, id model.CheckID) error
 	Pause(ctx context.Context, id model.CheckID, reason string) (model.State, error)
 	Resume(ctx context.Context, id model.CheckID, reason string) (model.State, error)
-	Get(id model.CheckID) (store.CheckState, bool)
-	List() []store.CheckState
+	Get(id model.CheckID) (model.CheckState, bool)
+	List() []model.CheckState
 	LookupSlug(pingKey, slug string) []model.CheckID
 }
 

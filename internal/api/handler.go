@@ -132,17 +132,17 @@ func (h *Handler) route(q *request) *apiError {
 
 // resolve finds the check named by key: its canonical UUID, or its
 // unique_key.
-func (h *Handler) resolve(key string) (store.CheckState, *apiError) {
+func (h *Handler) resolve(key string) (model.CheckState, *apiError) {
 	notFound := errorf(http.StatusNotFound, "check not found")
 	switch len(key) {
 	case 36:
 		id, err := model.ParseCheckID(key)
 		if err != nil {
-			return store.CheckState{}, notFound
+			return model.CheckState{}, notFound
 		}
 		cs, ok := h.e.Get(id)
 		if !ok {
-			return store.CheckState{}, notFound
+			return model.CheckState{}, notFound
 		}
 		return cs, nil
 	case 40:
@@ -155,13 +155,13 @@ func (h *Handler) resolve(key string) (store.CheckState, *apiError) {
 			return ids
 		})
 		if !ok {
-			return store.CheckState{}, notFound
+			return model.CheckState{}, notFound
 		}
 		if cs, ok := h.e.Get(id); ok {
 			return cs, nil
 		}
 	}
-	return store.CheckState{}, notFound
+	return model.CheckState{}, notFound
 }
 
 // urls returns the origin (scheme://host) of the URLs in answers and the
@@ -192,7 +192,7 @@ func (h *Handler) urls(r *http.Request) (origin, pingBase string) {
 // output renders a check for q's key. A read-only key sees the check's
 // Redacted form (each value its config took from the environment shown as
 // ${NAME}), with its probe's secrets masked on top (redactProbe).
-func (h *Handler) output(q *request, cs store.CheckState, now time.Time) checkOutput {
+func (h *Handler) output(q *request, cs model.CheckState, now time.Time) checkOutput {
 	c, s := cs.Check, cs.State
 	if q.readOnly() {
 		c = c.Redacted()
@@ -449,7 +449,7 @@ func (h *Handler) createCheck(q *request, _ string) *apiError {
 	}
 	cs, ok := h.e.Get(got.ID)
 	if !ok { // deleted meanwhile
-		cs = store.CheckState{Check: got, State: model.NewState(got.ID, got.Created)}
+		cs = model.CheckState{Check: got, State: model.NewState(got.ID, got.Created)}
 	}
 	writeJSON(q.w, http.StatusCreated, h.output(q, cs, time.Now()))
 	return nil

@@ -93,8 +93,8 @@ type engineRef struct {
 	rep metrics.Reporter
 }
 
-func (r *engineRef) List() []store.CheckState                      { return r.eng.List() }
-func (r *engineRef) Get(id model.CheckID) (store.CheckState, bool) { return r.eng.Get(id) }
+func (r *engineRef) List() []model.CheckState                      { return r.eng.List() }
+func (r *engineRef) Get(id model.CheckID) (model.CheckState, bool) { return r.eng.Get(id) }
 func (r *engineRef) Report(ctx context.Context, id model.CheckID, res model.Result) (model.State, error) {
 	return r.rep.Report(ctx, id, res)
 }

@@ -9,7 +9,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
@@ -18,7 +17,7 @@ import (
 type Source interface {
 	// List returns every check and its state, without waiting for store
 	// writes.
-	List() []store.CheckState
+	List() []model.CheckState
 	// PendingDeadlines returns how many deadline timers are armed.
 	PendingDeadlines() int
 }

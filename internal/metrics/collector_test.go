@@ -11,16 +11,15 @@ import (
 
 	"github.com/vitals-go/vitals/internal/metrics"
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/store"
 )
 
 // fixed is a Source with given checks.
 type fixed struct {
-	checks  []store.CheckState
+	checks  []model.CheckState
 	pending int
 }
 
-func (f fixed) List() []store.CheckState { return f.checks }
+func (f fixed) List() []model.CheckState { return f.checks }
 func (f fixed) PendingDeadlines() int    { return f.pending }
 
 var (
@@ -34,7 +33,7 @@ var (
 )
 
 func threeChecks() fixed {
-	return fixed{pending: 1, checks: []store.CheckState{
+	return fixed{pending: 1, checks: []model.CheckState{
 		{
 			Check: model.Check{ID: idA, Name: "backup", Kind: model.KindPush},
 			State: model.State{CheckID: idA, Status: model.StatusUp, Underlying: model.StatusUp,
@@ -156,7 +155,7 @@ func TestLint(t *testing.T) {
 // TestOddNames: names with quotes, newlines or invalid UTF-8 never fail
 // a scrape, and two checks with one name are two series.
 func TestOddNames(t *testing.T) {
-	src := fixed{checks: []store.CheckState{
+	src := fixed{checks: []model.CheckState{
 		{Check: model.Check{ID: idA, Name: "a\"b\nc\xff", Kind: model.KindPush}, State: model.State{Status: model.StatusNew}},
 		{Check: model.Check{ID: idB, Name: "same", Kind: model.KindPush}, State: model.State{Status: model.StatusNew}},
 		{Check: model.Check{ID: idC, Name: "same", Kind: model.KindPush}, State: model.State{Status: model.StatusNew}},

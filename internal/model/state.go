@@ -157,3 +157,9 @@ func CountsAsUp(st Status) (up, counted bool) {
 	}
 	return false, false
 }
+
+// CheckState is a check with its current state.
+type CheckState struct {
+	Check Check
+	State State
+}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/ratelog"
-	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
@@ -25,7 +24,7 @@ type Engine interface {
 	Ping(ctx context.Context, id model.CheckID, p model.Ping) (model.State, error)
 	LookupSlug(pingKey, slug string) []model.CheckID
 	Create(ctx context.Context, c model.Check) (model.Check, error)
-	Get(id model.CheckID) (store.CheckState, bool)
+	Get(id model.CheckID) (model.CheckState, bool)
 }
 
 var _ Engine = (*watchdog.Engine)(nil)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
@@ -32,7 +31,7 @@ const (
 // (*watchdog.Engine implements it).
 type Engine interface {
 	Report(ctx context.Context, id model.CheckID, r model.Result) (model.State, error)
-	List() []store.CheckState
+	List() []model.CheckState
 }
 
 var _ Engine = (*watchdog.Engine)(nil)

@@ -10,19 +10,18 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/store"
 )
 
 type fakeEngine struct {
 	mu      sync.Mutex
-	checks  []store.CheckState
+	checks  []model.CheckState
 	reports map[model.CheckID][]time.Time // probe start times
 }
 
-func (f *fakeEngine) List() []store.CheckState {
+func (f *fakeEngine) List() []model.CheckState {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]store.CheckState(nil), f.checks...)
+	return append([]model.CheckState(nil), f.checks...)
 }
 
 func (f *fakeEngine) Report(_ context.Context, id model.CheckID, r model.Result) (model.State, error) {
@@ -74,7 +73,7 @@ func TestSchedule(t *testing.T) {
 		slow := pullCheck("slow", 10*time.Second, "25s")
 		eng := &fakeEngine{reports: map[model.CheckID][]time.Time{}}
 		for _, c := range []model.Check{fast, other, slow, {ID: model.NewCheckID(), Kind: model.KindPush}} {
-			eng.checks = append(eng.checks, store.CheckState{Check: c})
+			eng.checks = append(eng.checks, model.CheckState{Check: c})
 		}
 		var late time.Duration
 		var mu sync.Mutex
@@ -178,7 +177,7 @@ func TestCloseCancelsProbes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		eng := &fakeEngine{reports: map[model.CheckID][]time.Time{}}
 		c := pullCheck("hang", time.Second, "1h")
-		eng.checks = []store.CheckState{{Check: c}}
+		eng.checks = []model.CheckState{{Check: c}}
 		s := newTest(eng, Options{})
 		s.Start()
 		time.Sleep(2 * time.Second)

@@ -51,7 +51,7 @@ func BenchmarkStatusPage10k(b *testing.B) {
 	b.Run("json-baseline", func(b *testing.B) {
 		from := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(statuspage.Days - 1))
 		type checkData struct {
-			store.CheckState
+			model.CheckState
 			Uptime []model.UptimeDay
 		}
 		data := make([]checkData, len(cs))
@@ -168,7 +168,7 @@ func BenchmarkStatusPage10k(b *testing.B) {
 }
 
 // fillSparklines gives every check 30 results, as after 30 probe rounds.
-func fillSparklines(p *statuspage.Page, cs []store.CheckState, now time.Time) {
+func fillSparklines(p *statuspage.Page, cs []model.CheckState, now time.Time) {
 	for i := range cs {
 		s := cs[i].State
 		for k := range 30 {
@@ -184,7 +184,7 @@ func fillSparklines(p *statuspage.Page, cs []store.CheckState, now time.Time) {
 }
 
 // touch gives n checks (round robin from *i) a new result.
-func touch(p *statuspage.Page, cs []store.CheckState, i *int, n int) {
+func touch(p *statuspage.Page, cs []model.CheckState, i *int, n int) {
 	for range n {
 		c := &cs[*i%len(cs)]
 		c.State.LastPing = c.State.LastPing.Add(time.Minute)

@@ -113,7 +113,7 @@ func TestBrowser(t *testing.T) {
 	f.create(t, "new importer")
 	victim := seeded[0] // "api gateway", public, up
 	// Response times for the seeded checks, as 30 finished runs would give.
-	var seededStates []store.CheckState
+	var seededStates []model.CheckState
 	for _, c := range seeded {
 		cs, _ := f.eng.Get(c.ID)
 		seededStates = append(seededStates, cs)

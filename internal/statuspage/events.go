@@ -163,7 +163,7 @@ func (p *Page) warm() bool {
 // times of its stored pings (pull checks' results are not stored: their
 // sparklines fill as probes report). One query per check, one at a time,
 // in the background; Close interrupts it.
-func (p *Page) seedSparklines(cs []store.CheckState) {
+func (p *Page) seedSparklines(cs []model.CheckState) {
 	for i := range cs {
 		c := &cs[i].Check
 		if c.Kind != model.KindPush || p.ctx.Err() != nil {
@@ -285,7 +285,7 @@ type message struct {
 
 func (p *Page) rowMessages(pending map[model.CheckID]struct{}, flipsDirty bool) []message {
 	now := p.opts.Now().UTC()
-	cs := make([]store.CheckState, 0, len(pending))
+	cs := make([]model.CheckState, 0, len(pending))
 	var gone []model.CheckID
 	for id := range pending {
 		if c, ok := p.opts.Engine.Get(id); ok {

@@ -31,8 +31,8 @@ const testKey = "s3cret-api-key"
 // daemon does: the engine takes the page as a listener).
 type engineRef struct{ e *watchdog.Engine }
 
-func (r *engineRef) List() []store.CheckState { return r.e.List() }
-func (r *engineRef) Get(id model.CheckID) (store.CheckState, bool) {
+func (r *engineRef) List() []model.CheckState { return r.e.List() }
+func (r *engineRef) Get(id model.CheckID) (model.CheckState, bool) {
 	return r.e.Get(id)
 }
 

@@ -13,21 +13,20 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/statuspage"
-	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/memstore"
 )
 
 // listEngine is a fixed list of checks.
-type listEngine []store.CheckState
+type listEngine []model.CheckState
 
-func (l listEngine) List() []store.CheckState { return l }
-func (l listEngine) Get(id model.CheckID) (store.CheckState, bool) {
+func (l listEngine) List() []model.CheckState { return l }
+func (l listEngine) Get(id model.CheckID) (model.CheckState, bool) {
 	for _, c := range l {
 		if c.Check.ID == id {
 			return c, true
 		}
 	}
-	return store.CheckState{}, false
+	return model.CheckState{}, false
 }
 
 // TestCloseLeavesNoGoroutine runs a page's whole life in a synctest bubble,

@@ -300,7 +300,7 @@ func (p *Page) serveDetail(w http.ResponseWriter, r *http.Request, v view, h str
 	cv := &checkView{Name: c.Name, Status: s.Display(now), Since: s.Since, Last: s.LastPing}
 
 	p.rmu.Lock()
-	p.loadUptimeLocked(ctx, []store.CheckState{cs}, now)
+	p.loadUptimeLocked(ctx, []model.CheckState{cs}, now)
 	b := computeBars(p.uptime[id], s, now)
 	p.rmu.Unlock()
 	cv.Pct, cv.Bars = b.pct, detailBars(&b, now)

@@ -21,8 +21,8 @@ import (
 // target is set after New (the engine takes the page as a Listener, so the
 // page is built first).
 type Engine interface {
-	List() []store.CheckState
-	Get(id model.CheckID) (store.CheckState, bool)
+	List() []model.CheckState
+	Get(id model.CheckID) (model.CheckState, bool)
 }
 
 // History is the part of store.Store the page reads: flips, uptime rollups

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/store"
 )
 
 // row is one check's cached fragment of the overview: an <li>, re-rendered
@@ -51,7 +50,7 @@ type rowData struct {
 // refreshLocked brings the row cache up to date with the snapshot cs at now
 // and returns the rows in display order (by name). It reads the store only
 // for rollups not cached yet.
-func (p *Page) refreshLocked(ctx context.Context, cs []store.CheckState, now time.Time) []*row {
+func (p *Page) refreshLocked(ctx context.Context, cs []model.CheckState, now time.Time) []*row {
 	p.loadUptimeLocked(ctx, cs, now)
 	p.gen++
 	type job struct {

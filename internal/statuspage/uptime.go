@@ -45,7 +45,7 @@ func window(now time.Time) (from, to time.Time) {
 // and more than an eighth of the checks (and 64) are missing, otherwise one
 // query per check (four at a time). Stored rollups change only when a flip closes an interval, so
 // after the first render only flipped checks are read again.
-func (p *Page) loadUptimeLocked(ctx context.Context, cs []store.CheckState, now time.Time) {
+func (p *Page) loadUptimeLocked(ctx context.Context, cs []model.CheckState, now time.Time) {
 	p.lmu.Lock()
 	dirty := p.upDirty
 	p.upDirty = make(map[model.CheckID]struct{})

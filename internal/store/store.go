@@ -41,7 +41,7 @@ type Store interface {
 	// ListChecks returns every live check with its state, ordered by ID
 	// (retired checks are not in it). The engine calls it once at start to
 	// rebuild memory and deadlines.
-	ListChecks(ctx context.Context) ([]CheckState, error)
+	ListChecks(ctx context.Context) ([]model.CheckState, error)
 
 	// RetireCheck takes the live check id out of service at time at,
 	// keeping everything DeleteCheck would remove (definition, state,
@@ -121,12 +121,6 @@ type Store interface {
 	// Close flushes pending writes, releases resources and blocks until
 	// the store's goroutines have exited. Later calls return ErrClosed.
 	Close() error
-}
-
-// CheckState is a check with its current state.
-type CheckState struct {
-	Check model.Check
-	State model.State
 }
 
 // RetiredCheck is a check taken out of service by RetireCheck.

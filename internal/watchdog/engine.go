@@ -96,13 +96,13 @@ type entry struct {
 	// snap is a copy of (check, state) published after every change, so
 	// that readers (Get, List: the API, metrics, the status page) never
 	// wait for a check's lock, which is held across store writes.
-	snap atomic.Pointer[store.CheckState]
+	snap atomic.Pointer[model.CheckState]
 }
 
 // publishLocked refreshes the entry's snapshot; en.mu must be held (or the
 // entry not yet shared).
 func (en *entry) publishLocked() {
-	en.snap.Store(&store.CheckState{Check: en.check, State: en.state.Clone()})
+	en.snap.Store(&model.CheckState{Check: en.check, State: en.state.Clone()})
 }
 
 // New returns an engine over st, not started. See Options for defaults.
@@ -593,26 +593,26 @@ func (e *Engine) LookupSlug(pingKey, slug string) []model.CheckID {
 
 // Get returns a copy of check id and its state, as of the last committed
 // change. It never waits for a store write.
-func (e *Engine) Get(id model.CheckID) (store.CheckState, bool) {
+func (e *Engine) Get(id model.CheckID) (model.CheckState, bool) {
 	en := e.entry(id)
 	if en == nil {
-		return store.CheckState{}, false
+		return model.CheckState{}, false
 	}
 	cs := en.snap.Load()
-	return store.CheckState{Check: cs.Check, State: cs.State.Clone()}, true
+	return model.CheckState{Check: cs.Check, State: cs.State.Clone()}, true
 }
 
 // List returns copies of every check and its state, ordered by id, as of
 // their last committed changes. It never waits for a store write.
-func (e *Engine) List() []store.CheckState {
+func (e *Engine) List() []model.CheckState {
 	e.mu.RLock()
-	out := make([]store.CheckState, 0, len(e.checks))
+	out := make([]model.CheckState, 0, len(e.checks))
 	for _, en := range e.checks {
 		cs := en.snap.Load()
-		out = append(out, store.CheckState{Check: cs.Check, State: cs.State.Clone()})
+		out = append(out, model.CheckState{Check: cs.Check, State: cs.State.Clone()})
 	}
 	e.mu.RUnlock()
-	slices.SortFunc(out, func(a, b store.CheckState) int { return compareUUID(a.Check.ID, b.Check.ID) })
+	slices.SortFunc(out, func(a, b model.CheckState) int { return compareUUID(a.Check.ID, b.Check.ID) })
 	return out
 }
 

@@ -179,7 +179,7 @@ func bench(mode, storeKind, target string, n int, interval, duration time.Durati
 
 type engineRef struct{ eng *watchdog.Engine }
 
-func (r *engineRef) List() []store.CheckState { return r.eng.List() }
+func (r *engineRef) List() []model.CheckState { return r.eng.List() }
 func (r *engineRef) Report(ctx context.Context, id model.CheckID, res model.Result) (model.State, error) {
 	return r.eng.Report(ctx, id, res)
 }

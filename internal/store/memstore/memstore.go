@@ -235,20 +235,20 @@ func (s *Store) GetCheck(ctx context.Context, id model.CheckID) (model.Check, mo
 }
 
 // ListChecks implements store.Store.
-func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
+func (s *Store) ListChecks(ctx context.Context) ([]model.CheckState, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	out := make([]store.CheckState, 0, len(s.checks))
+	out := make([]model.CheckState, 0, len(s.checks))
 	for _, r := range s.checks {
 		if !r.retired.IsZero() {
 			continue
 		}
-		out = append(out, store.CheckState{Check: cloneCheck(r.check), State: r.state.Clone()})
+		out = append(out, model.CheckState{Check: cloneCheck(r.check), State: r.state.Clone()})
 	}
-	slices.SortFunc(out, func(a, b store.CheckState) int { return bytes.Compare(a.Check.ID[:], b.Check.ID[:]) })
+	slices.SortFunc(out, func(a, b model.CheckState) int { return bytes.Compare(a.Check.ID[:], b.Check.ID[:]) })
 	return out, nil
 }
 

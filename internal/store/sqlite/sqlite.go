@@ -897,7 +897,7 @@ func decodeCheck(def, st []byte) (model.Check, model.State, error) {
 }
 
 // ListChecks implements store.Store.
-func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
+func (s *Store) ListChecks(ctx context.Context) ([]model.CheckState, error) {
 	if err := s.reading(ctx); err != nil {
 		return nil, err
 	}
@@ -930,7 +930,7 @@ func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.CheckState
+	var out []model.CheckState
 	for rows.Next() {
 		var id string
 		var def, st []byte
@@ -944,7 +944,7 @@ func (s *Store) ListChecks(ctx context.Context) ([]store.CheckState, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, store.CheckState{Check: c, State: state})
+		out = append(out, model.CheckState{Check: c, State: state})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -356,6 +356,6 @@ func (w *writer) applyRest(ctx context.Context, u store.Update) error {
 	return nil
 }
 
-func sortByID(out []store.CheckState) {
-	slices.SortFunc(out, func(a, b store.CheckState) int { return bytes.Compare(a.Check.ID[:], b.Check.ID[:]) })
+func sortByID(out []model.CheckState) {
+	slices.SortFunc(out, func(a, b model.CheckState) int { return bytes.Compare(a.Check.ID[:], b.Check.ID[:]) })
 }
