@@ -454,9 +454,7 @@ func (s *Store) UpdateNotification(ctx context.Context, n model.Notification, ex
 	return false, fmt.Errorf("notification %s: %w", n.ID, store.ErrNotFound)
 }
 
-// EnqueueNotifications adds outbox rows that no flip caused (see
-// sqlite.Store.EnqueueNotifications); rows whose (FlipID, Channel) exists
-// are skipped.
+// EnqueueNotifications implements store.Store.
 func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notification) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

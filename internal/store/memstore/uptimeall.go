@@ -7,10 +7,7 @@ import (
 	"github.com/vitals-go/vitals/internal/model"
 )
 
-// UptimeAll calls fn with each stored daily rollup of every check for days
-// in [from, to), in no particular order and one call at a time (see
-// sqlite.Store.UptimeAll; added by the status page, which asks for it
-// through an optional interface). fn runs under the store's read lock: it
+// UptimeAll implements store.Store. fn runs under the store's read lock: it
 // must not call the store.
 func (s *Store) UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error {
 	s.mu.RLock()

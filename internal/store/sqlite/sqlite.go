@@ -716,10 +716,8 @@ func (s *Store) UpdateNotification(ctx context.Context, n model.Notification, ex
 	return ok, err
 }
 
-// EnqueueNotifications adds outbox rows that no flip of a check caused (a
-// restart guard's "gave up" alert), durably, in one group commit: the
-// dispatcher delivers them like any other row, after a restart too. A row
-// whose (FlipID, Channel) exists already is skipped, as in Apply.
+// EnqueueNotifications implements store.Store: the rows are written in one
+// group commit.
 func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notification) error {
 	if len(rows) == 0 {
 		return nil

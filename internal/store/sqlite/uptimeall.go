@@ -11,18 +11,11 @@ import (
 	"github.com/vitals-go/vitals/internal/model"
 )
 
-// UptimeAll calls fn with each stored daily rollup of every check for days
-// in [from, to), in no particular order and one call at a time: one scan
-// where Uptime needs a query per check, and no slice of all the rows (with
-// 10,000 checks they are 900,000). The scan is split by ranges of check ids
-// over the read connections (at most GOMAXPROCS), which run in parallel; fn
-// must be quick, as it holds the others up. It returns the first error,
-// after which fn may have seen part of the rows.
-//
-// The status page fills its cache with it (it asks for this method through
-// an optional interface). Added by the status page; a candidate for
-// store.Store (for example as Uptime with uuid.Nil, the way Flips takes
-// uuid.Nil for every check).
+// UptimeAll implements store.Store: one scan where Uptime needs a query per
+// check, and no slice of all the rows (with 10,000 checks they are
+// 900,000). The scan is split by ranges of check ids over the read
+// connections (at most GOMAXPROCS), which run in parallel; fn must be
+// quick, as it holds the others up.
 func (s *Store) UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error {
 	if err := s.reading(ctx); err != nil {
 		return err

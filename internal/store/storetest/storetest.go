@@ -64,6 +64,7 @@ func Run(t *testing.T, cfg Config) {
 		{"ProbeWrite", testProbeWrite},
 		{"PolicyState", testPolicyState},
 		{"Uptime", testUptime},
+		{"UptimeAll", testUptimeAll},
 		{"ConcurrentApply", testConcurrentApply},
 		{"Closed", testClosed},
 		{"Reopen", testReopen},
@@ -405,6 +406,50 @@ func testUptime(t *testing.T, cfg Config) {
 	equal(t, "uptime range", got, want[1:])
 }
 
+// testUptimeAll: every check's rollups in the window, and only those, in
+// one call; an error once the store is closed.
+func testUptimeAll(t *testing.T, cfg Config) {
+	st, _ := open(t, cfg)
+	ctx := context.Background()
+	day := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	want := map[model.CheckID]int{}
+	for i := range 3 {
+		id := model.NewCheckID()
+		c := model.Check{ID: id, Name: "c", Kind: model.KindPush}.WithDefaults()
+		if err := st.CreateCheck(ctx, c, model.NewState(id, day)); err != nil {
+			t.Fatal(err)
+		}
+		var days []model.UptimeDay
+		for d := -1; d <= i+1; d++ { // day -1 and day 3 are outside [day, day+3)
+			days = append(days, model.UptimeDay{CheckID: id, Day: day.AddDate(0, 0, d), Up: time.Hour, Total: 2 * time.Hour})
+		}
+		if err := st.Apply(ctx, store.Update{CheckID: id, State: model.NewState(id, day), Uptime: days}); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = min(i+2, 3)
+	}
+	var got []model.UptimeDay
+	if err := st.UptimeAll(ctx, day, day.AddDate(0, 0, 3), func(d model.UptimeDay) { got = append(got, d) }); err != nil {
+		t.Fatal(err)
+	}
+	n := map[model.CheckID]int{}
+	for _, d := range got {
+		if d.Day.Before(day) || !d.Day.Before(day.AddDate(0, 0, 3)) || d.Up != time.Hour || d.Total != 2*time.Hour {
+			t.Errorf("row %+v", d)
+		}
+		n[d.CheckID]++
+	}
+	for id, w := range want {
+		if n[id] != w {
+			t.Errorf("check %s: %d days, want %d", id, n[id], w)
+		}
+	}
+	st.Close()
+	if err := st.UptimeAll(ctx, day, day, func(model.UptimeDay) {}); err == nil {
+		t.Error("UptimeAll on a closed store: no error")
+	}
+}
+
 func testConcurrentApply(t *testing.T, cfg Config) {
 	ctx := context.Background()
 	s, _ := open(t, cfg)
@@ -607,26 +652,24 @@ func testInstallationSecret(t *testing.T, cfg Config) {
 	}
 }
 
-// Enqueuer is the optional capability of a store to take outbox rows that no
-// flip caused (a restart guard's "gave up" alert).
-type Enqueuer interface {
-	EnqueueNotifications(ctx context.Context, rows []model.Notification) error
-}
-
 // testEnqueue: rows enqueued without a flip are kept like any other outbox
 // row, a row repeated is skipped, and with a persistent store they survive
-// a reopen. Stores without the capability skip it.
+// a reopen.
 func testEnqueue(t *testing.T, cfg Config) {
-	s, reopen, e, c := openCapable[Enqueuer](t, cfg, "EnqueueNotifications")
+	s, reopen := open(t, cfg)
 	ctx := context.Background()
+	c := SampleCheck(1)
+	if err := s.CreateCheck(ctx, c, sampleState(c.ID)); err != nil {
+		t.Fatal(err)
+	}
 	row := model.Notification{ID: uuid.Must(uuid.NewV7()), FlipID: uuid.New(), CheckID: c.ID, Channel: "webhook:ops",
 		Payload: json.RawMessage(`{"event":"gave_up"}`), State: model.NotificationPending, NextAttempt: base, Created: base}
-	if err := e.EnqueueNotifications(ctx, []model.Notification{row}); err != nil {
+	if err := s.EnqueueNotifications(ctx, []model.Notification{row}); err != nil {
 		t.Fatal(err)
 	}
 	dup := row
 	dup.ID = uuid.Must(uuid.NewV7())
-	if err := e.EnqueueNotifications(ctx, []model.Notification{dup}); err != nil {
+	if err := s.EnqueueNotifications(ctx, []model.Notification{dup}); err != nil {
 		t.Fatal(err)
 	}
 	check := func(s store.Store) {
