@@ -17,14 +17,6 @@ import (
 	"github.com/vitals-go/vitals/internal/store"
 )
 
-// Enqueuer is an optional interface of a store: it adds outbox rows that no
-// flip caused (a "gave up" alert), durably; rows whose (FlipID, Channel)
-// exist are skipped. Without it, Dispatcher.Raise keeps such rows in memory
-// (delivered with the same retries, but lost by a restart).
-type Enqueuer interface {
-	EnqueueNotifications(ctx context.Context, rows []model.Notification) error
-}
-
 // DispatcherOptions configure a Dispatcher. The zero value is usable.
 type DispatcherOptions struct {
 	// Backoff is the retry schedule; its zero value gets its defaults.
@@ -100,7 +92,7 @@ type Dispatcher struct {
 	// since its read may predate the outcome, and drops the ended ones
 	// before its next read.
 	inflight map[uuid.UUID]bool
-	volatile map[uuid.UUID]*model.Notification // raised rows when the store is no Enqueuer
+	volatile map[uuid.UUID]*model.Notification // raised rows the store failed to enqueue
 	soonest  time.Time                         // earliest retry set since the loop last looked
 	release  bool                              // the next scan takes held rows as due (ReleaseHeld)
 	busy     map[string]int                    // attempts in flight per channel
@@ -252,8 +244,8 @@ type DispatcherStats struct {
 	// Attempts counts Send calls; Delivered, Failed and Retried their
 	// outcomes (a retry is a failed attempt rescheduled).
 	Attempts, Delivered, Failed, Retried int64
-	// Volatile is how many raised rows are kept in memory (the store is
-	// no Enqueuer).
+	// Volatile is how many raised rows are kept in memory (the store
+	// failed to enqueue them).
 	Volatile int
 }
 
@@ -269,7 +261,9 @@ func (d *Dispatcher) Stats() DispatcherStats {
 // Raise sends n (an event no flip caused, such as EventGaveUp) to each of
 // channels once. n.FlipID, when nil, is derived from the check, the event
 // and the time, so raising the same event twice at the same time adds one
-// row per channel. Durable when the store is an Enqueuer.
+// row per channel. The rows are enqueued in the store (durable); when that
+// fails they are kept in memory, delivered with the same retries but lost
+// by a restart.
 func (d *Dispatcher) Raise(n Notification, channels []string) {
 	now := d.opts.Now()
 	if n.Time.IsZero() {
@@ -288,16 +282,14 @@ func (d *Dispatcher) Raise(n Notification, channels []string) {
 		}
 		rows = append(rows, r)
 	}
-	if e, ok := d.st.(Enqueuer); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := e.EnqueueNotifications(ctx, rows)
-		cancel()
-		if err == nil {
-			d.Wake()
-			return
-		}
-		d.log.Error("outbox: enqueue failed; keeping the rows in memory", "err", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err := d.st.EnqueueNotifications(ctx, rows)
+	cancel()
+	if err == nil {
+		d.Wake()
+		return
 	}
+	d.log.Error("outbox: enqueue failed; keeping the rows in memory", "err", err)
 	d.mu.Lock()
 	for i := range rows {
 		d.volatile[rows[i].ID] = &rows[i]

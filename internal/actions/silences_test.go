@@ -12,8 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/store/memstore"
-	"github.com/vitals-go/vitals/internal/store/sqlite"
 )
 
 // A silence created through Silences holds a check's alerts until it ends
@@ -118,9 +116,3 @@ func writeFile(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
-
-// The stores the daemon uses keep raised alerts ("gave up") durable.
-var (
-	_ Enqueuer = (*sqlite.Store)(nil)
-	_ Enqueuer = (*memstore.Store)(nil)
-)

@@ -24,11 +24,13 @@ type Engine interface {
 	LookupSlug(pingKey, slug string) []model.CheckID
 }
 
-// History is what the API reads from the store: a check's pings and flips.
-// Every store.Store implements it.
+// History is what the API reads from the store: a check's pings and flips,
+// and the outbox rows that tell what became of each flip's actions. Every
+// store.Store implements it.
 type History interface {
 	Pings(ctx context.Context, id model.CheckID, q store.PingQuery) ([]model.Ping, error)
 	Flips(ctx context.Context, id model.CheckID, q store.FlipQuery) ([]model.Flip, error)
+	Notifications(ctx context.Context, q store.NotificationQuery) ([]model.Notification, error)
 }
 
 // Key is one API key: clients send its Secret in X-Api-Key or
@@ -41,8 +43,8 @@ type Key = apikey.Key
 type Options struct {
 	// Engine is the watchdog engine the checks live in. Required.
 	Engine Engine
-	// Store is where pings and flips are read from (the engine's store).
-	// Required.
+	// Store is where pings, flips and outbox rows are read from (the
+	// engine's store). Required.
 	Store History
 	// Keys are the accepted API keys. With none, every request is answered
 	// 401: the API is closed until a key is configured.

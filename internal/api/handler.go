@@ -2,7 +2,6 @@ package api
 
 import (
 	"cmp"
-	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -664,21 +663,11 @@ func renderPing(p model.Ping) pingOutput {
 	return o
 }
 
-// outbox is the part of a store that reads the notification rows; every
-// store.Store has it.
-type outbox interface {
-	Notifications(ctx context.Context, q store.NotificationQuery) ([]model.Notification, error)
-}
-
 // flipOutcomes returns a check's outbox rows by flip: the outcome of each
-// action a flip caused. A store without an outbox, or a failing read, gives
-// none (the flips are still served).
+// action a flip caused. A failing read gives none (the flips are still
+// served).
 func (h *Handler) flipOutcomes(q *request, id model.CheckID) map[uuid.UUID][]actionOutput {
-	ob, ok := h.st.(outbox)
-	if !ok {
-		return nil
-	}
-	rows, err := ob.Notifications(q.r.Context(), store.NotificationQuery{CheckID: id, Limit: 10000})
+	rows, err := h.st.Notifications(q.r.Context(), store.NotificationQuery{CheckID: id, Limit: 10000})
 	if err != nil {
 		h.log.Warn("api: reading the outbox", "err", err)
 		return nil

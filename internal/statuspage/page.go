@@ -23,22 +23,12 @@ type Engine interface {
 
 // History is the part of store.Store the page reads: flips, uptime rollups
 // and (for authorised detail pages) pings. Any store.Store satisfies it.
-//
-// A store that also has the method
-//
-//	UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error
-//
-// (fn called with every check's rollups in [from, to), one call at a time:
-// one scan) is asked once instead of once per check when the page fills its
-// cache. The SQLite and memory stores have it.
+// When many checks are missing from its cache, the page asks UptimeAll once
+// instead of Uptime once per check.
 type History interface {
 	Pings(ctx context.Context, id model.CheckID, q store.PingQuery) ([]model.Ping, error)
 	Flips(ctx context.Context, id model.CheckID, q store.FlipQuery) ([]model.Flip, error)
 	Uptime(ctx context.Context, id model.CheckID, from, to time.Time) ([]model.UptimeDay, error)
-}
-
-// uptimeAller is the optional bulk query of a History (see History).
-type uptimeAller interface {
 	UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error
 }
 

@@ -41,10 +41,10 @@ func window(now time.Time) (from, to time.Time) {
 }
 
 // loadUptimeLocked fills the uptime cache for every check in cs that has no
-// entry yet or whose rollups changed: one scan when the store has UptimeAll
-// and more than an eighth of the checks (and 64) are missing, otherwise one
-// query per check (four at a time). Stored rollups change only when a flip closes an interval, so
-// after the first render only flipped checks are read again.
+// entry yet or whose rollups changed: one scan (UptimeAll) when more than
+// an eighth of the checks (and 64) are missing, otherwise one query per
+// check (four at a time). Stored rollups change only when a flip closes an
+// interval, so after the first render only flipped checks are read again.
 func (p *Page) loadUptimeLocked(ctx context.Context, cs []model.CheckState, now time.Time) {
 	p.lmu.Lock()
 	dirty := p.upDirty
@@ -65,14 +65,14 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []model.CheckState, now 
 	from, to := window(now)
 	// A scan reads every check's rows: worth it when many are missing (at
 	// the first render), not for the few that flipped since the last one.
-	if bulk, ok := p.opts.Store.(uptimeAller); ok && len(missing) > 64 && len(missing)*8 > len(cs) {
+	if len(missing) > 64 && len(missing)*8 > len(cs) {
 		byID := make(map[model.CheckID]*uptime, len(missing))
 		for _, id := range missing {
 			byID[id] = &uptime{}
 		}
 		var last *uptime
 		var lastID model.CheckID
-		err := bulk.UptimeAll(ctx, from, to, func(d model.UptimeDay) {
+		err := p.opts.Store.UptimeAll(ctx, from, to, func(d model.UptimeDay) {
 			if last == nil || d.CheckID != lastID {
 				last, lastID = byID[d.CheckID], d.CheckID
 			}

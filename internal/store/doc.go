@@ -7,6 +7,10 @@
 // several replicas (SPEC §5). Each runs the same contract suite,
 // store/storetest.Run, and a new implementation is done when it passes.
 //
+// What every store can do is a method of [Store]. What only some stores can
+// do stays out of it: an optional interface declared by its user, or a
+// method of the concrete type (the SQLite writer's Stats).
+//
 // Contracts shared by every method:
 //   - ctx is honoured for waiting (a cancelled ctx returns ctx.Err() wrapped);
 //     a write whose ctx is cancelled after it was handed to the writer may

@@ -86,6 +86,13 @@ type Store interface {
 	// to), oldest first. The interval still open (since the state's Since)
 	// is not in them: add it with model.SplitDays at read time.
 	Uptime(ctx context.Context, id model.CheckID, from, to time.Time) ([]model.UptimeDay, error)
+	// UptimeAll calls fn with each stored daily rollup of every check
+	// (retired ones included) for days in [from, to), in no particular
+	// order and one call at a time: one scan where Uptime needs a call per
+	// check (the status page fills its cache with it). fn must return
+	// quickly and must not call the store. UptimeAll returns the first
+	// error, after which fn may have seen part of the rows.
+	UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error
 
 	// Notifications returns outbox rows, oldest first, filtered by q.
 	Notifications(ctx context.Context, q NotificationQuery) ([]model.Notification, error)
@@ -95,6 +102,12 @@ type Store interface {
 	// so that two deliverers never both mark one row); ok is false when it
 	// was not. ErrNotFound if no such row.
 	UpdateNotification(ctx context.Context, n model.Notification, expect model.NotificationState) (ok bool, err error)
+	// EnqueueNotifications adds outbox rows that no flip caused (a
+	// restart guard's "gave up" alert), of stored checks, atomically and
+	// durably as Apply does, so that the dispatcher delivers them like any
+	// other row, after a restart too. A row whose (FlipID, Channel) exists
+	// already is skipped, as in Apply.
+	EnqueueNotifications(ctx context.Context, rows []model.Notification) error
 
 	// PolicyStates returns the alert policy's memory of every check that
 	// has one (see [PolicyState]), ordered by check id. The policy reads it

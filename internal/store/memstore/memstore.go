@@ -407,6 +407,24 @@ func (s *Store) Uptime(ctx context.Context, id model.CheckID, from, to time.Time
 	return out, nil
 }
 
+// UptimeAll implements store.Store. fn runs under the store's read lock: it
+// must not call the store.
+func (s *Store) UptimeAll(ctx context.Context, from, to time.Time, fn func(model.UptimeDay)) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	for _, r := range s.checks {
+		for day, d := range r.uptime {
+			if !day.Before(from) && day.Before(to) {
+				fn(d)
+			}
+		}
+	}
+	return nil
+}
+
 // Notifications implements store.Store.
 func (s *Store) Notifications(ctx context.Context, q store.NotificationQuery) ([]model.Notification, error) {
 	s.mu.RLock()
@@ -454,9 +472,7 @@ func (s *Store) UpdateNotification(ctx context.Context, n model.Notification, ex
 	return false, fmt.Errorf("notification %s: %w", n.ID, store.ErrNotFound)
 }
 
-// EnqueueNotifications adds outbox rows that no flip caused (see
-// sqlite.Store.EnqueueNotifications); rows whose (FlipID, Channel) exists
-// are skipped.
+// EnqueueNotifications implements store.Store.
 func (s *Store) EnqueueNotifications(ctx context.Context, rows []model.Notification) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

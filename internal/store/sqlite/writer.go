@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -358,4 +359,302 @@ func (w *writer) applyRest(ctx context.Context, u store.Update) error {
 
 func sortByID(out []model.CheckState) {
 	slices.SortFunc(out, func(a, b model.CheckState) int { return bytes.Compare(a.Check.ID[:], b.Check.ID[:]) })
+}
+
+// request is one write: fn runs inside the batch transaction, in its own
+// savepoint; its error is sent on done (capacity 1).
+type request struct {
+	fn   func(ctx context.Context, w *writer) error
+	done chan error
+	// apply, when set instead of fn, is a store.Update: consecutive ones
+	// in a batch are written with multi-row statements (see applyRun).
+	apply *pendingApply
+	// committed, when set, runs on the writer goroutine once fn's
+	// transaction has committed without error: for changes to the
+	// writer's maps that must not outlive a rolled-back write.
+	committed func(w *writer)
+}
+
+// pendingApply is an Update with its state already JSON-encoded (by the
+// caller's goroutine, off the writer's path).
+type pendingApply struct {
+	u  store.Update
+	sj []byte
+}
+
+// write hands fn to the writer goroutine and waits until its batch is
+// committed (or ctx ends: the write may then still commit).
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, w *writer) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.submit(ctx, &request{fn: fn, done: make(chan error, 1)})
+}
+
+func (s *Store) submit(ctx context.Context, r *request) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return store.ErrClosed
+	}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return ctx.Err()
+	}
+	s.mu.RUnlock()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the commit (the write may still commit): %w", ctx.Err())
+	}
+}
+
+// loop is the writer goroutine. It opens a transaction for the first
+// queued request and executes every request queued behind it; then it
+// commits when it may:
+//   - FULL, OFF, NORMAL: at once (COMMIT includes the fsync in FULL);
+//   - PIPELINED: when the syncer is idle. While the syncer is fsyncing the
+//     previous batch, the writer keeps executing newly queued requests in
+//     the open transaction, so SQL work overlaps the fsync and a batch
+//     grows to match the disk's latency.
+//
+// MaxBatch caps a batch; MaxWait makes the writer linger after the first
+// request before committing.
+func (s *Store) loop(w *writer, syncerDone chan struct{}) {
+	defer close(s.done)
+	defer w.close()
+	if s.synced != nil {
+		defer func() {
+			close(s.synced)
+			<-syncerDone
+		}()
+	}
+	var linger *time.Timer
+	if s.opts.MaxWait > 0 {
+		linger = time.NewTimer(time.Hour)
+		linger.Stop()
+		defer linger.Stop()
+	}
+	batch := make([]*request, 0, s.opts.MaxBatch)
+	var errs []error
+	quitting := false
+	for {
+		// Wait for the first request of a batch.
+		var first *request
+		if !quitting {
+			select {
+			case first = <-s.reqs:
+			case <-s.quit:
+				quitting = true
+			}
+		}
+		if first == nil {
+			select {
+			case first = <-s.reqs:
+			default:
+				return // Close: everything queued before it was answered
+			}
+		}
+		batch, errs = append(batch[:0], first), errs[:0]
+		start := time.Now()
+		if err := w.begin(); err != nil {
+			s.finish(w, batch, nil, err, false, start)
+			continue
+		}
+		var lingerC <-chan time.Time
+		if linger != nil {
+			linger.Reset(s.opts.MaxWait)
+			lingerC = linger.C
+		}
+		executed, failed, token := 0, false, false
+	collect:
+		for {
+		drain:
+			for len(batch) < s.opts.MaxBatch {
+				select {
+				case r := <-s.reqs:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
+			errs = append(errs, make([]error, len(batch)-executed)...)
+			if err := w.exec(batch[executed:], errs[executed:]); err != nil {
+				w.rollback()
+				failed = true
+				break
+			}
+			executed = len(batch)
+			if len(batch) >= s.opts.MaxBatch || quitting || (lingerC == nil && s.synced == nil) ||
+				(lingerC == nil && len(batch) >= pipelineBatch) {
+				break
+			}
+			var idleC <-chan struct{}
+			if lingerC == nil {
+				idleC = s.idle // PIPELINED: commit as soon as the syncer can take it
+			}
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			case <-lingerC:
+				lingerC = nil
+				if s.synced == nil {
+					break collect
+				}
+			case <-idleC:
+				token = true
+				break collect
+			case <-s.quit:
+				quitting = true
+				break collect
+			}
+		}
+		if linger != nil {
+			linger.Stop()
+		}
+		switch {
+		case failed:
+			s.finish(w, batch, w.retryAlone(batch), nil, token, start)
+		default:
+			if err := w.commitTx(); err != nil {
+				s.finish(w, batch, nil, err, token, start)
+			} else {
+				s.finish(w, batch, errs, nil, token, start)
+			}
+		}
+	}
+}
+
+// finish accounts for a batch and hands its answers on: to the syncer in
+// PIPELINED mode (it fsyncs, then answers; token says the writer already
+// holds the syncer's idle token), or straight to the waiters. With txErr,
+// every request gets it.
+func (s *Store) finish(w *writer, batch []*request, errs []error, txErr error, token bool, start time.Time) {
+	if txErr != nil {
+		errs = make([]error, len(batch))
+		for i := range errs {
+			errs[i] = txErr
+		}
+	}
+	for i, r := range batch {
+		if r.committed != nil && errs[i] == nil {
+			r.committed(w)
+		}
+	}
+	s.batches.Add(1)
+	s.writes.Add(int64(len(batch)))
+	s.commitNanos.Add(int64(time.Since(start)))
+	s.logRows.Store(int64(w.logRows))
+	if w.logRows >= compactRows {
+		select {
+		case s.compactNow <- struct{}{}:
+		default:
+		}
+	}
+	s.syncNanos.Store(w.commitNanos)
+	if s.synced != nil {
+		_ = token // a batch committed without the token waits in the queue
+		s.synced <- syncJob{reqs: slices.Clone(batch), errs: slices.Clone(errs)}
+		return
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
+
+func sameFile(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
+}
+
+// PIPELINED tuning: a batch is committed when the syncer is idle, or,
+// while it is busy, once it holds pipelineBatch writes; up to syncQueue
+// committed batches wait for the next fsync, which covers them all.
+const (
+	pipelineBatch = 64
+	syncQueue     = 4
+)
+
+// syncJob is a committed batch waiting for the WAL fsync.
+type syncJob struct {
+	reqs []*request
+	errs []error
+}
+
+// syncer fsyncs the WAL file for committed batches and then answers their
+// requests: one fsync covers every batch committed before it started,
+// while the writer goroutine goes on with the next batches. fsync applies
+// to the file, not to a descriptor, so syncing our own descriptor of the
+// -wal file flushes what SQLite wrote through its own.
+func (s *Store) syncer(done chan struct{}) {
+	defer close(done)
+	var wal *os.File
+	defer func() {
+		if wal != nil {
+			wal.Close()
+		}
+	}()
+	ready := func() { // non-blocking: a stale token only means "maybe idle"
+		select {
+		case s.idle <- struct{}{}:
+		default:
+		}
+	}
+	ready()
+	var jobs []syncJob
+	for job := range s.synced {
+		jobs = append(jobs[:0], job)
+	drain:
+		for {
+			select {
+			case j, ok := <-s.synced:
+				if !ok {
+					break drain
+				}
+				jobs = append(jobs, j)
+			default:
+				break drain
+			}
+		}
+		var err error
+		if wal != nil && !sameFile(wal, s.path+"-wal") { // recreated: sync the new one
+			wal.Close()
+			wal = nil
+		}
+		if wal == nil {
+			wal, err = os.OpenFile(s.path+"-wal", os.O_RDWR, 0)
+		}
+		if err == nil {
+			if s.fsyncHook != nil {
+				s.fsyncHook()
+			}
+			start := time.Now()
+			err = wal.Sync()
+			s.fsyncNanos.Add(int64(time.Since(start)))
+			s.fsyncs.Add(1)
+		}
+		if err != nil {
+			err = fmt.Errorf("sqlite: fsync %s-wal: %w", s.path, err)
+		}
+		for _, j := range jobs {
+			for i, r := range j.reqs {
+				e := j.errs[i]
+				if e == nil {
+					e = err
+				}
+				r.done <- e
+			}
+		}
+		ready()
+	}
 }
