@@ -1,4 +1,7 @@
 # The commands everyone runs. CI runs .ci/run, which calls the same targets.
+# `work` is every package of every module in go.work: the library and
+# binaries, examples/, e2e/ and internal/statuspage/browsertest/ (`./...`
+# stops at a nested module's go.mod).
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -6,13 +9,13 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 ## test: every test, with the race detector (what the README and CI run)
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 work
 
 ## lint: gofmt, go vet, staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(GO) run $(STATICCHECK) ./...
+	$(GO) vet work
+	$(GO) run $(STATICCHECK) work
 
 ## bench: the Go benchmarks quoted in BENCHMARKS.md
 bench:
@@ -34,7 +37,7 @@ bench-slowbody:
 ## written to testdata/fuzz fails it
 FUZZTIME ?= 30s
 fuzz:
-	@failed=""; for pkg in $$($(GO) list ./...); do \
+	@failed=""; for pkg in $$($(GO) list work); do \
 	  for f in $$($(GO) test -list='^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo "--- $$pkg $$f"; \
 	    before=$$(git status --porcelain --untracked-files=all | grep -c testdata/fuzz); \

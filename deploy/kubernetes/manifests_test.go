@@ -417,16 +417,18 @@ func TestProbesAgainstTheService(t *testing.T) {
 	}
 }
 
-// buildBinaries builds the service and healthprobe in the repository's own
-// module (its go.mod and build cache, not this module's) and returns their
-// directory.
+// buildBinaries builds the service in the repository's examples module and
+// healthprobe in its main module (their go.mod files and build cache, not
+// this module's) and returns their directory.
 func buildBinaries(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./examples/accountservice", "./cmd/healthprobe")
-	cmd.Dir = "../.."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	for _, b := range []struct{ dir, pkg string }{{"../../examples", "./accountservice"}, {"../..", "./cmd/healthprobe"}} {
+		cmd := exec.Command("go", "build", "-o", dir+"/", b.pkg)
+		cmd.Dir = b.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
+		}
 	}
 	return dir
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/statuspage"
+	"github.com/vitals-go/vitals/internal/statuspage/statuspagetest"
 	"github.com/vitals-go/vitals/internal/store"
 )
 
@@ -38,14 +39,14 @@ const benchChecks = 10_000
 func BenchmarkStatusPage10k(b *testing.B) {
 	now := time.Now()
 	var seeded []model.Check
-	f := newSeededFixture(b, statuspage.Options{Public: true}, true,
-		func(st store.Store) { seeded = seedChecks(b, st, benchChecks, now) })
+	f := statuspagetest.NewSeeded(b, statuspage.Options{Public: true}, true,
+		func(st store.Store) { seeded = statuspagetest.SeedChecks(b, st, benchChecks, now) })
 	ctx := context.Background()
-	cs := f.eng.List()
+	cs := f.Engine.List()
 	if len(cs) != benchChecks {
 		b.Fatalf("%d checks", len(cs))
 	}
-	fillSparklines(f.page, cs, now)
+	statuspagetest.FillSparklines(f.Page, cs, now)
 
 	b.Run("json-baseline", func(b *testing.B) {
 		from := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(statuspage.Days - 1))
@@ -55,7 +56,7 @@ func BenchmarkStatusPage10k(b *testing.B) {
 		}
 		data := make([]checkData, len(cs))
 		for i := range cs {
-			u, err := f.st.Uptime(ctx, cs[i].Check.ID, from, now)
+			u, err := f.Store.Uptime(ctx, cs[i].Check.ID, from, now)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -74,7 +75,7 @@ func BenchmarkStatusPage10k(b *testing.B) {
 	b.Run("cold", func(b *testing.B) {
 		var buf bytes.Buffer
 		for b.Loop() {
-			p := statuspage.New(statuspage.Options{Engine: f.eng, Store: f.st, Public: true})
+			p := statuspage.New(statuspage.Options{Engine: f.Engine, Store: f.Store, Public: true})
 			buf.Reset()
 			if err := p.Render(ctx, &buf, true); err != nil {
 				b.Fatal(err)
@@ -91,8 +92,8 @@ func BenchmarkStatusPage10k(b *testing.B) {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			before := ms.HeapAlloc
-			p := statuspage.New(statuspage.Options{Engine: f.eng, Store: f.st})
-			fillSparklines(p, cs, now)
+			p := statuspage.New(statuspage.Options{Engine: f.Engine, Store: f.Store})
+			statuspagetest.FillSparklines(p, cs, now)
 			var buf bytes.Buffer
 			if err := p.Render(ctx, &buf, true); err != nil {
 				b.Fatal(err)
@@ -108,14 +109,14 @@ func BenchmarkStatusPage10k(b *testing.B) {
 	})
 	b.Run("warm", func(b *testing.B) {
 		var buf bytes.Buffer
-		if err := f.page.Render(ctx, &buf, true); err != nil {
+		if err := f.Page.Render(ctx, &buf, true); err != nil {
 			b.Fatal(err)
 		}
 		i := 0
 		for b.Loop() {
-			touch(f.page, cs, &i, benchChecks/100)
+			touch(f.Page, cs, &i, benchChecks/100)
 			buf.Reset()
-			if err := f.page.Render(ctx, &buf, true); err != nil {
+			if err := f.Page.Render(ctx, &buf, true); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -126,18 +127,18 @@ func BenchmarkStatusPage10k(b *testing.B) {
 		// 1 % changed, 20 of them flipped: their rollups are read again
 		// (one query each) and the recent flips once.
 		var buf bytes.Buffer
-		if err := f.page.Render(ctx, &buf, true); err != nil {
+		if err := f.Page.Render(ctx, &buf, true); err != nil {
 			b.Fatal(err)
 		}
 		i := 0
 		for b.Loop() {
-			touch(f.page, cs, &i, benchChecks/100)
+			touch(f.Page, cs, &i, benchChecks/100)
 			for k := range 20 {
 				c := &cs[(i+k*97)%len(cs)]
-				f.page.OnFlip(model.Transition{Check: c.Check, State: c.State})
+				f.Page.OnFlip(model.Transition{Check: c.Check, State: c.State})
 			}
 			buf.Reset()
-			if err := f.page.Render(ctx, &buf, true); err != nil {
+			if err := f.Page.Render(ctx, &buf, true); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -145,17 +146,17 @@ func BenchmarkStatusPage10k(b *testing.B) {
 	b.Run("warm-http-gzip", func(b *testing.B) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header.Set("Accept-Encoding", "gzip, deflate, br")
-		req.Header.Set("X-Api-Key", testKey)
+		req.Header.Set("X-Api-Key", statuspagetest.APIKey)
 		var buf bytes.Buffer
-		if err := f.page.Render(ctx, &buf, true); err != nil { // warm the caches
+		if err := f.Page.Render(ctx, &buf, true); err != nil { // warm the caches
 			b.Fatal(err)
 		}
 		i := 0
 		var n int
 		for b.Loop() {
-			touch(f.page, cs, &i, benchChecks/100)
+			touch(f.Page, cs, &i, benchChecks/100)
 			rec := httptest.NewRecorder()
-			f.page.ServeHTTP(rec, req)
+			f.Page.ServeHTTP(rec, req)
 			if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
 				b.Fatalf("%d %q", rec.Code, rec.Header().Get("Content-Encoding"))
 			}
@@ -164,22 +165,6 @@ func BenchmarkStatusPage10k(b *testing.B) {
 		b.ReportMetric(float64(n), "gzB/page")
 	})
 	_ = seeded
-}
-
-// fillSparklines gives every check 30 results, as after 30 probe rounds.
-func fillSparklines(p *statuspage.Page, cs []model.CheckState, now time.Time) {
-	for i := range cs {
-		s := cs[i].State
-		for k := range 30 {
-			s.LastPing = now.Add(time.Duration(k-30) * time.Minute)
-			ms := 60 + (i*37)%300 + ((i*131+k*71)^(k*k*13))%60 // a base and some noise
-			if (k+i)%11 == 0 {
-				ms += 150 // a slow run now and then
-			}
-			s.LastDuration = time.Duration(ms) * time.Millisecond
-			p.OnState(cs[i].Check, s)
-		}
-	}
 }
 
 // touch gives n checks (round robin from *i) a new result.

@@ -14,25 +14,26 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/statuspage"
+	"github.com/vitals-go/vitals/internal/statuspage/statuspagetest"
 )
 
 func TestPrivateByDefault(t *testing.T) {
-	f := newFixture(t, statuspage.Options{}, false)
-	f.create(t, "db backup")
+	f := statuspagetest.New(t, statuspage.Options{}, false)
+	f.Create(t, "db backup")
 	for _, path := range []string{"", "events", "status.json", "check/0123456789ab", "login"} {
-		code, _, h := f.get(t, path, false)
+		code, _, h := f.Get(t, path, false)
 		if code != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic ") {
 			t.Errorf("GET /%s anonymous: %d %q, want 401 with a Basic challenge", path, code, h.Get("WWW-Authenticate"))
 		}
 	}
-	code, body, _ := f.get(t, "", true)
+	code, body, _ := f.Get(t, "", true)
 	if code != 200 || !strings.Contains(body, "db backup") {
 		t.Fatalf("authorised overview: %d\n%s", code, body)
 	}
 	// A browser's Basic password is presented to Authorize as X-Api-Key.
-	req, _ := http.NewRequest("GET", f.srv.URL+"/status/", nil)
-	req.SetBasicAuth("anyone", testKey)
-	res, err := f.srv.Client().Do(req)
+	req, _ := http.NewRequest("GET", f.Server.URL+"/status/", nil)
+	req.SetBasicAuth("anyone", statuspagetest.APIKey)
+	res, err := f.Server.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,8 +42,8 @@ func TestPrivateByDefault(t *testing.T) {
 		t.Fatalf("Basic auth: %d", res.StatusCode)
 	}
 	// /login sends an authorised browser back to the page.
-	req, _ = http.NewRequest("GET", f.srv.URL+"/status/login", nil)
-	req.SetBasicAuth("", testKey)
+	req, _ = http.NewRequest("GET", f.Server.URL+"/status/login", nil)
+	req.SetBasicAuth("", statuspagetest.APIKey)
 	res, err = (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -54,18 +55,18 @@ func TestPrivateByDefault(t *testing.T) {
 }
 
 func TestPublicHidesSecrets(t *testing.T) {
-	f := newFixture(t, statuspage.Options{Public: true, PublicTag: "public", Title: "ACME status"}, false)
-	api := f.create(t, "public api", "public")
-	internal := f.create(t, "internal cron")
-	f.ping(t, api.ID, model.PingSuccess, "")
-	f.ping(t, api.ID, model.PingFail, "password=hunter2 in the ping body")
-	f.ping(t, internal.ID, model.PingSuccess, "")
-	if _, err := f.eng.Report(context.Background(), api.ID, model.Result{}); err != nil {
+	f := statuspagetest.New(t, statuspage.Options{Public: true, PublicTag: "public", Title: "ACME status"}, false)
+	api := f.Create(t, "public api", "public")
+	internal := f.Create(t, "internal cron")
+	f.Ping(t, api.ID, model.PingSuccess, "")
+	f.Ping(t, api.ID, model.PingFail, "password=hunter2 in the ping body")
+	f.Ping(t, internal.ID, model.PingSuccess, "")
+	if _, err := f.Engine.Report(context.Background(), api.ID, model.Result{}); err != nil {
 		t.Fatal(err)
 	}
 
-	_, priv, _ := f.get(t, "", true)
-	code, pub, h := f.get(t, "", false)
+	_, priv, _ := f.Get(t, "", true)
+	code, pub, h := f.Get(t, "", false)
 	if code != 200 {
 		t.Fatalf("public overview: %d", code)
 	}
@@ -89,7 +90,7 @@ func TestPublicHidesSecrets(t *testing.T) {
 	}
 
 	link := detailPath(t, pub, "public api")
-	code, pubDetail, _ := f.get(t, link, false)
+	code, pubDetail, _ := f.Get(t, link, false)
 	if code != 200 || !strings.Contains(pubDetail, "public api") {
 		t.Fatalf("public detail %s: %d", link, code)
 	}
@@ -98,7 +99,7 @@ func TestPublicHidesSecrets(t *testing.T) {
 			t.Errorf("public detail leaks %q", secret)
 		}
 	}
-	_, privDetail, _ := f.get(t, link, true)
+	_, privDetail, _ := f.Get(t, link, true)
 	for _, want := range []string{api.ID.UniqueKey(), "hunter2", "192.0.2.7", "curl/8", "fail ping", "Recent pings"} {
 		if !strings.Contains(privDetail, want) {
 			t.Errorf("authorised detail lacks %q", want)
@@ -112,15 +113,15 @@ func TestPublicHidesSecrets(t *testing.T) {
 
 	// The internal check's page exists for the authorised view only.
 	internalLink := detailPath(t, priv, "internal cron")
-	if code, _, _ := f.get(t, internalLink, false); code != http.StatusNotFound {
+	if code, _, _ := f.Get(t, internalLink, false); code != http.StatusNotFound {
 		t.Errorf("public GET %s: %d, want 404", internalLink, code)
 	}
-	if code, _, _ := f.get(t, internalLink, true); code != http.StatusOK {
+	if code, _, _ := f.Get(t, internalLink, true); code != http.StatusOK {
 		t.Errorf("authorised GET %s: %d, want 200", internalLink, code)
 	}
 
 	// status.json follows the same rules.
-	_, js, _ := f.get(t, "status.json", false)
+	_, js, _ := f.Get(t, "status.json", false)
 	var out struct {
 		Checks []struct{ ID, Name, Status, Days string }
 	}
@@ -136,17 +137,17 @@ func TestPublicHidesSecrets(t *testing.T) {
 }
 
 func TestUnknownCheck404(t *testing.T) {
-	f := newFixture(t, statuspage.Options{Public: true}, false)
-	c := f.create(t, "known")
+	f := statuspagetest.New(t, statuspage.Options{Public: true}, false)
+	c := f.Create(t, "known")
 	for _, path := range []string{"check/000000000000", "check/" + c.ID.Secret(), "check/", "nope", "static/nope.js", "check/../../etc/passwd"} {
 		for _, auth := range []bool{false, true} {
-			if code, _, _ := f.get(t, path, auth); code != http.StatusNotFound {
+			if code, _, _ := f.Get(t, path, auth); code != http.StatusNotFound {
 				t.Errorf("GET /%s (auth %v): %d, want 404", path, auth, code)
 			}
 		}
 	}
-	req, _ := http.NewRequest("POST", f.srv.URL+"/status/", nil)
-	res, err := f.srv.Client().Do(req)
+	req, _ := http.NewRequest("POST", f.Server.URL+"/status/", nil)
+	res, err := f.Server.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,18 +157,15 @@ func TestUnknownCheck404(t *testing.T) {
 	}
 }
 
-// xssName is a check name that would run script if it were not escaped.
-const xssName = `<script>alert("x")</script><img src=x onerror=alert(1)>"'&`
-
 func TestNamesAreEscaped(t *testing.T) {
-	f := newFixture(t, statuspage.Options{Public: true}, false)
-	c := f.create(t, xssName)
-	f.ping(t, c.ID, model.PingStart, "")
-	f.ping(t, c.ID, model.PingFail, `</pre><script>alert(2)</script>`)
-	_, overview, _ := f.get(t, "", true)
-	_, js, _ := f.get(t, "status.json", true)
+	f := statuspagetest.New(t, statuspage.Options{Public: true}, false)
+	c := f.Create(t, statuspagetest.XSSName)
+	f.Ping(t, c.ID, model.PingStart, "")
+	f.Ping(t, c.ID, model.PingFail, `</pre><script>alert(2)</script>`)
+	_, overview, _ := f.Get(t, "", true)
+	_, js, _ := f.Get(t, "status.json", true)
 	link := detailPath(t, overview, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;&#34;&#39;&amp;")
-	_, detail, _ := f.get(t, link, true)
+	_, detail, _ := f.Get(t, link, true)
 	for name, body := range map[string]string{"overview": overview, "detail": detail, "json": js} {
 		for _, raw := range []string{"<script>", "<img", "onerror=alert(1)>"} {
 			if strings.Contains(body, raw) {
@@ -181,11 +179,11 @@ func TestNamesAreEscaped(t *testing.T) {
 }
 
 func TestGzipAndAssets(t *testing.T) {
-	f := newFixture(t, statuspage.Options{Public: true}, false)
+	f := statuspagetest.New(t, statuspage.Options{Public: true}, false)
 	for i := range 50 {
-		f.create(t, "check "+string(rune('a'+i%26))+string(rune('a'+i/26)))
+		f.Create(t, "check "+string(rune('a'+i%26))+string(rune('a'+i/26)))
 	}
-	req, _ := http.NewRequest("GET", f.srv.URL+"/status/", nil)
+	req, _ := http.NewRequest("GET", f.Server.URL+"/status/", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	res, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
 	if err != nil {
@@ -204,7 +202,7 @@ func TestGzipAndAssets(t *testing.T) {
 		t.Fatalf("gunzipped page: %v", err)
 	}
 	for _, a := range []string{"app.css", "app.js", "icon.svg"} {
-		code, body, h := f.get(t, "static/"+a, false)
+		code, body, h := f.Get(t, "static/"+a, false)
 		if code != 200 || len(body) == 0 || h.Get("ETag") == "" {
 			t.Errorf("static/%s: %d, %d bytes, ETag %q", a, code, len(body), h.Get("ETag"))
 		}
@@ -214,15 +212,15 @@ func TestGzipAndAssets(t *testing.T) {
 // TestLiveStream reads the event stream over a real connection: a ping
 // that flips a check arrives as a "check" event with the new row.
 func TestLiveStream(t *testing.T) {
-	f := newFixture(t, statuspage.Options{Public: true, FlushInterval: 10 * time.Millisecond}, false)
-	c := f.create(t, "worker")
-	f.ping(t, c.ID, model.PingSuccess, "")
-	f.get(t, "", false) // renders the rows the stream then updates
+	f := statuspagetest.New(t, statuspage.Options{Public: true, FlushInterval: 10 * time.Millisecond}, false)
+	c := f.Create(t, "worker")
+	f.Ping(t, c.ID, model.PingSuccess, "")
+	f.Get(t, "", false) // renders the rows the stream then updates
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/status/events", nil)
-	res, err := f.srv.Client().Do(req)
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.Server.URL+"/status/events", nil)
+	res, err := f.Server.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +231,7 @@ func TestLiveStream(t *testing.T) {
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(nil, 1<<20)
 	waitLine(t, sc, ": hello") // registered: changes from now on are streamed
-	f.ping(t, c.ID, model.PingFail, "")
+	f.Ping(t, c.ID, model.PingFail, "")
 	for {
 		line := waitLine(t, sc, "data: ")
 		var m struct{ ID, HTML string }
@@ -261,27 +259,27 @@ func waitLine(t *testing.T, sc *bufio.Scanner, prefix string) string {
 }
 
 func TestMaxClientsAndClose(t *testing.T) {
-	f := newFixture(t, statuspage.Options{Public: true, MaxClients: 1}, false)
+	f := statuspagetest.New(t, statuspage.Options{Public: true, MaxClients: 1}, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/status/events", nil)
-	res, err := f.srv.Client().Do(req)
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.Server.URL+"/status/events", nil)
+	res, err := f.Server.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)
 	waitLine(t, sc, ": hello")
-	if code, _, _ := f.get(t, "events", false); code != http.StatusServiceUnavailable {
+	if code, _, _ := f.Get(t, "events", false); code != http.StatusServiceUnavailable {
 		t.Fatalf("second stream: %d, want 503", code)
 	}
 	// Close ends the open stream and returns only after it has.
-	if err := f.page.Close(); err != nil {
+	if err := f.Page.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for sc.Scan() {
 	}
-	if code, _, _ := f.get(t, "events", false); code != http.StatusServiceUnavailable {
+	if code, _, _ := f.Get(t, "events", false); code != http.StatusServiceUnavailable {
 		t.Fatalf("stream after Close: %d, want 503", code)
 	}
 }
@@ -290,13 +288,13 @@ func TestMaxClientsAndClose(t *testing.T) {
 // after a daemon restart) fills its push checks' sparklines from the
 // stored pings' run times in the background.
 func TestWarmSeedsSparklines(t *testing.T) {
-	f := newFixture(t, statuspage.Options{}, true)
-	c := f.create(t, "cron job")
+	f := statuspagetest.New(t, statuspage.Options{}, true)
+	c := f.Create(t, "cron job")
 	for range 3 {
-		f.ping(t, c.ID, model.PingStart, "")
-		f.ping(t, c.ID, model.PingSuccess, "")
+		f.Ping(t, c.ID, model.PingStart, "")
+		f.Ping(t, c.ID, model.PingSuccess, "")
 	}
-	p := statuspage.New(statuspage.Options{Engine: f.eng, Store: f.st, ScanInterval: 10 * time.Millisecond})
+	p := statuspage.New(statuspage.Options{Engine: f.Engine, Store: f.Store, ScanInterval: 10 * time.Millisecond})
 	defer p.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -1,4 +1,4 @@
-package statuspage_test
+package browsertest
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/statuspage"
+	"github.com/vitals-go/vitals/internal/statuspage/statuspagetest"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/testenv"
 )
@@ -79,46 +80,46 @@ func newBrowser(t *testing.T) context.Context {
 //
 // The desktop screenshot, which VITALS_DOCS_SCREENSHOT=1 also writes to
 // docs/img/statuspage.png, is taken before the check with the malicious
-// name (xssName) is created, so the docs show realistic checks only.
+// name (statuspagetest.XSSName) is created, so the docs show realistic checks only.
 func TestBrowser(t *testing.T) {
 	bctx := newBrowser(t)
 	now := time.Now()
 	var seeded []model.Check
-	f := newSeededFixture(t, statuspage.Options{Public: true, PublicTag: "public", Title: "ACME status",
+	f := statuspagetest.NewSeeded(t, statuspage.Options{Public: true, PublicTag: "public", Title: "ACME status",
 		FlushInterval: 100 * time.Millisecond, ScanInterval: time.Second}, true,
-		func(st store.Store) { seeded = seedChecks(t, st, 9, now) })
+		func(st store.Store) { seeded = statuspagetest.SeedChecks(t, st, 9, now) })
 	ctx := context.Background()
 	// Live checks on top of the seeded history: a pull check with response
 	// times, one that is running, one paused, one new, one that will fail.
-	pull, err := f.eng.Create(ctx, model.Check{Name: "public website", Kind: model.KindPull, Tags: []string{"public"},
+	pull, err := f.Engine.Create(ctx, model.Check{Name: "public website", Kind: model.KindPull, Tags: []string{"public"},
 		Schedule: model.Schedule{Period: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 30 {
 		ms := 80 + 40*((i*7)%5) + 5*i
-		if _, err := f.eng.Report(ctx, pull.ID, model.Result{OK: true, Time: now.Add(time.Duration(i-30) * time.Minute),
+		if _, err := f.Engine.Report(ctx, pull.ID, model.Result{OK: true, Time: now.Add(time.Duration(i-30) * time.Minute),
 			Duration: time.Duration(ms) * time.Millisecond}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	running := f.create(t, "weekly export", "public")
-	f.ping(t, running.ID, model.PingSuccess, "")
-	f.ping(t, running.ID, model.PingStart, "")
-	paused := f.create(t, "legacy ftp")
-	f.ping(t, paused.ID, model.PingSuccess, "")
-	if _, err := f.eng.Pause(ctx, paused.ID, "decommissioning"); err != nil {
+	running := f.Create(t, "weekly export", "public")
+	f.Ping(t, running.ID, model.PingSuccess, "")
+	f.Ping(t, running.ID, model.PingStart, "")
+	paused := f.Create(t, "legacy ftp")
+	f.Ping(t, paused.ID, model.PingSuccess, "")
+	if _, err := f.Engine.Pause(ctx, paused.ID, "decommissioning"); err != nil {
 		t.Fatal(err)
 	}
-	f.create(t, "new importer")
+	f.Create(t, "new importer")
 	victim := seeded[0] // "api gateway", public, up
 	// Response times for the seeded checks, as 30 finished runs would give.
 	var seededStates []model.CheckState
 	for _, c := range seeded {
-		cs, _ := f.eng.Get(c.ID)
+		cs, _ := f.Engine.Get(c.ID)
 		seededStates = append(seededStates, cs)
 	}
-	fillSparklines(f.page, seededStates, now)
+	statuspagetest.FillSparklines(f.Page, seededStates, now)
 
 	var dialogs atomic.Int32
 	go func() {
@@ -135,10 +136,10 @@ func TestBrowser(t *testing.T) {
 	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Call(bctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"X-Api-Key": testKey}}); err != nil {
+	if _, err := chromedp.Call(bctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"X-Api-Key": statuspagetest.APIKey}}); err != nil {
 		t.Fatal(err)
 	}
-	base := f.srv.URL + "/status/"
+	base := f.Server.URL + "/status/"
 	if err := chromedp.Do(bctx,
 		chromedp.Navigate(base),
 		chromedp.WaitVisible(chromedp.CSS("#checks li.ck")),
@@ -181,7 +182,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// A failure through the engine shows up without a reload.
-	f.ping(t, victim.ID, model.PingFail, "disk full")
+	f.Ping(t, victim.ID, model.PingFail, "disk full")
 	victimHID := hidOf(t, bctx, victim.Name)
 	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#c-"+victimHID+".s-down"))); err != nil {
 		t.Fatal(err)
@@ -202,7 +203,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("newest flip %q, %v", flips, err)
 	}
 	// A new check appears without a reload too (the list is fetched again).
-	f.create(t, "invoice sync")
+	f.Create(t, "invoice sync")
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`[...document.querySelectorAll("#checks .nm")].some(e => e.textContent === "invoice sync")`)); err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,7 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", p)
 		if name == "statuspage.png" && os.Getenv("VITALS_DOCS_SCREENSHOT") == "1" {
-			if err := os.WriteFile("../../docs/img/statuspage.png", png, 0o644); err != nil {
+			if err := os.WriteFile("../../../docs/img/statuspage.png", png, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -233,13 +234,13 @@ func TestBrowser(t *testing.T) {
 	// and its rows parsed by the page's script), then its row is replaced
 	// by a live update; later navigations render it on the server. It must
 	// stay text each time: the dialog count is checked at the end.
-	evil := f.create(t, xssName, "public")
+	evil := f.Create(t, statuspagetest.XSSName, "public")
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](fmt.Sprintf(
-		`[...document.querySelectorAll("#checks .nm")].some(e => e.textContent === %q)`, xssName))); err != nil {
+		`[...document.querySelectorAll("#checks .nm")].some(e => e.textContent === %q)`, statuspagetest.XSSName))); err != nil {
 		t.Fatalf("the malicious name did not show as text: %v", err)
 	}
-	f.ping(t, evil.ID, model.PingSuccess, "")
-	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#c-"+hidOf(t, bctx, xssName)+".s-up"))); err != nil {
+	f.Ping(t, evil.ID, model.PingSuccess, "")
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#c-"+hidOf(t, bctx, statuspagetest.XSSName)+".s-up"))); err != nil {
 		t.Fatal(err)
 	}
 
@@ -259,7 +260,7 @@ func TestBrowser(t *testing.T) {
 	}
 	shot("statuspage-detail.png")
 	// The detail page follows its check live too.
-	f.ping(t, victim.ID, model.PingSuccess, "back again")
+	f.Ping(t, victim.ID, model.PingSuccess, "back again")
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector("main").textContent.includes("back again")`)); err != nil {
 		t.Fatalf("the detail page did not update: %v", err)
 	}
@@ -268,10 +269,10 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	names, err = chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#checks li.ck .nm")].map(e => e.textContent)`))
-	if err != nil || !contains(names, xssName) {
+	if err != nil || !contains(names, statuspagetest.XSSName) {
 		t.Fatalf("the server-rendered names lack the malicious one as text (%v): %q", err, names)
 	}
-	if err := f.eng.Delete(ctx, paused.ID); err != nil {
+	if err := f.Engine.Delete(ctx, paused.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`![...document.querySelectorAll("#checks .nm")].some(e => e.textContent === "legacy ftp")`)); err != nil {
