@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/deadlines"
+	"github.com/vitals-go/vitals/internal/deadlines"
 	"github.com/vitals-go/vitals/internal/watchdog/machine"
 )
 
