@@ -95,14 +95,19 @@ func validationDetails(err error) []string {
 	}
 	out := make([]string, 0, len(errs))
 	for _, e := range errs {
-		msg := e.Error()
-		msg = strings.TrimPrefix(msg, model.ErrInvalidCheck.Error()+": ")
+		var fe *model.FieldError
+		if !errors.As(e, &fe) {
+			out = append(out, strings.TrimPrefix(e.Error(), model.ErrInvalidCheck.Error()+": "))
+			continue
+		}
+		field := fe.Field
 		for _, f := range modelFields {
-			if rest, ok := strings.CutPrefix(msg, f.model+": "); ok {
-				msg = f.api + ": " + rest
+			if field == f.model {
+				field = f.api
 				break
 			}
 		}
+		msg := field + ": " + fe.Err.Error()
 		if msg == "timeout: period and cron are exclusive" {
 			msg = "timeout: timeout and schedule are exclusive"
 		}

@@ -320,8 +320,8 @@ func (t *TLS) options() pull.TLS {
 
 // fieldErrors records pull.Compile's field errors under path.
 func (l *loader) fieldErrors(path, kind string, err error) {
-	for _, e := range flatten(err) {
-		var fe *pull.FieldError
+	for _, e := range model.Flatten(err) {
+		var fe *model.FieldError
 		if errors.As(e, &fe) {
 			field := fe.Field
 			switch {
@@ -352,13 +352,13 @@ var modelFields = map[string][2]string{ // field → {push name, pull name}
 // YAML field (which may be in defaults: when the check does not set it).
 func (l *loader) modelErrors(path string, cc *Check, err error) {
 	pullCheck := cc.HTTP != nil || cc.GRPC != nil || cc.TCP != nil || cc.Command != nil
-	for _, e := range flatten(err) {
-		msg := strings.TrimPrefix(e.Error(), model.ErrInvalidCheck.Error()+": ")
-		field, rest, ok := strings.Cut(msg, ": ")
-		if !ok {
-			l.errorf(path, "%s", msg)
+	for _, e := range model.Flatten(err) {
+		var fe *model.FieldError
+		if !errors.As(e, &fe) {
+			l.errorf(path, "%s", strings.TrimPrefix(e.Error(), model.ErrInvalidCheck.Error()+": "))
 			continue
 		}
+		field, rest := fe.Field, fe.Err.Error()
 		if field == "id" && cc.ID == "" {
 			continue // derived from the name, which is missing: reported as such
 		}
@@ -380,15 +380,4 @@ func (l *loader) modelErrors(path string, cc *Check, err error) {
 		}
 		l.errorf(p, "%s", rest)
 	}
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

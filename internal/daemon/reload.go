@@ -40,7 +40,7 @@ func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 	if d.opts.ConfigPath != "" {
 		var err error
 		if cfg, err = config.Load(d.opts.ConfigPath); err != nil {
-			errs := flatten(err)
+			errs := model.Flatten(err)
 			d.log.Error("config rejected, the running config stays", "file", d.opts.ConfigPath, "errors", len(errs))
 			for _, e := range errs {
 				d.log.Error("config error", "err", e.Error())
@@ -229,7 +229,7 @@ func (d *Daemon) serveReload(w http.ResponseWriter, r *http.Request) {
 // details are the messages of the errors joined in err, but sentinel.
 func details(err, sentinel error) []string {
 	out := []string{}
-	for _, e := range flatten(err) {
+	for _, e := range model.Flatten(err) {
 		if e != sentinel {
 			out = append(out, e.Error())
 		}
@@ -246,18 +246,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

@@ -124,16 +124,7 @@ func ValidateProbe(raw []byte) error {
 
 // FieldError is a problem with one field of a Spec; Field is the YAML name
 // relative to the probe ("url", "json[1]", "tls.ca_file").
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-// Error implements error.
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
-
-// Unwrap returns Err.
-func (e *FieldError) Unwrap() error { return e.Err }
+type FieldError = model.FieldError
 
 // Encode returns the JSON form stored in model.Check.Probe.
 func (s Spec) Encode() []byte {
@@ -168,7 +159,7 @@ type Prober struct {
 // loads TLS files). Every problem is reported, joined, as a *FieldError.
 func Compile(s Spec) (*Prober, error) {
 	var errs []error
-	bad := func(field string, err error) { errs = append(errs, &FieldError{field, err}) }
+	bad := func(field string, err error) { errs = append(errs, &FieldError{Field: field, Err: err}) }
 	p := &Prober{spec: s, timeout: s.Timeout.D()}
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
