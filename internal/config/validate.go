@@ -80,8 +80,8 @@ func (l *loader) validate(c *Config) {
 	if *c.Pings.BodyLimit < 0 {
 		l.errorf("pings.body_limit", "must not be negative")
 	}
-	if c.Pings.PingKey != "" && !validPingKey(c.Pings.PingKey) {
-		l.errorf("pings.ping_key", "must be 1-100 characters of a-z, A-Z, 0-9, '-' and '_'")
+	if c.Pings.PingKey != "" && !model.ValidPingKey(c.Pings.PingKey) {
+		l.errorf("pings.ping_key", model.PingKeyRule)
 	}
 	if c.Pings.AutoCreate && c.Pings.PingKey == "" {
 		l.errorf("pings.auto_create", "needs pings.ping_key")
@@ -138,19 +138,6 @@ func (l *loader) validate(c *Config) {
 	c.keys = apikey.NewSet(c.APIKeyList())
 }
 
-func validPingKey(s string) bool {
-	if s == "" || len(s) > 100 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if !(b == '-' || b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
 // check builds the model check of cc, recording every problem under path.
 func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 	nerr := len(l.errs)
@@ -184,8 +171,8 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 			l.errorf(path+".slug", "a slug URL needs a ping key: set pings.ping_key or ping_key")
 		}
 	}
-	if cc.PingKey != "" && !validPingKey(cc.PingKey) {
-		l.errorf(path+".ping_key", "must be 1-100 characters of a-z, A-Z, 0-9, '-' and '_'")
+	if cc.PingKey != "" && !model.ValidPingKey(cc.PingKey) {
+		l.errorf(path+".ping_key", model.PingKeyRule)
 	}
 	th := cc.Thresholds
 	if th == nil {
