@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/clip"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -55,7 +56,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		if i > 0 && i < len(s) && s[i] == u.suffix {
 			n, err := strconv.ParseInt(s[:i], 10, 64)
 			if err != nil || n > 10_000 {
-				return 0, fmt.Errorf("invalid duration %q", clip(in, 40))
+				return 0, fmt.Errorf("invalid duration %q", clip.Text(in, 40))
 			}
 			total += time.Duration(n) * u.unit
 			s = s[i+1:]
@@ -64,11 +65,11 @@ func ParseDuration(s string) (time.Duration, error) {
 	if s != "" {
 		v, err := time.ParseDuration(s)
 		if err != nil || v < 0 {
-			return 0, fmt.Errorf("invalid duration %q (use units such as 500ms, 30s, 5m, 1h, 1d)", clip(in, 40))
+			return 0, fmt.Errorf("invalid duration %q (use units such as 500ms, 30s, 5m, 1h, 1d)", clip.Text(in, 40))
 		}
 		total += v
 	} else if total == 0 && !strings.HasSuffix(strings.TrimSpace(in), "d") && !strings.HasSuffix(strings.TrimSpace(in), "w") {
-		return 0, fmt.Errorf("invalid duration %q (use units such as 500ms, 30s, 5m, 1h, 1d)", clip(in, 40))
+		return 0, fmt.Errorf("invalid duration %q (use units such as 500ms, 30s, 5m, 1h, 1d)", clip.Text(in, 40))
 	}
 	if neg {
 		total = -total
@@ -78,14 +79,4 @@ func ParseDuration(s string) (time.Duration, error) {
 
 func typeError(n *yaml.Node, msg string) error {
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d col %d: %s", n.Line, n.Column, msg)}}
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "..."
 }

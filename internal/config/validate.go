@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vitals-go/vitals/internal/apikey"
+	"github.com/vitals-go/vitals/internal/clip"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/probe"
 	"github.com/vitals-go/vitals/internal/pull"
@@ -18,11 +19,11 @@ func (l *loader) validate(c *Config) {
 	s := c.Server
 	for i, a := range s.Listen {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			l.errorf(fmt.Sprintf("server.listen[%d]", i), "%q is not host:port (e.g. 127.0.0.1:8000 or :8000)", clip(a, 60))
+			l.errorf(fmt.Sprintf("server.listen[%d]", i), "%q is not host:port (e.g. 127.0.0.1:8000 or :8000)", clip.Text(a, 60))
 		}
 	}
 	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		l.errorf("server.public_url", "%q is not an http(s) URL", clip(probe.RedactTarget(s.PublicURL), 60))
+		l.errorf("server.public_url", "%q is not an http(s) URL", clip.Text(probe.RedactTarget(s.PublicURL), 60))
 	}
 	if s.ShutdownTimeout < 0 {
 		l.errorf("server.shutdown_timeout", "must not be negative")
@@ -74,7 +75,7 @@ func (l *loader) validate(c *Config) {
 		}
 		keys[k.Key] = true
 		if k.Access != ReadOnly && k.Access != ReadWrite {
-			l.errorf(p+".access", "%q must be %q or %q", clip(k.Access, 30), ReadOnly, ReadWrite)
+			l.errorf(p+".access", "%q must be %q or %q", clip.Text(k.Access, 30), ReadOnly, ReadWrite)
 		}
 	}
 	if *c.Pings.BodyLimit < 0 {
@@ -191,7 +192,7 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 		if h.URL == "" {
 			missing = "url"
 		} else if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") && !strings.HasPrefix(h.URL, "unix://") {
-			l.errorf(path+".http.url", "%q must start with http://, https:// or unix://", clip(probe.RedactTarget(h.URL), 60))
+			l.errorf(path+".http.url", "%q must start with http://, https:// or unix://", clip.Text(probe.RedactTarget(h.URL), 60))
 		}
 	}
 	if g := cc.GRPC; g != nil {
@@ -357,7 +358,7 @@ func (l *loader) modelErrors(path string, cc *Check, err error) {
 			}
 		}
 		if field == "schedule.cron" && !strings.Contains(rest, "time zone") && !strings.Contains(rest, "@every") && !strings.Contains(rest, "pull checks") {
-			rest = fmt.Sprintf("invalid cron expression %q: %s", clip(cc.Cron, 60), rest)
+			rest = fmt.Sprintf("invalid cron expression %q: %s", clip.Text(cc.Cron, 60), rest)
 		}
 		p := path + "." + name
 		if _, set := l.lines[p]; !set {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/clip"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/probe"
 )
@@ -105,7 +106,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q", clip(s, 30))
+		return fmt.Errorf("invalid duration %q", clip.Text(s, 30))
 	}
 	*d = Duration(v)
 	return nil
@@ -187,7 +188,7 @@ func Compile(s Spec) (*Prober, error) {
 			// The value is never quoted: it may be a secret.
 			switch k, _, ok := strings.Cut(kv, "="); {
 			case !ok:
-				bad(fmt.Sprintf("env[%d]", i), fmt.Errorf("%q is not KEY=VALUE", clip(kv, 40)))
+				bad(fmt.Sprintf("env[%d]", i), fmt.Errorf("%q is not KEY=VALUE", clip.Text(kv, 40)))
 			case k == "":
 				bad(fmt.Sprintf("env[%d]", i), errors.New("is not KEY=VALUE: the name before '=' is empty"))
 			}
