@@ -161,12 +161,8 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 		}
 	}
 	var ph http.Handler = ping.New(d.rec.Pings(d.eng), pingOpts)
-	keys := make([]api.Key, 0, len(cfg.APIKeys))
-	for _, k := range cfg.APIKeys {
-		keys = append(keys, api.Key{Name: k.Name, Secret: k.Key, ReadOnly: k.Access != config.ReadWrite})
-	}
 	var ah http.Handler = api.New(api.Options{
-		Engine: d.eng, Store: d.st, Keys: keys, Logger: d.log,
+		Engine: d.eng, Store: d.st, Keys: cfg.APIKeyList(), Logger: d.log,
 		PingURL:       strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/ping/",
 		PingKey:       cfg.Pings.PingKey,
 		ValidateProbe: pull.ValidateProbe,
@@ -188,10 +184,7 @@ func (d *Daemon) authorized(need string) func(*http.Request) bool {
 	if need == config.ReadWrite {
 		want = apikey.Write
 	}
-	return func(r *http.Request) bool {
-		acc, _ := d.cfg.Load().Keys().Check(r)
-		return acc.Allows(want)
-	}
+	return func(r *http.Request) bool { return d.cfg.Load().Keys().Allows(r, want) }
 }
 
 // serveReload serves POST /-/reload (read-write API key): 200 with what
