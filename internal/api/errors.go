@@ -87,12 +87,7 @@ var modelFields = []struct{ model, api string }{
 // validationDetails splits a joined validation error into one message per
 // problem, "field: problem", in the API's field names.
 func validationDetails(err error) []string {
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
+	errs := model.Flatten(err)
 	out := make([]string, 0, len(errs))
 	for _, e := range errs {
 		var fe *model.FieldError
