@@ -206,7 +206,7 @@ func (c Check) WithDefaults() Check {
 func (c Check) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, checkError{&FieldError{Field: field, Err: errors.New(fmt.Sprintf(format, args...))}})
+		errs = append(errs, checkError{&FieldError{Field: field, Err: fmt.Errorf(format, args...)}})
 	}
 	if c.ID.IsZero() {
 		bad("id", "must be a non-nil UUID")
