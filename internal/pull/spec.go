@@ -123,8 +123,9 @@ func ValidateProbe(raw []byte) error {
 	return err
 }
 
-// FieldError is a problem with one field of a Spec; Field is the YAML name
-// relative to the probe ("url", "json[1]", "tls.ca_file").
+// FieldError is a problem with one field of a Spec, the model's field
+// error; Field is the YAML name relative to the probe ("url", "json[1]",
+// "tls.ca_file").
 type FieldError = model.FieldError
 
 // Encode returns the JSON form stored in model.Check.Probe.
