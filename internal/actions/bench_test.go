@@ -83,18 +83,14 @@ func BenchmarkDeadlineToWebhook(b *testing.B) {
 		wh, _ := NewWebhook(WebhookConfig{URL: srv.URL}, nil)
 		disp := NewDispatcher(st, Channels{"ops": wh}, DispatcherOptions{Logger: quiet})
 		planner := NewPlanner(nil, PlannerOptions{Logger: quiet})
-		e := watchdog.New(st, watchdog.Options{
-			Logger:   quiet,
-			Planners: []watchdog.Planner{planner},
-			Listeners: []watchdog.Listener{
-				watchdog.ListenerFunc(func(t watchdog.Transition) {
-					if t.Flip.To == model.StatusDown {
-						flips.add(t.Check.ID, time.Now())
-					}
-				}),
-				disp,
-			},
-		})
+		e := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{planner},
+			model.ListenerFunc(func(t model.Transition) {
+				if t.Flip.To == model.StatusDown {
+					flips.add(t.Check.ID, time.Now())
+				}
+			}),
+			disp,
+		)
 		ctx := context.Background()
 		if err := e.Start(ctx); err != nil {
 			b.Fatal(err)
@@ -152,7 +148,7 @@ func BenchmarkOutage(b *testing.B) {
 		wh, _ := NewWebhook(WebhookConfig{URL: url}, nil)
 		disp := NewDispatcher(st, Channels{"ops": wh}, DispatcherOptions{Logger: quiet})
 		rules := map[model.CheckID]Rules{}
-		e := watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})}})
+		e := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})})
 		ctx := context.Background()
 		if err := e.Start(ctx); err != nil {
 			b.Fatal(err)

@@ -66,7 +66,7 @@ func watchdogChild(mode string) int {
 			}
 		},
 	})
-	eng := watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})}, Listeners: []watchdog.Listener{disp}})
+	eng := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})}, disp)
 	ctx := context.Background()
 	if err := eng.Start(ctx); err != nil {
 		fmt.Println("error", err)

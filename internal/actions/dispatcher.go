@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // Enqueuer is an optional interface of a store: it adds outbox rows that no
@@ -72,7 +71,7 @@ type DispatcherOptions struct {
 // come is sent through its channel's Notifier; delivered rows are marked
 // with a compare-and-set on their pending state, so a row is marked
 // delivered once; failed ones are rescheduled with Backoff. It wakes when a
-// flip is committed (it is a watchdog.Listener: register it with the
+// flip is committed (it is a model.Listener: register it with the
 // engine) and when its earliest retry is due; it does not poll.
 //
 // Start starts its goroutine, Stop stops it and waits for it and for every
@@ -111,7 +110,7 @@ type Dispatcher struct {
 }
 
 var (
-	_ watchdog.Listener = (*Dispatcher)(nil)
+	_ model.Listener = (*Dispatcher)(nil)
 )
 
 // NewDispatcher returns a dispatcher over st's outbox sending through
@@ -197,9 +196,9 @@ const (
 	droppedPrefix = "dropped: "
 )
 
-// OnFlip implements watchdog.Listener: the flip's rows are committed, scan
+// OnFlip implements model.Listener: the flip's rows are committed, scan
 // now; and tell the channels that observe flips.
-func (d *Dispatcher) OnFlip(t watchdog.Transition) {
+func (d *Dispatcher) OnFlip(t model.Transition) {
 	d.Wake()
 	d.mu.Lock()
 	obs := make([]Observer, 0, 4)

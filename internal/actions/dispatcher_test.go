@@ -120,11 +120,7 @@ func startWatchdog(t *testing.T, st store.Store, rules map[model.CheckID]Rules, 
 		opts.Logger = quiet
 	}
 	disp := NewDispatcher(st, ch, opts)
-	eng := watchdog.New(st, watchdog.Options{
-		Logger:    quiet,
-		Planners:  []watchdog.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})},
-		Listeners: []watchdog.Listener{disp},
-	})
+	eng := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})}, disp)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -4,14 +4,14 @@
 //
 // Everything goes through the durable outbox of the store:
 //
-//  1. A [Planner] (a watchdog.Planner) turns a flip into outbox rows, one per
+//  1. A [Planner] (a model.Planner) turns a flip into outbox rows, one per
 //     channel named in the check's [Rules] for the flip's new status. The
 //     rows are written in the flip's own transaction, so a flip is never
 //     recorded without its notifications. A [Policy] (dependencies,
 //     maintenance windows, silences) is consulted first: it can drop a row
 //     or hold it back until a window ends.
 //  2. A [Dispatcher] delivers pending rows: it wakes when a flip is
-//     committed (it is a watchdog.Listener), sends each row through its
+//     committed (it is a model.Listener), sends each row through its
 //     channel's [Notifier], retries failures with capped exponential backoff
 //     and jitter, and marks each row delivered once (compare-and-set in the
 //     store). Rows left pending by a crash or a stop are delivered after the

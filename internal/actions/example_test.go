@@ -51,11 +51,15 @@ func Example() {
 	st := memstore.New(memstore.Options{}) // sqlite in the daemon
 	defer st.Close()
 	dispatcher := actions.NewDispatcher(st, channels, actions.DispatcherOptions{Logger: quiet})
-	engine := watchdog.New(st, watchdog.Options{
-		Logger:    quiet,
-		Planners:  []watchdog.Planner{actions.NewPlanner(rules, actions.PlannerOptions{})},
-		Listeners: []watchdog.Listener{dispatcher},
-	})
+	engine := watchdog.New(st, watchdog.Options{Logger: quiet})
+	// The planner and the dispatcher are the engine's hooks, registered
+	// before it starts.
+	if err := engine.AddPlanner(actions.NewPlanner(rules, actions.PlannerOptions{})); err != nil {
+		panic(err)
+	}
+	if err := engine.AddListener(dispatcher); err != nil {
+		panic(err)
+	}
 	ctx := context.Background()
 	if err := engine.Start(ctx); err != nil {
 		panic(err)

@@ -5,7 +5,24 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/watchdog"
 )
+
+// hooked registers planners and listeners with e, not yet started, and
+// returns it.
+func hooked(e *watchdog.Engine, planners []model.Planner, listeners ...model.Listener) *watchdog.Engine {
+	for _, p := range planners {
+		if err := e.AddPlanner(p); err != nil {
+			panic(err)
+		}
+	}
+	for _, l := range listeners {
+		if err := e.AddListener(l); err != nil {
+			panic(err)
+		}
+	}
+	return e
+}
 
 var (
 	testCheck = model.CheckID(uuid.MustParse("0b7e2f7c-58a3-4f9a-9e59-2c1c0c7b9d10"))

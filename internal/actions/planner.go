@@ -7,7 +7,6 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // Rules are the channels a check's flips go to, by the flip's new status.
@@ -61,7 +60,7 @@ type Verdict struct {
 // Dispatcher when a held row comes due (it may write to the store).
 // Implementations are safe for concurrent use.
 type Policy interface {
-	Decide(t watchdog.Transition, now time.Time) Verdict
+	Decide(t model.Transition, now time.Time) Verdict
 	Remember(m store.PolicyState)
 	Recheck(n Notification, now time.Time) Verdict
 }
@@ -77,10 +76,11 @@ type PlannerOptions struct {
 	Logger *slog.Logger
 }
 
-// Planner is the watchdog.Planner that turns a flip into outbox rows, one
+// Planner is the model.Planner that turns a flip into outbox rows, one
 // per channel its check's Rules name for the flip. Register it with the
-// engine (watchdog.Options.Planners) and the Dispatcher as a listener. It
-// is a watchdog.UpdatePlanner: the Policy's memory of the flip is written
+// engine as a planner (before the engine starts) and the Dispatcher as a
+// listener. It
+// is a store.UpdatePlanner: the Policy's memory of the flip is written
 // with its rows. SetRules replaces the rules atomically (config reload).
 // Safe for concurrent use.
 type Planner struct {
@@ -89,7 +89,7 @@ type Planner struct {
 	log   *slog.Logger
 }
 
-var _ watchdog.UpdatePlanner = (*Planner)(nil)
+var _ store.UpdatePlanner = (*Planner)(nil)
 
 // NewPlanner returns a Planner with rules by check id.
 func NewPlanner(rules map[model.CheckID]Rules, opts PlannerOptions) *Planner {
@@ -107,9 +107,9 @@ func NewPlanner(rules map[model.CheckID]Rules, opts PlannerOptions) *Planner {
 // SetRules replaces every check's rules.
 func (p *Planner) SetRules(rules map[model.CheckID]Rules) { p.rules.Store(&rules) }
 
-// Plan implements watchdog.Planner for engines that do not know
+// Plan implements model.Planner for engines that do not know
 // UpdatePlanner: the Policy's memory is applied at once and not written.
-func (p *Planner) Plan(t watchdog.Transition) []model.Notification {
+func (p *Planner) Plan(t model.Transition) []model.Notification {
 	var u store.Update
 	if done := p.PlanUpdate(t, &u); done != nil {
 		done()
@@ -117,10 +117,10 @@ func (p *Planner) Plan(t watchdog.Transition) []model.Notification {
 	return u.Notifications
 }
 
-// PlanUpdate implements watchdog.UpdatePlanner: it appends the flip's rows
+// PlanUpdate implements store.UpdatePlanner: it appends the flip's rows
 // to u and sets u.Policy to what the Policy remembers of the flip; the
 // function returned hands that to the Policy once the flip is durable.
-func (p *Planner) PlanUpdate(t watchdog.Transition, u *store.Update) func() {
+func (p *Planner) PlanUpdate(t model.Transition, u *store.Update) func() {
 	rows, mem := p.plan(t)
 	u.Notifications = append(u.Notifications, rows...)
 	if mem == nil {
@@ -131,7 +131,7 @@ func (p *Planner) PlanUpdate(t watchdog.Transition, u *store.Update) func() {
 	return func() { pol.Remember(m) }
 }
 
-func (p *Planner) plan(t watchdog.Transition) ([]model.Notification, *store.PolicyState) {
+func (p *Planner) plan(t model.Transition) ([]model.Notification, *store.PolicyState) {
 	chans := (*p.rules.Load())[t.Check.ID].For(t.Flip.From, t.Flip.To)
 	if len(chans) == 0 {
 		return nil, nil

@@ -13,7 +13,6 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // Window is a maintenance window or a silence: while it is open, the
@@ -336,7 +335,7 @@ func (s *Suppression) downParentLocked(id model.CheckID) (string, bool) {
 
 // Decide implements Policy. It changes nothing: what the flip leaves in
 // the memory is in the verdict's Memory.
-func (s *Suppression) Decide(t watchdog.Transition, now time.Time) Verdict {
+func (s *Suppression) Decide(t model.Transition, now time.Time) Verdict {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	id := t.Check.ID

@@ -48,7 +48,7 @@ func startSQLite(t *testing.T, path string, cfg Config, rec *recorder) *sqliteWa
 	if err := w.sys.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w.eng = watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{w.sys.Planner()}, Listeners: []watchdog.Listener{w.sys.Dispatcher()}})
+	w.eng = hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{w.sys.Planner()}, w.sys.Dispatcher())
 	if err := w.eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

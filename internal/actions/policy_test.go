@@ -43,11 +43,7 @@ func policyWatchdog(t *testing.T, rules map[model.CheckID]Rules, delay time.Dura
 	rec := &recorder{}
 	st := memstore.New(memstore.Options{})
 	disp := NewDispatcher(st, Channels{"ops": rec}, DispatcherOptions{Policy: sup, Logger: quiet})
-	eng = watchdog.New(st, watchdog.Options{
-		Logger:    quiet,
-		Planners:  []watchdog.Planner{NewPlanner(rules, PlannerOptions{Policy: sup, Logger: quiet})},
-		Listeners: []watchdog.Listener{disp},
-	})
+	eng = hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(rules, PlannerOptions{Policy: sup, Logger: quiet})}, disp)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/vitals-go/vitals/internal/actions/supervise"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // Config is everything about actions that the config file says, in the
@@ -39,7 +38,7 @@ type Config struct {
 // Status, without which dependencies and held rows cannot be judged.
 type SystemOptions struct {
 	// Status reads a check's name and status (the daemon wraps
-	// Engine.Get; the engine may be set after NewSystem, before Start).
+	// Engine.Get).
 	Status StatusFunc
 	// Dispatcher options (Policy is set by the System).
 	Dispatcher DispatcherOptions
@@ -122,10 +121,10 @@ func ProcessID(name string) model.CheckID {
 // Registry returns the registry to decode notifier specs with.
 func (s *System) Registry() *Registry { return s.reg }
 
-// Planner is the engine's watchdog.Planner.
-func (s *System) Planner() watchdog.Planner { return s.plan }
+// Planner is the engine's model.Planner.
+func (s *System) Planner() model.Planner { return s.plan }
 
-// Dispatcher is the engine's watchdog.Listener (and Raise).
+// Dispatcher is the engine's model.Listener (and Raise).
 func (s *System) Dispatcher() *Dispatcher { return s.disp }
 
 // Suppression is the policy; the API sets silences with SetSilences.

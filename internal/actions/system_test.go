@@ -48,7 +48,7 @@ func TestSystemEndToEnd(t *testing.T) {
 		cs, ok := eng.Get(id)
 		return cs.Check.Name, cs.State.Status, ok
 	}})
-	eng = watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{sys.Planner()}, Listeners: []watchdog.Listener{sys.Dispatcher()}})
+	eng = hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{sys.Planner()}, sys.Dispatcher())
 	ctx := context.Background()
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
 			if err := sys.Apply(Config{Notifiers: map[string]Spec{"ops": spec}, Rules: map[model.CheckID]Rules{c.ID: {Down: []string{"ops"}}}}); err != nil {
 				t.Fatal(err)
 			}
-			eng = watchdog.New(st, watchdog.Options{Logger: quiet, Planners: []watchdog.Planner{sys.Planner()}, Listeners: []watchdog.Listener{sys.Dispatcher()}})
+			eng = hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{sys.Planner()}, sys.Dispatcher())
 			if err := eng.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}

@@ -9,7 +9,6 @@ import (
 	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // Engine is what the API needs of the watchdog engine; *watchdog.Engine
@@ -24,8 +23,6 @@ type Engine interface {
 	List() []model.CheckState
 	LookupSlug(pingKey, slug string) []model.CheckID
 }
-
-var _ Engine = (*watchdog.Engine)(nil)
 
 // History is what the API reads from the store: a check's pings and flips.
 // Every store.Store implements it.

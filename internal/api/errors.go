@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/store"
 )
 
 // apiError is an error answer: its status code and its JSON body.
@@ -62,11 +62,11 @@ func (h *Handler) fromEngine(err error) *apiError {
 		return ae
 	case errors.Is(err, model.ErrInvalidCheck):
 		return invalid(validationDetails(err))
-	case errors.Is(err, watchdog.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return errorf(http.StatusNotFound, "check not found")
-	case errors.Is(err, watchdog.ErrExists):
+	case errors.Is(err, store.ErrExists):
 		return errorf(http.StatusConflict, "check already exists")
-	case errors.Is(err, watchdog.ErrClosed):
+	case errors.Is(err, model.ErrNotRunning):
 		return errorf(http.StatusServiceUnavailable, "watchdog not running")
 	default:
 		h.log.Error("api: engine or store error", "err", err)

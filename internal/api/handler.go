@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/store"
 )
 
@@ -191,7 +192,7 @@ func (h *Handler) urls(r *http.Request) (origin, pingBase string) {
 
 // output renders a check for q's key. A read-only key sees the check's
 // Redacted form (each value its config took from the environment shown as
-// ${NAME}), with its probe's secrets masked on top (redactProbe).
+// ${NAME}), with its probe's secrets masked on top (pull.RedactJSON).
 func (h *Handler) output(q *request, cs model.CheckState, now time.Time) checkOutput {
 	c, s := cs.Check, cs.State
 	if q.readOnly() {
@@ -247,7 +248,7 @@ func (h *Handler) output(q *request, cs model.CheckState, now time.Time) checkOu
 		o.LastDuration = &d
 	}
 	if q.readOnly() {
-		o.Probe = redactProbe(c.Probe)
+		o.Probe = pull.RedactJSON(c.Probe)
 	}
 	if !q.readOnly() {
 		id := c.ID.Secret()

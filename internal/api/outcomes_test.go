@@ -23,11 +23,14 @@ func TestFlipsCarryActionOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	planner := watchdog.PlannerFunc(func(tr watchdog.Transition) []model.Notification {
+	planner := model.PlannerFunc(func(tr model.Transition) []model.Notification {
 		return []model.Notification{{ID: uuid.Must(uuid.NewV7()), FlipID: tr.Flip.ID, CheckID: tr.Check.ID,
 			Channel: "webhook:ops", State: model.NotificationPending, NextAttempt: tr.Flip.Time, Created: tr.Flip.Time}}
 	})
-	e := watchdog.New(st, watchdog.Options{Planners: []watchdog.Planner{planner}})
+	e := watchdog.New(st, watchdog.Options{})
+	if err := e.AddPlanner(planner); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

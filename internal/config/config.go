@@ -7,6 +7,7 @@ import (
 	"github.com/vitals-go/vitals/internal/actions/supervise"
 	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/pull"
 )
 
 // Config is a loaded, defaulted and validated configuration. Get one from
@@ -232,13 +233,15 @@ type Check struct {
 	ManualResume bool     `yaml:"manual_resume"`
 	PostOnly     bool     `yaml:"post_only"`
 
-	// Pull checks: exactly one probe, Interval and Timeout.
-	HTTP     *HTTPProbe    `yaml:"http"`
-	GRPC     *GRPCProbe    `yaml:"grpc"`
-	TCP      *TCPProbe     `yaml:"tcp"`
-	Command  *CommandProbe `yaml:"command"`
-	Interval Duration      `yaml:"interval"`
-	Timeout  Duration      `yaml:"timeout"`
+	// Pull checks: exactly one probe, Interval and Timeout. The probes
+	// are the kinds of pull.ProbeKinds, one field each, decoded into
+	// directly.
+	HTTP     *pull.HTTPProbe    `yaml:"http"`
+	GRPC     *pull.GRPCProbe    `yaml:"grpc"`
+	TCP      *pull.TCPProbe     `yaml:"tcp"`
+	Command  *pull.CommandProbe `yaml:"command"`
+	Interval Duration           `yaml:"interval"`
+	Timeout  Duration           `yaml:"timeout"`
 
 	Thresholds *Thresholds `yaml:"thresholds"`
 
@@ -250,74 +253,22 @@ type Check struct {
 	Parents []string `yaml:"parents"`
 }
 
-// HTTPProbe probes an HTTP endpoint.
-type HTTPProbe struct {
-	// URL: http://, https:// or unix:///socket:/path. Required.
-	URL string `yaml:"url"`
-	// Method: default GET.
-	Method string `yaml:"method"`
-	// Headers are added to the request (put secrets in ${ENV}).
-	Headers map[string]string `yaml:"headers"`
-	// Status: accepted statuses, "200-299,304". Default "200-399".
-	Status string `yaml:"status"`
-	// JSON: conditions on the JSON body, all must hold, such as
-	// '$.status == "UP"' (syntax: docs/config.md). Default none.
-	JSON []string `yaml:"json"`
-	// MaxLatency: slower answers fail. Default 0: off.
-	MaxLatency Duration `yaml:"max_latency"`
-	// MinCertValidity: https only; fails when the server certificate
-	// expires within it (e.g. 14d). Default 0: off.
-	MinCertValidity Duration `yaml:"min_cert_validity"`
-	TLS             *TLS     `yaml:"tls"`
-}
-
-// GRPCProbe probes grpc.health.v1.
-type GRPCProbe struct {
-	// Address: host:port. Required.
-	Address string `yaml:"address"`
-	// Service: the service name asked about. Default "": the server.
-	Service string `yaml:"service"`
-	// TLS: set (even empty, tls: {}) to use TLS. Default: cleartext h2c.
-	TLS *TLS `yaml:"tls"`
-	// Headers are sent as request metadata.
-	Headers map[string]string `yaml:"headers"`
-	// MinCertValidity: with TLS; fails when the certificate expires
-	// within it. Default 0: off.
-	MinCertValidity Duration `yaml:"min_cert_validity"`
-}
-
-// TCPProbe checks that a TCP connection opens.
-type TCPProbe struct {
-	// Address: host:port. Required.
-	Address string `yaml:"address"`
-}
-
-// CommandProbe runs a program; healthy when it exits 0 within the timeout.
-type CommandProbe struct {
-	// Run is the program and its arguments (no shell: use
-	// ["sh", "-c", "..."] for one). Required.
-	Run []string `yaml:"run"`
-	// Dir: working directory. Default: the daemon's.
-	Dir string `yaml:"dir"`
-	// Env is added to the daemon's environment.
-	Env map[string]string `yaml:"env"`
-	// MaxOutput caps the output kept (its tail is the failure reason).
-	// Default 4096.
-	MaxOutput int `yaml:"max_output"`
-}
-
-// TLS configures a probe's TLS client.
-type TLS struct {
-	// CAFile is a PEM file of CAs to trust. Default: the system roots.
-	CAFile string `yaml:"ca_file"`
-	// CertFile and KeyFile are a client certificate and key (mutual TLS).
-	// Set both or neither. Default: none.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ServerName is checked against the certificate. Default: the host.
-	ServerName string `yaml:"server_name"`
-	// InsecureSkipVerify accepts any certificate. Default false.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+// probes returns the probes c sets, in the order of pull.ProbeKinds.
+func (c *Check) probes() []pull.Probe {
+	var ps []pull.Probe
+	if c.HTTP != nil {
+		ps = append(ps, c.HTTP)
+	}
+	if c.GRPC != nil {
+		ps = append(ps, c.GRPC)
+	}
+	if c.TCP != nil {
+		ps = append(ps, c.TCP)
+	}
+	if c.Command != nil {
+		ps = append(ps, c.Command)
+	}
+	return ps
 }
 
 // EmptyOnPurpose reports which lists the file writes out empty, as

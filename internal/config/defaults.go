@@ -8,7 +8,6 @@ import (
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // The defaults, in one place (docs/config.md lists them with each field).
@@ -16,12 +15,12 @@ const (
 	DefaultListen                 = "127.0.0.1:8000"
 	DefaultShutdownTimeout        = 10 * time.Second
 	DefaultDeadMansSwitchInterval = time.Minute
-	DefaultPingRetention          = store.DefaultPingRetention       // 100
-	DefaultRetiredRetention       = watchdog.DefaultRetiredRetention // 7d
-	DefaultBodyLimit              = model.DefaultBodyLimit           // 10000
-	DefaultPeriod                 = model.DefaultPeriod              // 24h
-	DefaultGrace                  = model.DefaultGrace               // 1h
-	DefaultTZ                     = model.DefaultTZ                  // UTC
+	DefaultPingRetention          = store.DefaultPingRetention    // 100
+	DefaultRetiredRetention       = store.DefaultRetiredRetention // 7d
+	DefaultBodyLimit              = model.DefaultBodyLimit        // 10000
+	DefaultPeriod                 = model.DefaultPeriod           // 24h
+	DefaultGrace                  = model.DefaultGrace            // 1h
+	DefaultTZ                     = model.DefaultTZ               // UTC
 	DefaultInterval               = 30 * time.Second
 	DefaultTimeout                = pull.DefaultTimeout // 5s
 	DefaultMaxConcurrent          = pull.DefaultMaxConcurrent

@@ -19,5 +19,8 @@
 // daemon passes IDs to ModelChecks and Actions (see ids.go and
 // docs/pings.md). Loading needs no store.
 //
+// A check's probe is decoded directly into its kind of package pull (the
+// probe registry pull.ProbeKinds), which knows its stored form.
+//
 // The reference of every field with its default is docs/config.md.
 package config

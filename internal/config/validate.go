@@ -183,111 +183,84 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 		m.Thresholds = model.Thresholds{Failures: th.Failures, Successes: th.Successes, StartPeriod: th.StartPeriod.D(), FlapChanges: th.FlapChanges, FlapWindow: th.FlapWindow}
 	}
 
-	var probes []string
-	var spec pull.Spec
-	missing := "" // the probe's required field, when unset
-	if h := cc.HTTP; h != nil {
-		probes = append(probes, "http")
-		spec = pull.Spec{URL: h.URL, Method: h.Method, Header: h.Headers, Status: h.Status, JSON: h.JSON, MaxLatency: pull.Duration(h.MaxLatency), MinCertValidity: pull.Duration(h.MinCertValidity), TLS: h.TLS.options()}
-		if h.URL == "" {
-			missing = "url"
-		} else if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") && !strings.HasPrefix(h.URL, "unix://") {
-			l.errorf(path+".http.url", "%q must start with http://, https:// or unix://", clip.Text(probe.RedactTarget(h.URL), 60))
-		}
-	}
-	if g := cc.GRPC; g != nil {
-		probes = append(probes, "grpc")
-		scheme := "grpc"
-		if g.TLS != nil {
-			scheme = "grpcs"
-		}
-		spec = pull.Spec{URL: scheme + "://" + g.Address, Header: g.Headers, TLS: g.TLS.options(), MinCertValidity: pull.Duration(g.MinCertValidity)}
-		if g.Service != "" {
-			spec.URL += "/" + g.Service
-		}
-		if g.Address == "" {
-			missing = "address"
-		}
-	}
-	if t := cc.TCP; t != nil {
-		probes = append(probes, "tcp")
-		spec = pull.Spec{URL: "tcp://" + t.Address}
-		if t.Address == "" {
-			missing = "address"
-		}
-	}
-	if x := cc.Command; x != nil {
-		probes = append(probes, "command")
-		spec = pull.Spec{Command: x.Run, Dir: x.Dir, MaxOutput: x.MaxOutput}
-		keys := make([]string, 0, len(x.Env))
-		for k := range x.Env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			spec.Env = append(spec.Env, k+"="+x.Env[k])
-		}
-		if len(x.Run) == 0 {
-			missing = "run"
+	probes := cc.probes()
+	var kinds []string
+	for _, pr := range probes {
+		kinds = append(kinds, pr.Kind())
+		if err := pr.Validate(); err != nil {
+			l.fieldErrors(path+"."+pr.Kind(), pr, err)
 		}
 	}
 	if len(probes) > 1 {
-		l.errorf(path, "has several probes (%s): a check has at most one", strings.Join(probes, ", "))
+		l.errorf(path, "has several probes (%s): a check has at most one", strings.Join(kinds, ", "))
 	}
-	pushOnly := map[string]bool{"period": cc.Period != 0, "cron": cc.Cron != "", "tz": cc.TZ != "", "grace": cc.Grace != 0, "min_run_time": cc.MinRunTime != 0, "manual_resume": cc.ManualResume, "post_only": cc.PostOnly}
 	if len(probes) == 1 {
-		kind := probes[0]
 		m.Kind = model.KindPull
-		for _, f := range sortedKeys(pushOnly) {
-			if pushOnly[f] {
-				l.errorf(path+"."+f, "applies to push checks only (a %s probe is polled every interval)", kind)
-			}
-		}
-		interval := cc.Interval.D()
-		if interval == 0 {
-			interval = c.Defaults.Interval.D()
-		}
-		timeout := cc.Timeout.D()
-		if timeout == 0 {
-			timeout = min(c.Defaults.Timeout.D(), interval)
-		}
-		if cc.Timeout < 0 {
-			l.errorf(path+".timeout", "must not be negative")
-		} else if timeout > interval && interval > 0 {
-			l.errorf(path+".timeout", "%v is longer than the interval %v", timeout, interval)
-		}
-		spec.Timeout = pull.Duration(timeout)
-		m.Schedule = model.Schedule{Period: interval, Grace: timeout}
-		if missing != "" {
-			l.errorf(path+"."+kind+"."+missing, "is required")
-		} else if _, err := pull.Compile(spec); err != nil {
-			l.fieldErrors(path+"."+kind, kind, err)
-		}
-		m.Probe = spec.Encode()
+		m.Schedule, m.Probe = l.pullCheck(c, cc, probes[0], path)
 	} else {
 		m.Kind = model.KindPush
-		if cc.Interval != 0 {
-			l.errorf(path+".interval", "applies to pull checks only (push checks take period or cron)")
-		}
-		if cc.Timeout != 0 {
-			l.errorf(path+".timeout", "applies to pull checks only")
-		}
-		m.Schedule = model.Schedule{Period: cc.Period.D(), Cron: cc.Cron, TZ: cc.TZ, Grace: cc.Grace.D()}
-		if m.Schedule.Cron == "" && m.Schedule.Period == 0 {
-			m.Schedule.Period = c.Defaults.Period.D()
-		}
-		if m.Schedule.TZ == "" {
-			m.Schedule.TZ = c.Defaults.TZ
-		}
-		if m.Schedule.Grace == 0 {
-			m.Schedule.Grace = c.Defaults.Grace.D()
-		}
+		m.Schedule = l.pushSchedule(c, cc, path)
 	}
 	m = m.WithDefaults()
 	if err := m.Validate(); err != nil {
 		l.modelErrors(path, cc, err)
 	}
 	return m, len(l.errs) == nerr
+}
+
+// pullCheck checks the schedule and the probe pr of the pull check cc and
+// returns its schedule and stored probe.
+func (l *loader) pullCheck(c *Config, cc *Check, pr pull.Probe, path string) (model.Schedule, []byte) {
+	pushOnly := map[string]bool{"period": cc.Period != 0, "cron": cc.Cron != "", "tz": cc.TZ != "", "grace": cc.Grace != 0, "min_run_time": cc.MinRunTime != 0, "manual_resume": cc.ManualResume, "post_only": cc.PostOnly}
+	kind := pr.Kind()
+	for _, f := range sortedKeys(pushOnly) {
+		if pushOnly[f] {
+			l.errorf(path+"."+f, "applies to push checks only (a %s probe is polled every interval)", kind)
+		}
+	}
+	interval := cc.Interval.D()
+	if interval == 0 {
+		interval = c.Defaults.Interval.D()
+	}
+	timeout := cc.Timeout.D()
+	if timeout == 0 {
+		timeout = min(c.Defaults.Timeout.D(), interval)
+	}
+	if cc.Timeout < 0 {
+		l.errorf(path+".timeout", "must not be negative")
+	} else if timeout > interval && interval > 0 {
+		l.errorf(path+".timeout", "%v is longer than the interval %v", timeout, interval)
+	}
+	spec := pr.Spec()
+	spec.Timeout = pull.Duration(timeout)
+	if missing := pr.Required(); missing != "" {
+		l.errorf(path+"."+kind+"."+missing, "is required")
+	} else if _, err := pull.Compile(spec); err != nil {
+		l.fieldErrors(path+"."+kind, pr, err)
+	}
+	return model.Schedule{Period: interval, Grace: timeout}, spec.Encode()
+}
+
+// pushSchedule checks the schedule of the push check cc and returns it,
+// defaults applied.
+func (l *loader) pushSchedule(c *Config, cc *Check, path string) model.Schedule {
+	if cc.Interval != 0 {
+		l.errorf(path+".interval", "applies to pull checks only (push checks take period or cron)")
+	}
+	if cc.Timeout != 0 {
+		l.errorf(path+".timeout", "applies to pull checks only")
+	}
+	sch := model.Schedule{Period: cc.Period.D(), Cron: cc.Cron, TZ: cc.TZ, Grace: cc.Grace.D()}
+	if sch.Cron == "" && sch.Period == 0 {
+		sch.Period = c.Defaults.Period.D()
+	}
+	if sch.TZ == "" {
+		sch.TZ = c.Defaults.TZ
+	}
+	if sch.Grace == 0 {
+		sch.Grace = c.Defaults.Grace.D()
+	}
+	return sch
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -299,28 +272,13 @@ func sortedKeys(m map[string]bool) []string {
 	return keys
 }
 
-func (t *TLS) options() pull.TLS {
-	if t == nil {
-		return pull.TLS{}
-	}
-	return pull.TLS{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
-}
-
-// fieldErrors records pull.Compile's field errors under path.
-func (l *loader) fieldErrors(path, kind string, err error) {
+// fieldErrors records the field errors of the probe pr (pull.Compile's,
+// named as the Spec names them, or its own) under path.
+func (l *loader) fieldErrors(path string, pr pull.Probe, err error) {
 	for _, e := range model.Flatten(err) {
 		var fe *model.FieldError
 		if errors.As(e, &fe) {
-			field := fe.Field
-			switch {
-			case kind == "grpc" || kind == "tcp":
-				field = strings.Replace(field, "url", "address", 1)
-			case kind == "command" && strings.HasPrefix(field, "command"):
-				field = "run" + strings.TrimPrefix(field, "command")
-			case kind == "command" && strings.HasPrefix(field, "env"):
-				field = "env"
-			}
-			l.errorf(path+"."+field, "%v", fe.Err)
+			l.errorf(path+"."+pr.Field(fe.Field), "%v", fe.Err)
 		} else {
 			l.errorf(path, "%v", e)
 		}
@@ -339,7 +297,7 @@ var modelFields = map[string][2]string{ // field → {push name, pull name}
 // modelErrors records model.Check.Validate's errors under path, naming the
 // YAML field (which may be in defaults: when the check does not set it).
 func (l *loader) modelErrors(path string, cc *Check, err error) {
-	pullCheck := cc.HTTP != nil || cc.GRPC != nil || cc.TCP != nil || cc.Command != nil
+	pullCheck := len(cc.probes()) > 0
 	for _, e := range model.Flatten(err) {
 		var fe *model.FieldError
 		if !errors.As(e, &fe) {

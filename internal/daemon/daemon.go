@@ -85,18 +85,17 @@ type Daemon struct {
 	ticker func(every time.Duration) (<-chan time.Time, func())
 }
 
-// engineRef lets the scheduler be built before the engine it reports to
-// (the engine takes the scheduler as a listener): the fields are set
-// before the scheduler starts.
-type engineRef struct {
-	eng *watchdog.Engine
+// timedReports is the engine as the pull scheduler sees it: the checks
+// from the engine, each result reported through the metrics recorder,
+// which times it.
+type timedReports struct {
+	*watchdog.Engine
 	rep metrics.Reporter
 }
 
-func (r *engineRef) List() []model.CheckState                      { return r.eng.List() }
-func (r *engineRef) Get(id model.CheckID) (model.CheckState, bool) { return r.eng.Get(id) }
-func (r *engineRef) Report(ctx context.Context, id model.CheckID, res model.Result) (model.State, error) {
-	return r.rep.Report(ctx, id, res)
+// Report reports res through the recorder.
+func (t timedReports) Report(ctx context.Context, id model.CheckID, res model.Result) (model.State, error) {
+	return t.rep.Report(ctx, id, res)
 }
 
 // New opens the store of cfg, starts the engine with cfg's checks and the
@@ -134,37 +133,37 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	d.warnLegacyIDs(ids)
 
+	// The engine first; the parts it calls (the pull scheduler, the
+	// actions, the status page) are built over it and registered as its
+	// hooks before it starts.
 	d.rec = metrics.NewRecorder(metrics.RecorderOptions{})
-	ref := &engineRef{}
+	d.eng = watchdog.New(d.rec.Store(d.st), watchdog.Options{
+		Logger: d.log, // the engine logs flips itself
+		Now:    opts.Now,
+
+		RetiredRetention: cfg.Retention.RetiredChecks.D(),
+	})
 	lateness := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vitals_pull_lateness_seconds",
 		Help:    "How late pull probes started against their schedule (waiting for a free slot included).",
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})
-	d.sched = pull.New(ref, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log,
+	d.sched = pull.New(timedReports{d.eng, d.rec.Reporter(d.eng)}, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log,
 		Observe: func(_ model.CheckID, scheduled, started time.Time, _ model.Result) {
 			lateness.Observe(started.Sub(scheduled).Seconds())
 		}})
-	// Actions (notifiers, supervised processes, dependencies, maintenance)
-	// and the status page are built before the engine, whose listeners
-	// they are; they reach the engine through ref once it exists.
+	// Actions: notifiers, supervised processes, dependencies, maintenance.
 	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log,
 		Status: func(id model.CheckID) (string, model.Status, bool) {
-			cs, ok := ref.eng.Get(id)
+			cs, ok := d.eng.Get(id)
 			return cs.Check.Name, cs.State.Status, ok
 		}})
-	d.page = statuspage.New(statuspage.Options{Engine: ref, Store: d.st, Public: cfg.StatusPage.Public, PublicTag: cfg.StatusPage.PublicTag,
+	d.page = statuspage.New(statuspage.Options{Engine: d.eng, Store: d.st, Public: cfg.StatusPage.Public, PublicTag: cfg.StatusPage.PublicTag,
 		Title: cfg.StatusPage.Title, Authorize: d.authorized(config.ReadOnly), Logger: d.log})
 	cleanup = append(cleanup, func() { d.page.Close() })
-	d.eng = watchdog.New(d.rec.Store(d.st), watchdog.Options{
-		Listeners: []watchdog.Listener{d.sched, d.sys.Dispatcher(), d.page}, // the engine logs flips itself
-		Planners:  []watchdog.Planner{d.sys.Planner()},
-		Logger:    d.log,
-		Now:       opts.Now,
-
-		RetiredRetention: cfg.Retention.RetiredChecks.D(),
-	})
-	ref.eng, ref.rep = d.eng, d.rec.Reporter(d.eng)
+	if err := d.hook(); err != nil {
+		return nil, err
+	}
 	// The actions' rules must be in place before the engine starts: Start
 	// fires the deadlines that passed while the watchdog was down, and
 	// their flips are planned then.
@@ -258,6 +257,21 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	d.logStart(cfg)
 	return d, nil
+}
+
+// hook registers the engine's hooks, in the order they are called: the
+// actions' planner; then the listeners, the pull scheduler, the actions'
+// dispatcher and the status page.
+func (d *Daemon) hook() error {
+	if err := d.eng.AddPlanner(d.sys.Planner()); err != nil {
+		return err
+	}
+	for _, l := range []model.Listener{d.sched, d.sys.Dispatcher(), d.page} {
+		if err := d.eng.AddListener(l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Addrs returns the addresses the daemon listens on (with the ports chosen

@@ -9,7 +9,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // Source is what the Collector reads on each scrape; *watchdog.Engine
@@ -21,8 +20,6 @@ type Source interface {
 	// PendingDeadlines returns how many deadline timers are armed.
 	PendingDeadlines() int
 }
-
-var _ Source = (*watchdog.Engine)(nil)
 
 // Options configure a Collector. The zero value is useful.
 type Options struct {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/ping"
-	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/store"
 )
 
 // DefaultBuckets are the latency histograms' buckets, in seconds: from
@@ -154,7 +154,7 @@ func (p *PingEngine) Ping(ctx context.Context, id model.CheckID, pg model.Ping) 
 		} else {
 			p.r.pings.WithLabelValues(string(pg.Kind)).Inc()
 		}
-	case errors.Is(err, watchdog.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		p.r.pingErrors.WithLabelValues("not_found").Inc()
 	default:
 		p.r.pingErrors.WithLabelValues("store").Inc()
@@ -167,8 +167,6 @@ func (p *PingEngine) Ping(ctx context.Context, id model.CheckID, pg model.Ping) 
 type Reporter interface {
 	Report(ctx context.Context, id model.CheckID, r model.Result) (model.State, error)
 }
-
-var _ Reporter = (*watchdog.Engine)(nil)
 
 // ReportFunc adapts a function to Reporter.
 type ReportFunc func(ctx context.Context, id model.CheckID, r model.Result) (model.State, error)

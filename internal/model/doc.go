@@ -2,6 +2,9 @@
 // what is known about it now ([State]), what it received ([Ping]), how its
 // status changed ([Flip]), what must be sent because of a change
 // ([Notification], the durable outbox) and how long it was up ([UptimeDay]).
+// It also declares what the engine and the parts it calls agree on: the
+// hooks ([Transition], [Listener], [Planner] and their optional interfaces)
+// and [ErrNotRunning], so that those parts need not import the engine.
 //
 // The package holds plain values and pure functions only: no I/O, no
 // goroutines, no clocks (every function that needs "now" takes it). The state

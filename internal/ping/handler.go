@@ -15,7 +15,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/ratelog"
-	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/store"
 )
 
 // Engine is what the handler needs of the watchdog engine
@@ -26,8 +26,6 @@ type Engine interface {
 	Create(ctx context.Context, c model.Check) (model.Check, error)
 	Get(id model.CheckID) (model.CheckState, bool)
 }
-
-var _ Engine = (*watchdog.Engine)(nil)
 
 // Options configure a Handler. The zero value is usable.
 type Options struct {
@@ -186,7 +184,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.UserAgent = model.Truncate(r.UserAgent(), model.MaxUserAgentLen)
 
 	if _, err := h.e.Ping(r.Context(), id, p); err != nil {
-		if errors.Is(err, watchdog.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			answer(w, r, http.StatusNotFound, "not found", "no check with this UUID")
 			return
 		}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/deadlines"
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/watchdog"
+	"github.com/vitals-go/vitals/internal/store"
 )
 
 // Defaults of Options fields left zero.
@@ -33,8 +33,6 @@ type Engine interface {
 	Report(ctx context.Context, id model.CheckID, r model.Result) (model.State, error)
 	List() []model.CheckState
 }
-
-var _ Engine = (*watchdog.Engine)(nil)
 
 // Options configure a Scheduler. The zero value is usable.
 type Options struct {
@@ -87,10 +85,10 @@ func compileCheck(c model.Check) (runner, error) {
 // check whose previous probe is still running skips its turn (counted in
 // Stats.Skipped), so a slow target never delays the others nor piles up.
 //
-// It is a watchdog.Listener (with the optional CheckListener and
-// StateListener interfaces): register it in watchdog.Options.Listeners so
-// that checks created, changed, deleted, paused or resumed through the
-// engine are scheduled accordingly. Lifecycle: New, register, Start (after
+// It is a model.Listener (with the optional CheckListener and
+// StateListener interfaces): register it with the engine (before the
+// engine starts) so that checks created, changed, deleted, paused or
+// resumed through the engine are scheduled accordingly. Lifecycle: New, register, Start (after
 // the engine's Start), Close. Safe for concurrent use.
 type Scheduler struct {
 	eng  Engine
@@ -119,9 +117,9 @@ type entry struct {
 }
 
 var (
-	_ watchdog.Listener      = (*Scheduler)(nil)
-	_ watchdog.CheckListener = (*Scheduler)(nil)
-	_ watchdog.StateListener = (*Scheduler)(nil)
+	_ model.Listener      = (*Scheduler)(nil)
+	_ model.CheckListener = (*Scheduler)(nil)
+	_ model.StateListener = (*Scheduler)(nil)
 )
 
 // New returns a scheduler over eng, not started.
@@ -186,10 +184,10 @@ func (s *Scheduler) Close() error {
 	return nil
 }
 
-// OnFlip implements watchdog.Listener; flips change nothing here.
-func (s *Scheduler) OnFlip(watchdog.Transition) {}
+// OnFlip implements model.Listener; flips change nothing here.
+func (s *Scheduler) OnFlip(model.Transition) {}
 
-// OnCheck implements watchdog.CheckListener: it schedules a new pull
+// OnCheck implements model.CheckListener: it schedules a new pull
 // check, recompiles a changed one (keeping its slot unless its interval
 // changed) and forgets a deleted one.
 func (s *Scheduler) OnCheck(c model.Check, deleted bool) {
@@ -227,7 +225,7 @@ func (s *Scheduler) OnCheck(c model.Check, deleted bool) {
 	}
 }
 
-// OnState implements watchdog.StateListener: paused checks are not probed.
+// OnState implements model.StateListener: paused checks are not probed.
 func (s *Scheduler) OnState(c model.Check, st model.State) {
 	if c.Kind != model.KindPull {
 		return
@@ -334,7 +332,7 @@ func (s *Scheduler) run(ctx context.Context, j job) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.opts.ReportTimeout)
 	defer cancel()
-	if _, err := s.eng.Report(rctx, j.e.id, r); err != nil && !errors.Is(err, watchdog.ErrNotFound) && ctx.Err() == nil {
+	if _, err := s.eng.Report(rctx, j.e.id, r); err != nil && !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 		s.opts.Logger.Warn("pull result not recorded", "id", j.e.id, "err", err)
 	}
 }

@@ -70,46 +70,19 @@ type Spec struct {
 }
 
 // TLS configures the TLS client of https and grpcs probes (see
-// probe.TLSOptions). The zero value verifies against the system roots.
+// probe.TLSOptions), as the config writes it (a probe's tls:) and as the
+// stored Spec does. The zero value verifies against the system roots.
 type TLS struct {
 	// CAFile is a PEM file of CAs to trust. Default: the system roots.
-	CAFile string `json:"ca_file,omitempty"`
+	CAFile string `yaml:"ca_file" json:"ca_file,omitempty"`
 	// CertFile and KeyFile are a client certificate and key (mutual TLS).
-	CertFile string `json:"cert_file,omitempty"`
-	KeyFile  string `json:"key_file,omitempty"`
+	// Set both or neither. Default: none.
+	CertFile string `yaml:"cert_file" json:"cert_file,omitempty"`
+	KeyFile  string `yaml:"key_file" json:"key_file,omitempty"`
 	// ServerName is checked against the certificate. Default: the host.
-	ServerName string `json:"server_name,omitempty"`
+	ServerName string `yaml:"server_name" json:"server_name,omitempty"`
 	// InsecureSkipVerify accepts any certificate. Default false.
-	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
-}
-
-// Duration is a time.Duration that JSON-encodes as a string such as "5s"
-// (and decodes from one, or from a number of nanoseconds).
-type Duration time.Duration
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// MarshalJSON implements json.Marshaler.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err := json.Unmarshal(b, &n); err != nil {
-			return errors.New(`a duration is a string such as "5s"`)
-		}
-		*d = Duration(n)
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("invalid duration %q", clip.Text(s, 30))
-	}
-	*d = Duration(v)
-	return nil
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify" json:"insecure_skip_verify,omitempty"`
 }
 
 // ValidateProbe checks a JSON-encoded Spec (the "probe" of a pull check

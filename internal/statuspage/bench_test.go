@@ -14,7 +14,6 @@ import (
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/statuspage"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // benchChecks is the size SPEC §5 asks one watchdog to carry.
@@ -135,7 +134,7 @@ func BenchmarkStatusPage10k(b *testing.B) {
 			touch(f.page, cs, &i, benchChecks/100)
 			for k := range 20 {
 				c := &cs[(i+k*97)%len(cs)]
-				f.page.OnFlip(watchdog.Transition{Check: c.Check, State: c.State})
+				f.page.OnFlip(model.Transition{Check: c.Check, State: c.State})
 			}
 			buf.Reset()
 			if err := f.page.Render(ctx, &buf, true); err != nil {

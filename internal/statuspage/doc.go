@@ -17,8 +17,9 @@
 //
 // Wiring (the daemon):
 //
-//	page := statuspage.New(statuspage.Options{Engine: engineRef, Store: st, Public: true, Authorize: authorized})
-//	eng := watchdog.New(st, watchdog.Options{Listeners: []watchdog.Listener{page}})
+//	eng := watchdog.New(st, watchdog.Options{})
+//	page := statuspage.New(statuspage.Options{Engine: eng, Store: st, Public: true, Authorize: authorized})
+//	eng.AddListener(page) // before eng.Start
 //	mux.Handle("/status/", http.StripPrefix("/status", page))
 //	srv.RegisterOnShutdown(func() { page.Close() }) // Shutdown waits for open streams
 //

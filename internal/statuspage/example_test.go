@@ -15,22 +15,24 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
-// The daemon builds the page first, hands it to the engine as a listener,
-// and mounts it under a prefix. Anonymous visitors get the public view.
+// The daemon builds the engine, then the page over it, registers the page
+// as the engine's listener before starting the engine, and mounts the page
+// under a prefix. Anonymous visitors get the public view.
 func Example() {
 	ctx := context.Background()
 	st := memstore.New(memstore.Options{}) // sqlite.Open(path, ...) in the daemon
 	defer st.Close()
-	ref := &engineRef{} // forwards to the engine, set below
+	eng := watchdog.New(st, watchdog.Options{Logger: slog.New(slog.DiscardHandler)})
 	page := statuspage.New(statuspage.Options{
-		Engine:    ref,
+		Engine:    eng,
 		Store:     st,
 		Public:    true,
 		Authorize: func(r *http.Request) bool { return r.Header.Get("X-Api-Key") == "secret" },
 		Title:     "ACME status",
 	})
-	eng := watchdog.New(st, watchdog.Options{Listeners: []watchdog.Listener{page}, Logger: slog.New(slog.DiscardHandler)})
-	ref.e = eng
+	if err := eng.AddListener(page); err != nil {
+		panic(err)
+	}
 	if err := eng.Start(ctx); err != nil {
 		panic(err)
 	}

@@ -27,15 +27,6 @@ import (
 
 const testKey = "s3cret-api-key"
 
-// engineRef forwards to an engine set after the page is built (as the
-// daemon does: the engine takes the page as a listener).
-type engineRef struct{ e *watchdog.Engine }
-
-func (r *engineRef) List() []model.CheckState { return r.e.List() }
-func (r *engineRef) Get(id model.CheckID) (model.CheckState, bool) {
-	return r.e.Get(id)
-}
-
 // authorize accepts testKey in X-Api-Key, like the daemon's check.
 func authorize(r *http.Request) bool { return r.Header.Get("X-Api-Key") == testKey }
 
@@ -71,14 +62,15 @@ func newSeededFixture(t testing.TB, opts statuspage.Options, sqliteStore bool, s
 	if seed != nil {
 		seed(st)
 	}
-	ref := &engineRef{}
-	opts.Engine, opts.Store = ref, st
+	eng := watchdog.New(st, watchdog.Options{Logger: slog.New(slog.DiscardHandler)})
+	opts.Engine, opts.Store = eng, st
 	if opts.Authorize == nil {
 		opts.Authorize = authorize
 	}
 	page := statuspage.New(opts)
-	eng := watchdog.New(st, watchdog.Options{Listeners: []watchdog.Listener{page}, Logger: slog.New(slog.DiscardHandler)})
-	ref.e = eng
+	if err := eng.AddListener(page); err != nil {
+		t.Fatal(err)
+	}
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

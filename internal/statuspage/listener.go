@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // maxCreated bounds the checks created between two renders whose detail
@@ -43,10 +42,10 @@ func (r *ring) values(dst []float32) []float32 {
 	return dst
 }
 
-// OnFlip implements watchdog.Listener: the check's rollups and the recent
+// OnFlip implements model.Listener: the check's rollups and the recent
 // flips changed. It returns at once; the work happens in the page's
 // goroutine or at the next render.
-func (p *Page) OnFlip(t watchdog.Transition) {
+func (p *Page) OnFlip(t model.Transition) {
 	p.lmu.Lock()
 	p.upDirty[t.Check.ID] = struct{}{}
 	p.flipsDirty = true
@@ -55,7 +54,7 @@ func (p *Page) OnFlip(t watchdog.Transition) {
 	p.poke()
 }
 
-// OnState implements watchdog.StateListener: a new result adds a sample to
+// OnState implements model.StateListener: a new result adds a sample to
 // the check's sparkline and the check is pushed to live streams.
 func (p *Page) OnState(c model.Check, s model.State) {
 	p.lmu.Lock()
@@ -65,7 +64,7 @@ func (p *Page) OnState(c model.Check, s model.State) {
 	p.poke()
 }
 
-// OnCheck implements watchdog.CheckListener: live streams reload the list.
+// OnCheck implements model.CheckListener: live streams reload the list.
 func (p *Page) OnCheck(c model.Check, deleted bool) {
 	p.lmu.Lock()
 	if deleted {

@@ -13,13 +13,9 @@ import (
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
 // Engine is what the page reads checks from: *watchdog.Engine satisfies it.
-// It is consulted only while serving, so it may be a forwarding value whose
-// target is set after New (the engine takes the page as a Listener, so the
-// page is built first).
 type Engine interface {
 	List() []model.CheckState
 	Get(id model.CheckID) (model.CheckState, bool)
@@ -83,7 +79,7 @@ type Options struct {
 }
 
 // Page serves the status page. It is an http.Handler and a
-// watchdog.Listener (with the StateListener and CheckListener optional
+// model.Listener (with the StateListener and CheckListener optional
 // interfaces): register it with the engine for live updates. It is safe for
 // concurrent use.
 //
@@ -126,10 +122,10 @@ type Page struct {
 }
 
 var (
-	_ http.Handler           = (*Page)(nil)
-	_ watchdog.Listener      = (*Page)(nil)
-	_ watchdog.StateListener = (*Page)(nil)
-	_ watchdog.CheckListener = (*Page)(nil)
+	_ http.Handler        = (*Page)(nil)
+	_ model.Listener      = (*Page)(nil)
+	_ model.StateListener = (*Page)(nil)
+	_ model.CheckListener = (*Page)(nil)
 )
 
 // New returns a Page serving opts.Engine's checks and starts its live-update

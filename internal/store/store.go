@@ -213,3 +213,8 @@ const DefaultLimit = 100
 // DefaultPingRetention is how many pings per check a store keeps unless
 // configured otherwise (healthchecks.io keeps 100 on its free plan).
 const DefaultPingRetention = 100
+
+// DefaultRetiredRetention is how long a retired check's history is kept
+// (see RetireCheck and PurgeRetired) unless configured otherwise: a week,
+// to notice and undo a config change that dropped checks by mistake.
+const DefaultRetiredRetention = 7 * 24 * time.Hour

@@ -25,7 +25,7 @@ type downTimes struct {
 	want int
 }
 
-func (d *downTimes) OnFlip(t watchdog.Transition) {
+func (d *downTimes) OnFlip(t model.Transition) {
 	if t.Flip.To != model.StatusDown {
 		return
 	}
@@ -62,7 +62,8 @@ func benchLateness(b *testing.B, durable bool) {
 			st = s
 		}
 		rec := &downTimes{at: map[model.CheckID]time.Time{}, done: make(chan struct{}), want: n}
-		e := watchdog.New(st, watchdog.Options{Listeners: []watchdog.Listener{rec}})
+		e := watchdog.New(st, watchdog.Options{})
+		hook(b, e, rec)
 		ctx := context.Background()
 		if err := e.Start(ctx); err != nil {
 			b.Fatal(err)

@@ -17,25 +17,8 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog/machine"
 )
 
-// Errors returned by the engine, wrapped with context.
-var (
-	// ErrNotFound: no check with that id (the store's sentinel, so callers
-	// test one error whichever layer answered).
-	ErrNotFound = store.ErrNotFound
-	// ErrExists: Create with an id already present.
-	ErrExists = store.ErrExists
-	// ErrClosed: the engine is not running (before Start or after Close).
-	ErrClosed = errors.New("watchdog engine not running")
-)
-
 // Options configure an Engine. The zero value is usable.
 type Options struct {
-	// Listeners are told of flips (and, through optional interfaces, of
-	// state and definition changes). Default none.
-	Listeners []Listener
-	// Planners add outbox rows (and, for an UpdatePlanner, the alert
-	// policy's memory) to a flip's transaction. Default none.
-	Planners []Planner
 	// Logger receives transitions and write errors. Default slog.Default().
 	Logger *slog.Logger
 	// Now returns the current time. Default time.Now. Deadlines are armed
@@ -50,7 +33,8 @@ type Options struct {
 	// before it is tried again. Default 1s.
 	RetryDelay time.Duration
 	// RetiredRetention is how long a retired check (see Retire) keeps its
-	// history before the sweep purges it. Default DefaultRetiredRetention.
+	// history before the sweep purges it. Default
+	// store.DefaultRetiredRetention.
 	RetiredRetention time.Duration
 	// SweepInterval is how often the sweep purges the retired checks past
 	// RetiredRetention (it also runs once at Start). Default one hour, or
@@ -58,18 +42,24 @@ type Options struct {
 	SweepInterval time.Duration
 }
 
-// DefaultRetiredRetention is how long a retired check's history is kept
-// unless configured otherwise: a week, to notice and undo a config change
-// that dropped checks by mistake.
-const DefaultRetiredRetention = 7 * 24 * time.Hour
-
 // Engine runs the watchdog's checks. It is safe for concurrent use.
+//
+// Errors: the store's sentinels, wrapped with the check's id:
+// store.ErrNotFound for an unknown id, store.ErrExists for a Create over
+// a taken one; model.ErrNotRunning before Start and after Close.
 type Engine struct {
 	st    store.Store
 	opts  Options
 	log   *slog.Logger
 	now   func() time.Time
 	sched *deadlines.Scheduler
+
+	// hooks are registered before Start (AddListener, AddPlanner) and
+	// only read after it, so they need no lock.
+	hooksMu   sync.Mutex // guards started and the appends
+	started   bool       // Start was called: no more hooks
+	listeners []model.Listener
+	planners  []model.Planner
 
 	expired chan model.CheckID // deadlines that fired, for the workers
 	wg      sync.WaitGroup     // the workers and the sweep
@@ -123,7 +113,7 @@ func New(st store.Store, opts Options) *Engine {
 		opts.RetryDelay = time.Second
 	}
 	if opts.RetiredRetention <= 0 {
-		opts.RetiredRetention = DefaultRetiredRetention
+		opts.RetiredRetention = store.DefaultRetiredRetention
 	}
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = min(time.Hour, opts.RetiredRetention)
@@ -144,6 +134,9 @@ func New(st store.Store, opts Options) *Engine {
 // It logs only at Debug level: announcing the start is the owner's job, once
 // its own checks are applied.
 func (e *Engine) Start(ctx context.Context) error {
+	e.hooksMu.Lock()
+	e.started = true
+	e.hooksMu.Unlock()
 	all, err := e.st.ListChecks(ctx)
 	if err != nil {
 		return fmt.Errorf("watchdog: load checks: %w", err)
@@ -243,11 +236,11 @@ func (e *Engine) lookup(id model.CheckID) (*entry, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if !e.running {
-		return nil, ErrClosed
+		return nil, model.ErrNotRunning
 	}
 	en, ok := e.checks[id]
 	if !ok {
-		return nil, fmt.Errorf("check %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
 	return en, nil
 }
@@ -286,7 +279,7 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 		return out, nil
 	}
 	u := store.Update{CheckID: en.check.ID, State: out.State, Ping: ev.Ping, Uptime: out.Uptime}
-	var tr Transition
+	var tr model.Transition
 	var committed []func() // UpdatePlanners' memory, applied once durable
 	if out.Flip != nil {
 		id, err := uuid.NewV7()
@@ -295,9 +288,9 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 		}
 		out.Flip.ID = id
 		u.Flips = []model.Flip{*out.Flip}
-		tr = Transition{Check: en.check, Flip: *out.Flip, State: out.State}
-		for _, p := range e.opts.Planners {
-			if up, ok := p.(UpdatePlanner); ok {
+		tr = model.Transition{Check: en.check, Flip: *out.Flip, State: out.State}
+		for _, p := range e.planners {
+			if up, ok := p.(store.UpdatePlanner); ok {
 				if done := up.PlanUpdate(tr, &u); done != nil {
 					committed = append(committed, done)
 				}
@@ -328,28 +321,12 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 		// The UUID is the ping secret: logs name the check by its unique key.
 		e.log.Info("check flipped", "check", en.check.Name, "unique_key", model.UniqueKey(en.check.ID),
 			"from", out.Flip.From, "to", out.Flip.To, "reason", out.Flip.Reason)
-		for _, l := range e.opts.Listeners {
+		for _, l := range e.listeners {
 			l.OnFlip(tr)
 		}
 	}
 	e.notifyState(en)
 	return out, nil
-}
-
-func (e *Engine) notifyState(en *entry) {
-	for _, l := range e.opts.Listeners {
-		if sl, ok := l.(StateListener); ok {
-			sl.OnState(en.check, en.state.Clone())
-		}
-	}
-}
-
-func (e *Engine) notifyCheck(c model.Check, deleted bool) {
-	for _, l := range e.opts.Listeners {
-		if cl, ok := l.(CheckListener); ok {
-			cl.OnCheck(c, deleted)
-		}
-	}
 }
 
 // Ping records a ping to check id and decides on it; it returns once the
@@ -364,7 +341,7 @@ func (e *Engine) Ping(ctx context.Context, id model.CheckID, p model.Ping) (mode
 	en.mu.Lock()
 	defer en.mu.Unlock()
 	if en.deleted {
-		return model.State{}, fmt.Errorf("check %s: %w", id, ErrNotFound)
+		return model.State{}, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
 	now := e.now()
 	p.CheckID = id
@@ -404,7 +381,7 @@ func (e *Engine) event(ctx context.Context, id model.CheckID, ev machine.Event) 
 	en.mu.Lock()
 	defer en.mu.Unlock()
 	if en.deleted {
-		return model.State{}, fmt.Errorf("check %s: %w", id, ErrNotFound)
+		return model.State{}, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
 	ev.Now = e.now()
 	out, err := e.commitLocked(ctx, en, ev)
@@ -432,10 +409,10 @@ func (e *Engine) Create(ctx context.Context, c model.Check) (model.Check, error)
 	running, exists := e.running, e.checks[c.ID] != nil
 	e.mu.RUnlock()
 	if !running {
-		return model.Check{}, ErrClosed
+		return model.Check{}, model.ErrNotRunning
 	}
 	if exists {
-		return model.Check{}, fmt.Errorf("check %s: %w", c.ID, ErrExists)
+		return model.Check{}, fmt.Errorf("check %s: %w", c.ID, store.ErrExists)
 	}
 	// The store write runs without the engine's lock (other checks keep
 	// flowing); the store refuses a duplicate id if two Creates race.
@@ -468,7 +445,7 @@ func (e *Engine) Update(ctx context.Context, c model.Check) (model.Check, error)
 	en.mu.Lock()
 	defer en.mu.Unlock()
 	if en.deleted {
-		return model.Check{}, fmt.Errorf("check %s: %w", c.ID, ErrNotFound)
+		return model.Check{}, fmt.Errorf("check %s: %w", c.ID, store.ErrNotFound)
 	}
 	c.Created = en.check.Created
 	c.Updated = e.now().UTC()
@@ -550,7 +527,7 @@ func (e *Engine) remove(id model.CheckID, write func(en *entry) error) error {
 	en.mu.Lock()
 	defer en.mu.Unlock()
 	if en.deleted {
-		return fmt.Errorf("check %s: %w", id, ErrNotFound)
+		return fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
 	if err := write(en); err != nil {
 		return err

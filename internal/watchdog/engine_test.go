@@ -20,21 +20,21 @@ import (
 
 type flips struct {
 	mu  sync.Mutex
-	all []watchdog.Transition
+	all []model.Transition
 	at  []time.Time
 }
 
-func (f *flips) OnFlip(t watchdog.Transition) {
+func (f *flips) OnFlip(t model.Transition) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.all = append(f.all, t)
 	f.at = append(f.at, time.Now())
 }
 
-func (f *flips) get() ([]watchdog.Transition, []time.Time) {
+func (f *flips) get() ([]model.Transition, []time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]watchdog.Transition(nil), f.all...), append([]time.Time(nil), f.at...)
+	return append([]model.Transition(nil), f.all...), append([]time.Time(nil), f.at...)
 }
 
 func pushCheck(name string) model.Check {
@@ -42,14 +42,37 @@ func pushCheck(name string) model.Check {
 		Schedule: model.Schedule{Period: time.Minute, Grace: 30 * time.Second}}
 }
 
-func start(t *testing.T, st store.Store, opts watchdog.Options) *watchdog.Engine {
+func start(t *testing.T, st store.Store, opts watchdog.Options, hooks ...any) *watchdog.Engine {
 	t.Helper()
 	e := watchdog.New(st, opts)
+	hook(t, e, hooks...)
 	if err := e.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.Close() })
 	return e
+}
+
+// hook registers each of hooks as a listener, a planner, or both.
+func hook(t testing.TB, e *watchdog.Engine, hooks ...any) {
+	t.Helper()
+	for _, h := range hooks {
+		l, isL := h.(model.Listener)
+		p, isP := h.(model.Planner)
+		if !isL && !isP {
+			t.Fatalf("hook %T is neither a listener nor a planner", h)
+		}
+		if isL {
+			if err := e.AddListener(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if isP {
+			if err := e.AddPlanner(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 // A missed heartbeat is declared down exactly at its deadline, the flip is
@@ -59,11 +82,11 @@ func TestDeadlineFlipsDownOnTime(t *testing.T) {
 		ctx := context.Background()
 		st := memstore.New(memstore.Options{})
 		rec := &flips{}
-		planner := watchdog.PlannerFunc(func(tr watchdog.Transition) []model.Notification {
+		planner := model.PlannerFunc(func(tr model.Transition) []model.Notification {
 			return []model.Notification{{ID: uuid.Must(uuid.NewV7()), FlipID: tr.Flip.ID, CheckID: tr.Check.ID,
 				Channel: "webhook:ops", State: model.NotificationPending, NextAttempt: tr.Flip.Time, Created: tr.Flip.Time}}
 		})
-		e := start(t, st, watchdog.Options{Listeners: []watchdog.Listener{rec}, Planners: []watchdog.Planner{planner}})
+		e := start(t, st, watchdog.Options{}, rec, planner)
 		c, err := e.Create(ctx, pushCheck("backup"))
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +143,7 @@ func TestRestartKeepsDeadlines(t *testing.T) {
 		e.Close()
 		time.Sleep(time.Minute) // a's deadline (+90s) passes while down; b's (+150s) not yet
 		rec := &flips{}
-		e2 := start(t, st, watchdog.Options{Listeners: []watchdog.Listener{rec}})
+		e2 := start(t, st, watchdog.Options{}, rec)
 		synctest.Wait()
 		if cs, _ := e2.Get(a.ID); cs.State.Status != model.StatusDown {
 			t.Fatalf("a: %s after restart, want down", cs.State.Status)
@@ -207,7 +230,7 @@ func TestCRUDAndSlugs(t *testing.T) {
 		if ids := e.LookupSlug("k", "same"); len(ids) != 2 {
 			t.Fatalf("slug lookup %v", ids)
 		}
-		if _, err := e.Create(ctx, a); !errors.Is(err, watchdog.ErrExists) {
+		if _, err := e.Create(ctx, a); !errors.Is(err, store.ErrExists) {
 			t.Fatalf("duplicate: %v", err)
 		}
 		b.Slug = "other"
@@ -241,7 +264,7 @@ func TestCRUDAndSlugs(t *testing.T) {
 		if err := e.Delete(ctx, a.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Ping(ctx, a.ID, model.Ping{Kind: model.PingSuccess}); !errors.Is(err, watchdog.ErrNotFound) {
+		if _, err := e.Ping(ctx, a.ID, model.Ping{Kind: model.PingSuccess}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("ping deleted: %v", err)
 		}
 		if len(e.List()) != 1 {
@@ -356,11 +379,11 @@ type updatePlanner struct {
 	committed []uuid.UUID // flip ids whose update is durable
 }
 
-func (p *updatePlanner) Plan(watchdog.Transition) []model.Notification {
+func (p *updatePlanner) Plan(model.Transition) []model.Notification {
 	panic("Plan called on an UpdatePlanner")
 }
 
-func (p *updatePlanner) PlanUpdate(t watchdog.Transition, u *store.Update) func() {
+func (p *updatePlanner) PlanUpdate(t model.Transition, u *store.Update) func() {
 	p.mu.Lock()
 	p.planned++
 	p.mu.Unlock()
@@ -380,7 +403,7 @@ func TestUpdatePlannerCommittedOnlyWhenDurable(t *testing.T) {
 		mem := memstore.New(memstore.Options{})
 		st := &failing{Store: mem}
 		p := &updatePlanner{}
-		e := start(t, st, watchdog.Options{Planners: []watchdog.Planner{p}})
+		e := start(t, st, watchdog.Options{}, p)
 		c, _ := e.Create(ctx, pushCheck("x"))
 		st.fail = true
 		if _, err := e.Ping(ctx, c.ID, model.Ping{Kind: model.PingSuccess}); err == nil {

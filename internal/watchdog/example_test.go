@@ -17,11 +17,13 @@ func Example() {
 	ctx := context.Background()
 	st := memstore.New(memstore.Options{}) // sqlite.Open(path, sqlite.Options{}) in the daemon
 	defer st.Close()
-	e := watchdog.New(st, watchdog.Options{
-		Listeners: []watchdog.Listener{watchdog.ListenerFunc(func(t watchdog.Transition) {
-			fmt.Printf("%s: %s -> %s (%s)\n", t.Check.Name, t.Flip.From, t.Flip.To, t.Flip.Reason)
-		})},
-	})
+	e := watchdog.New(st, watchdog.Options{})
+	// Hooks are registered before Start.
+	if err := e.AddListener(model.ListenerFunc(func(t model.Transition) {
+		fmt.Printf("%s: %s -> %s (%s)\n", t.Check.Name, t.Flip.From, t.Flip.To, t.Flip.Reason)
+	})); err != nil {
+		panic(err)
+	}
 	if err := e.Start(ctx); err != nil {
 		panic(err)
 	}

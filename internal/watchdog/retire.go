@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/watchdog/machine"
 )
 
@@ -25,14 +26,14 @@ func (e *Engine) restore(ctx context.Context, c model.Check) (_ model.Check, ok 
 	running, exists := e.running, e.checks[c.ID] != nil
 	e.mu.RUnlock()
 	if !running {
-		return model.Check{}, false, ErrClosed
+		return model.Check{}, false, model.ErrNotRunning
 	}
 	if exists {
 		return model.Check{}, false, nil
 	}
 	c.Updated = e.now().UTC()
 	got, st, err := e.st.RestoreCheck(ctx, c)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return model.Check{}, false, nil
 	}
 	if err != nil {

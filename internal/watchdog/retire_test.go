@@ -47,7 +47,7 @@ func TestSyncRetiresAndRestores(t *testing.T) {
 		if _, ok := e.Get(b.ID); ok || len(e.List()) != 1 {
 			t.Fatal("a retired check is still listed")
 		}
-		if _, err := e.Ping(ctx, b.ID, model.Ping{Kind: model.PingSuccess}); !errors.Is(err, watchdog.ErrNotFound) {
+		if _, err := e.Ping(ctx, b.ID, model.Ping{Kind: model.PingSuccess}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("ping to a retired check: %v, want ErrNotFound", err)
 		}
 		if ids := e.LookupSlug("k", "b"); len(ids) != 0 {

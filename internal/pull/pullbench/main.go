@@ -162,26 +162,15 @@ func bench(mode, storeKind, target string, n int, interval, duration time.Durati
 	heap0 := heapInUse()
 	rec := &recorder{samples: make([]sample, 0, int(float64(n)*duration.Seconds()/interval.Seconds()*1.1)+16)}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	var sched *pull.Scheduler
-	var listeners []watchdog.Listener
+	eng := watchdog.New(st, watchdog.Options{Logger: log})
 	if mode == "scheduler" {
-		ref := &engineRef{}
-		sched = pull.New(ref, pull.Options{Logger: log, Observe: func(id model.CheckID, s, st time.Time, r model.Result) { rec.observe(id, s, st, r) }})
-		listeners = append(listeners, sched)
-		defer func() { ref.eng = nil }()
-		eng := watchdog.New(st, watchdog.Options{Listeners: listeners, Logger: log})
-		ref.eng = eng
+		sched := pull.New(eng, pull.Options{Logger: log, Observe: func(id model.CheckID, s, st time.Time, r model.Result) { rec.observe(id, s, st, r) }})
+		if err := eng.AddListener(sched); err != nil {
+			return err
+		}
 		return run(ctx, eng, sched, nil, rec, heap0, mode, target, n, interval, duration)
 	}
-	eng := watchdog.New(st, watchdog.Options{Logger: log})
 	return run(ctx, eng, nil, &tickers{rec: rec, eng: eng}, rec, heap0, mode, target, n, interval, duration)
-}
-
-type engineRef struct{ eng *watchdog.Engine }
-
-func (r *engineRef) List() []model.CheckState { return r.eng.List() }
-func (r *engineRef) Report(ctx context.Context, id model.CheckID, res model.Result) (model.State, error) {
-	return r.eng.Report(ctx, id, res)
 }
 
 func run(ctx context.Context, eng *watchdog.Engine, sched *pull.Scheduler, tk *tickers, rec *recorder, heap0 uint64,

@@ -1,8 +1,8 @@
-package api
+package pull
 
 import "testing"
 
-func TestRedactProbe(t *testing.T) {
+func TestRedactJSON(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{``, ``},
 		{`{"url":"https://ops:hunter2@api.internal/readyz","header":{"Authorization":"Bearer abc","X-Trace":"1"},"status":"200"}`,
@@ -11,8 +11,8 @@ func TestRedactProbe(t *testing.T) {
 			`{"command":["backup","--password=xxxxx","/data"],"env":["PGPASSWORD=xxxxx","MODE=xxxxx"]}`},
 		{`["not","an","object"]`, ``},
 	} {
-		if got := string(redactProbe([]byte(tc.in))); got != tc.want {
-			t.Errorf("redactProbe(%s)\n got %s\nwant %s", tc.in, got, tc.want)
+		if got := string(RedactJSON([]byte(tc.in))); got != tc.want {
+			t.Errorf("RedactJSON(%s)\n got %s\nwant %s", tc.in, got, tc.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package api
+package pull
 
 import (
 	"encoding/json"
@@ -7,12 +7,14 @@ import (
 	"github.com/vitals-go/vitals/health"
 )
 
-// redactProbe hides from read-only keys what a pull check's probe definition
-// may carry as secrets: header values (Authorization, API keys), the values
-// of the command's environment, credentials in the URL and password- or
+// RedactJSON returns a stored Spec (model.Check.Probe) as a read-only
+// reader may see it: what a probe of any kind may carry as secrets is
+// masked, namely header values (Authorization, API keys), the values of
+// the command's environment, credentials in the URL and password- or
 // token-like command arguments. The shape stays, so readers still see what
-// is probed and how.
-func redactProbe(raw json.RawMessage) json.RawMessage {
+// is probed and how; the fields come out sorted by name. raw that is not a
+// JSON object yields nil (nothing rather than a secret).
+func RedactJSON(raw json.RawMessage) json.RawMessage {
 	if len(raw) == 0 {
 		return raw
 	}
