@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/pull"
 )
 
@@ -71,7 +72,7 @@ flags:`)
 	}
 	p, err := pull.Compile(spec)
 	if err != nil {
-		for _, e := range flatten(err) {
+		for _, e := range model.Flatten(err) {
 			fmt.Fprintf(stderr, "vitals check: %v\n", e)
 		}
 		return exitUsage

@@ -28,7 +28,7 @@ func runValidate(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 	for _, file := range fs.Args() {
 		cfg, err := loadConfig(file, env)
 		if err != nil {
-			for _, e := range flatten(err) {
+			for _, e := range model.Flatten(err) {
 				fmt.Fprintln(stderr, e)
 			}
 			code = exitFail
@@ -81,15 +81,4 @@ func loadConfig(file string, env lookupEnv) (*config.Config, error) {
 		return nil, &config.Error{File: file, Msg: err.Error()}
 	}
 	return config.Parse(file, data, config.LookupEnv(env))
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

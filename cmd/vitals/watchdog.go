@@ -13,6 +13,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/daemon"
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // runWatchdog runs the daemon until SIGINT or SIGTERM; SIGHUP reloads the
@@ -61,7 +62,7 @@ func runWatchdog(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals watchdog: invalid config:\n")
-		for _, e := range flatten(err) {
+		for _, e := range model.Flatten(err) {
 			fmt.Fprintln(stderr, e)
 		}
 		return exitFail

@@ -87,22 +87,22 @@ var modelFields = []struct{ model, api string }{
 // validationDetails splits a joined validation error into one message per
 // problem, "field: problem", in the API's field names.
 func validationDetails(err error) []string {
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
+	errs := model.Flatten(err)
 	out := make([]string, 0, len(errs))
 	for _, e := range errs {
-		msg := e.Error()
-		msg = strings.TrimPrefix(msg, model.ErrInvalidCheck.Error()+": ")
+		var fe *model.FieldError
+		if !errors.As(e, &fe) {
+			out = append(out, strings.TrimPrefix(e.Error(), model.ErrInvalidCheck.Error()+": "))
+			continue
+		}
+		field := fe.Field
 		for _, f := range modelFields {
-			if rest, ok := strings.CutPrefix(msg, f.model+": "); ok {
-				msg = f.api + ": " + rest
+			if field == f.model {
+				field = f.api
 				break
 			}
 		}
+		msg := field + ": " + fe.Err.Error()
 		if msg == "timeout: period and cron are exclusive" {
 			msg = "timeout: timeout and schedule are exclusive"
 		}

@@ -112,8 +112,8 @@ func (in *checkInput) apply(c *model.Check, errs *[]string) {
 		c.Slug = *in.Slug
 	}
 	if in.PingKey != nil {
-		if *in.PingKey != "" && !validPingKey(*in.PingKey) {
-			*errs = append(*errs, "ping_key: must be 1-100 characters of a-z, A-Z, 0-9, '-' and '_'")
+		if *in.PingKey != "" && !model.ValidPingKey(*in.PingKey) {
+			*errs = append(*errs, "ping_key: "+model.PingKeyRule)
 		}
 		c.PingKey = *in.PingKey
 	}
@@ -195,19 +195,6 @@ func (in *checkInput) apply(c *model.Check, errs *[]string) {
 			*errs = append(*errs, "probe: expected an object, got "+jsonKind(in.Probe))
 		}
 	}
-}
-
-func validPingKey(s string) bool {
-	if len(s) == 0 || len(s) > 100 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // checkOutput is a check as the API shows it.

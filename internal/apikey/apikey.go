@@ -120,14 +120,17 @@ func (s *Set) Check(r *http.Request) (Access, string) {
 	return s.Lookup(secret)
 }
 
+// Allows reports whether r presents a key of s that allows need.
+func (s *Set) Allows(r *http.Request, need Access) bool {
+	a, _ := s.Check(r)
+	return a.Allows(need)
+}
+
 // Authorizer returns a func reporting whether a request presents a key of
 // s that allows need, for health.Options.Authorize and
 // statuspage.Options.Authorize.
 func (s *Set) Authorizer(need Access) func(*http.Request) bool {
-	return func(r *http.Request) bool {
-		a, _ := s.Check(r)
-		return a.Allows(need)
-	}
+	return func(r *http.Request) bool { return s.Allows(r, need) }
 }
 
 // FromRequest returns the key r presents: the X-Api-Key header when it is

@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -62,6 +63,37 @@ func TestLookup(t *testing.T) {
 	}
 	if !Write.Allows(Read) || Read.Allows(Write) || Write.Allows(None) || None.Allows(None) {
 		t.Error("Allows")
+	}
+}
+
+// TestAllows: a request is allowed what its key allows, through either
+// header, and the Authorizer says the same.
+func TestAllows(t *testing.T) {
+	s := NewSet([]Key{{Name: "ro", Secret: "read-only-secret", ReadOnly: true}, {Name: "rw", Secret: "read-write-secret"}})
+	req := func(h, v string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if h != "" {
+			r.Header.Set(h, v)
+		}
+		return r
+	}
+	for _, tt := range []struct {
+		r           *http.Request
+		read, write bool
+	}{
+		{req("", ""), false, false},
+		{req("X-Api-Key", "wrong-secret"), false, false},
+		{req("X-Api-Key", "read-only-secret"), true, false},
+		{req("Authorization", "bearer read-write-secret"), true, true},
+	} {
+		if s.Allows(tt.r, Read) != tt.read || s.Allows(tt.r, Write) != tt.write ||
+			s.Authorizer(Read)(tt.r) != tt.read || s.Authorizer(Write)(tt.r) != tt.write {
+			t.Errorf("%v: want read %v, write %v", tt.r.Header, tt.read, tt.write)
+		}
+	}
+	var none *Set
+	if none.Allows(req("X-Api-Key", "read-only-secret"), Read) {
+		t.Error("a nil set allows a key")
 	}
 }
 

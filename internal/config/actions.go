@@ -106,7 +106,7 @@ func (l *loader) notifiers(c *Config) map[string]actions.Spec {
 
 // subErrors records errors of the form "field: message" under path.
 func (l *loader) subErrors(path string, err error) {
-	for _, e := range flatten(err) {
+	for _, e := range model.Flatten(err) {
 		field, msg, ok := strings.Cut(e.Error(), ": ")
 		if ok && !strings.ContainsAny(field, " \"") {
 			sep := "."
@@ -194,7 +194,7 @@ func (l *loader) buildActions(c *Config) {
 	if len(l.errs) == nerr {
 		// What the checks above do not cover, without a line.
 		if err := actions.Validate(a); err != nil {
-			for _, e := range flatten(err) {
+			for _, e := range model.Flatten(err) {
 				l.errorf("", "%v", e)
 			}
 		}

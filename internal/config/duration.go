@@ -14,13 +14,3 @@ type Duration = pull.Duration
 
 // ParseDuration parses a Duration (see pull.ParseDuration).
 func ParseDuration(s string) (time.Duration, error) { return pull.ParseDuration(s) }
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "..."
-}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // FuzzParse: any bytes give a config or errors, never a panic, and every
@@ -25,7 +27,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("f.yaml", data, vars)
 		if err != nil {
-			for _, e := range flatten(err) {
+			for _, e := range model.Flatten(err) {
 				if ce, ok := e.(*Error); !ok || ce.File != "f.yaml" {
 					t.Fatalf("error %T %v", e, e)
 				}

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vitals-go/vitals/internal/clip"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
@@ -305,7 +306,7 @@ func (l *loader) expand(n *yaml.Node, path string) {
 		sub := envRef.FindStringSubmatch(m)
 		if sub[1] == "" {
 			l.expandFailed = true
-			l.errs = append(l.errs, &Error{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf("bad variable reference %q: write ${NAME} or ${NAME:-default} (and $$ for a literal $)", clip(m, 40))})
+			l.errs = append(l.errs, &Error{File: l.file, Line: n.Line, Path: path, Msg: fmt.Sprintf("bad variable reference %q: write ${NAME} or ${NAME:-default} (and $$ for a literal $)", clip.Text(m, 40))})
 			return m
 		}
 		v, ok := l.env(sub[1])

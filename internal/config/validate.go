@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vitals-go/vitals/internal/apikey"
+	"github.com/vitals-go/vitals/internal/clip"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/probe"
 	"github.com/vitals-go/vitals/internal/pull"
@@ -18,11 +19,11 @@ func (l *loader) validate(c *Config) {
 	s := c.Server
 	for i, a := range s.Listen {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			l.errorf(fmt.Sprintf("server.listen[%d]", i), "%q is not host:port (e.g. 127.0.0.1:8000 or :8000)", clip(a, 60))
+			l.errorf(fmt.Sprintf("server.listen[%d]", i), "%q is not host:port (e.g. 127.0.0.1:8000 or :8000)", clip.Text(a, 60))
 		}
 	}
 	if u, err := url.Parse(s.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		l.errorf("server.public_url", "%q is not an http(s) URL", clip(probe.RedactTarget(s.PublicURL), 60))
+		l.errorf("server.public_url", "%q is not an http(s) URL", clip.Text(probe.RedactTarget(s.PublicURL), 60))
 	}
 	if s.ShutdownTimeout < 0 {
 		l.errorf("server.shutdown_timeout", "must not be negative")
@@ -74,14 +75,14 @@ func (l *loader) validate(c *Config) {
 		}
 		keys[k.Key] = true
 		if k.Access != ReadOnly && k.Access != ReadWrite {
-			l.errorf(p+".access", "%q must be %q or %q", clip(k.Access, 30), ReadOnly, ReadWrite)
+			l.errorf(p+".access", "%q must be %q or %q", clip.Text(k.Access, 30), ReadOnly, ReadWrite)
 		}
 	}
 	if *c.Pings.BodyLimit < 0 {
 		l.errorf("pings.body_limit", "must not be negative")
 	}
-	if c.Pings.PingKey != "" && !validPingKey(c.Pings.PingKey) {
-		l.errorf("pings.ping_key", "must be 1-100 characters of a-z, A-Z, 0-9, '-' and '_'")
+	if c.Pings.PingKey != "" && !model.ValidPingKey(c.Pings.PingKey) {
+		l.errorf("pings.ping_key", model.PingKeyRule)
 	}
 	if c.Pings.AutoCreate && c.Pings.PingKey == "" {
 		l.errorf("pings.auto_create", "needs pings.ping_key")
@@ -138,19 +139,6 @@ func (l *loader) validate(c *Config) {
 	c.keys = apikey.NewSet(c.APIKeyList())
 }
 
-func validPingKey(s string) bool {
-	if s == "" || len(s) > 100 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if !(b == '-' || b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
 // check builds the model check of cc, recording every problem under path.
 func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 	nerr := len(l.errs)
@@ -184,8 +172,8 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 			l.errorf(path+".slug", "a slug URL needs a ping key: set pings.ping_key or ping_key")
 		}
 	}
-	if cc.PingKey != "" && !validPingKey(cc.PingKey) {
-		l.errorf(path+".ping_key", "must be 1-100 characters of a-z, A-Z, 0-9, '-' and '_'")
+	if cc.PingKey != "" && !model.ValidPingKey(cc.PingKey) {
+		l.errorf(path+".ping_key", model.PingKeyRule)
 	}
 	th := cc.Thresholds
 	if th == nil {
@@ -287,8 +275,8 @@ func sortedKeys(m map[string]bool) []string {
 // fieldErrors records the field errors of the probe pr (pull.Compile's,
 // named as the Spec names them, or its own) under path.
 func (l *loader) fieldErrors(path string, pr pull.Probe, err error) {
-	for _, e := range flatten(err) {
-		var fe *pull.FieldError
+	for _, e := range model.Flatten(err) {
+		var fe *model.FieldError
 		if errors.As(e, &fe) {
 			l.errorf(path+"."+pr.Field(fe.Field), "%v", fe.Err)
 		} else {
@@ -310,13 +298,13 @@ var modelFields = map[string][2]string{ // field → {push name, pull name}
 // YAML field (which may be in defaults: when the check does not set it).
 func (l *loader) modelErrors(path string, cc *Check, err error) {
 	pullCheck := len(cc.probes()) > 0
-	for _, e := range flatten(err) {
-		msg := strings.TrimPrefix(e.Error(), model.ErrInvalidCheck.Error()+": ")
-		field, rest, ok := strings.Cut(msg, ": ")
-		if !ok {
-			l.errorf(path, "%s", msg)
+	for _, e := range model.Flatten(err) {
+		var fe *model.FieldError
+		if !errors.As(e, &fe) {
+			l.errorf(path, "%s", strings.TrimPrefix(e.Error(), model.ErrInvalidCheck.Error()+": "))
 			continue
 		}
+		field, rest := fe.Field, fe.Err.Error()
 		if field == "id" && cc.ID == "" {
 			continue // derived from the name, which is missing: reported as such
 		}
@@ -328,7 +316,7 @@ func (l *loader) modelErrors(path string, cc *Check, err error) {
 			}
 		}
 		if field == "schedule.cron" && !strings.Contains(rest, "time zone") && !strings.Contains(rest, "@every") && !strings.Contains(rest, "pull checks") {
-			rest = fmt.Sprintf("invalid cron expression %q: %s", clip(cc.Cron, 60), rest)
+			rest = fmt.Sprintf("invalid cron expression %q: %s", clip.Text(cc.Cron, 60), rest)
 		}
 		p := path + "." + name
 		if _, set := l.lines[p]; !set {
@@ -338,15 +326,4 @@ func (l *loader) modelErrors(path string, cc *Check, err error) {
 		}
 		l.errorf(p, "%s", rest)
 	}
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

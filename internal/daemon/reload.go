@@ -40,7 +40,7 @@ func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 	if d.opts.ConfigPath != "" {
 		var err error
 		if cfg, err = config.Load(d.opts.ConfigPath); err != nil {
-			errs := flatten(err)
+			errs := model.Flatten(err)
 			d.log.Error("config rejected, the running config stays", "file", d.opts.ConfigPath, "errors", len(errs))
 			for _, e := range errs {
 				d.log.Error("config error", "err", e.Error())
@@ -161,12 +161,8 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 		}
 	}
 	var ph http.Handler = ping.New(d.rec.Pings(d.eng), pingOpts)
-	keys := make([]api.Key, 0, len(cfg.APIKeys))
-	for _, k := range cfg.APIKeys {
-		keys = append(keys, api.Key{Name: k.Name, Secret: k.Key, ReadOnly: k.Access != config.ReadWrite})
-	}
 	var ah http.Handler = api.New(api.Options{
-		Engine: d.eng, Store: d.st, Keys: keys, Logger: d.log,
+		Engine: d.eng, Store: d.st, Keys: cfg.APIKeyList(), Logger: d.log,
 		PingURL:       strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/ping/",
 		PingKey:       cfg.Pings.PingKey,
 		ValidateProbe: pull.ValidateProbe,
@@ -188,10 +184,7 @@ func (d *Daemon) authorized(need string) func(*http.Request) bool {
 	if need == config.ReadWrite {
 		want = apikey.Write
 	}
-	return func(r *http.Request) bool {
-		acc, _ := d.cfg.Load().Keys().Check(r)
-		return acc.Allows(want)
-	}
+	return func(r *http.Request) bool { return d.cfg.Load().Keys().Allows(r, want) }
 }
 
 // serveReload serves POST /-/reload (read-write API key): 200 with what
@@ -229,7 +222,7 @@ func (d *Daemon) serveReload(w http.ResponseWriter, r *http.Request) {
 // details are the messages of the errors joined in err, but sentinel.
 func details(err, sentinel error) []string {
 	out := []string{}
-	for _, e := range flatten(err) {
+	for _, e := range model.Flatten(err) {
 		if e != sentinel {
 			out = append(out, e.Error())
 		}
@@ -246,18 +239,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
-}
-
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

@@ -200,12 +200,13 @@ func (c Check) WithDefaults() Check {
 }
 
 // Validate reports every problem with c, joined with errors.Join; each
-// wraps ErrInvalidCheck and names the field. It does not apply defaults:
+// wraps ErrInvalidCheck and a *FieldError naming the field
+// ("invalid check: field: problem"). It does not apply defaults:
 // call WithDefaults first.
 func (c Check) Validate() error {
 	var errs []error
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrInvalidCheck, field, fmt.Sprintf(format, args...)))
+		errs = append(errs, checkError{&FieldError{Field: field, Err: fmt.Errorf(format, args...)}})
 	}
 	if c.ID.IsZero() {
 		bad("id", "must be a non-nil UUID")

@@ -11,6 +11,9 @@
 // machine (package machine), the stores (package store and its
 // implementations), the ping handler, the config loader, the JSON API and the
 // metrics all speak these types, so a field added here is visible everywhere.
+// A problem with one field of a definition is a [FieldError] (found with
+// errors.As, never parsed out of a message), and [Flatten] lists the
+// problems of a joined validation error.
 //
 // The semantics follow healthchecks.io (hc/api/models.py) where it has an
 // answer: a check is "new" until its first ping, goes "up" on a success ping,

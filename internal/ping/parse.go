@@ -62,7 +62,7 @@ func ParsePath(rest string) (Target, error) {
 			return t, nil // /ping/<uuid> and /ping/<uuid>/
 		}
 	} else {
-		if len(segs) < 2 || !slugSegment(segs[0]) || !slugSegment(segs[1]) {
+		if len(segs) < 2 || !model.SlugShape(segs[0]) || !model.SlugShape(segs[1]) {
 			return Target{}, ErrNoEndpoint
 		}
 		t.PingKey, t.Slug = segs[0], segs[1]
@@ -113,23 +113,6 @@ func parseDigits(s string) (int, bool) {
 		n = min(n*10+int(c-'0'), 256)
 	}
 	return n, true
-}
-
-// slugSegment mirrors Django's slug path converter, [-a-zA-Z0-9_]+, which
-// healthchecks.io routes ping keys and slugs with: a segment of another
-// shape is not a ping URL. Whether a slug is a valid one is decided after
-// (model.ValidSlug).
-func slugSegment(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseUUID accepts the canonical 8-4-4-4-12 hexadecimal form only (any

@@ -87,7 +87,7 @@ func FuzzParsePath(f *testing.F) {
 			if got.Kind == model.PingExitStatus != (got.ExitStatus >= 0) || got.ExitStatus > 255 {
 				t.Fatalf("%q: exit status %d for kind %s", s, got.ExitStatus, got.Kind)
 			}
-			if got.BySlug() && (!slugSegment(got.PingKey) || !model.ValidSlug(got.Slug)) {
+			if got.BySlug() && (!model.SlugShape(got.PingKey) || !model.ValidSlug(got.Slug)) {
 				t.Fatalf("%q: bad slug accepted %+v", s, got)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vitals-go/vitals/internal/clip"
 )
 
 // probeGRPC calls grpc.health.v1.Health/Check over net/http's HTTP/2 client:
@@ -87,7 +89,7 @@ func (p *Prober) probeGRPC(ctx context.Context, t Target) Result {
 		case resp.StatusCode != http.StatusOK:
 			res.Err = fail(ErrProtocol, fmt.Sprintf("not a gRPC server: HTTP status %d", resp.StatusCode), nil)
 		case !strings.HasPrefix(ct, "application/grpc"):
-			res.Err = fail(ErrProtocol, fmt.Sprintf("not a gRPC server: content-type %q", clip(ct, 40)), nil)
+			res.Err = fail(ErrProtocol, fmt.Sprintf("not a gRPC server: content-type %q", clip.Bytes(ct, 40)), nil)
 		default:
 			res.Err = fail(ErrProtocol, "gRPC response without grpc-status", nil)
 		}
@@ -95,7 +97,7 @@ func (p *Prober) probeGRPC(ctx context.Context, t Target) Result {
 	}
 	code, err := strconv.Atoi(statusText)
 	if err != nil || code < 0 {
-		res.Err = fail(ErrProtocol, fmt.Sprintf("bad grpc-status %q", clip(statusText, 20)), nil)
+		res.Err = fail(ErrProtocol, fmt.Sprintf("bad grpc-status %q", clip.Bytes(statusText, 20)), nil)
 		return res
 	}
 	if code != 0 {

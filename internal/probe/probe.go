@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/vitals-go/vitals/internal/clip"
 )
 
 // Defaults used when the corresponding Options field is zero.
@@ -112,11 +114,11 @@ func New(opts Options) (*Prober, error) {
 		opts.Method = http.MethodGet
 	}
 	if !validToken(opts.Method) {
-		return nil, fmt.Errorf("method %q is not a valid HTTP method", clip(opts.Method, 20))
+		return nil, fmt.Errorf("method %q is not a valid HTTP method", clip.Bytes(opts.Method, 20))
 	}
 	for name, values := range opts.Header {
 		if !validToken(name) {
-			return nil, fmt.Errorf("header name %q is not valid", clip(name, 40))
+			return nil, fmt.Errorf("header name %q is not valid", clip.Bytes(name, 40))
 		}
 		for _, v := range values {
 			if strings.ContainsAny(v, "\r\n\x00") {
@@ -171,7 +173,7 @@ func (p *Prober) Probe(ctx context.Context, t Target) (res Result) {
 	case SchemeTCP:
 		return p.probeTCP(ctx, t)
 	}
-	return Result{Err: fail(ErrBadTarget, fmt.Sprintf("unknown scheme %q", clip(string(t.Scheme), 20)), nil)}
+	return Result{Err: fail(ErrBadTarget, fmt.Sprintf("unknown scheme %q", clip.Bytes(string(t.Scheme), 20)), nil)}
 }
 
 // validToken reports whether s is an RFC 9110 token (a method or header name).

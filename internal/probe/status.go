@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vitals-go/vitals/internal/clip"
 )
 
 // ErrBadStatus is wrapped by every error ParseStatusRanges returns.
@@ -75,20 +77,20 @@ func ParseStatusRanges(s string) (StatusRanges, error) {
 	for _, item := range items {
 		item = strings.TrimSpace(item)
 		if item == "" {
-			return nil, fmt.Errorf("%w %q: empty item", ErrBadStatus, clip(s, 40))
+			return nil, fmt.Errorf("%w %q: empty item", ErrBadStatus, clip.Bytes(s, 40))
 		}
 		loText, hiText, isRange := strings.Cut(item, "-")
 		lo, err := parseCode(loText)
 		if err != nil {
-			return nil, fmt.Errorf("%w %q: %v", ErrBadStatus, clip(s, 40), err)
+			return nil, fmt.Errorf("%w %q: %v", ErrBadStatus, clip.Bytes(s, 40), err)
 		}
 		hi := lo
 		if isRange {
 			if hi, err = parseCode(hiText); err != nil {
-				return nil, fmt.Errorf("%w %q: %v", ErrBadStatus, clip(s, 40), err)
+				return nil, fmt.Errorf("%w %q: %v", ErrBadStatus, clip.Bytes(s, 40), err)
 			}
 			if hi < lo {
-				return nil, fmt.Errorf("%w %q: range %d-%d is backwards", ErrBadStatus, clip(s, 40), lo, hi)
+				return nil, fmt.Errorf("%w %q: range %d-%d is backwards", ErrBadStatus, clip.Bytes(s, 40), lo, hi)
 			}
 		}
 		out = append(out, StatusRange{Min: lo, Max: hi})
@@ -100,7 +102,7 @@ func parseCode(s string) (int, error) {
 	s = strings.TrimSpace(s)
 	n, err := strconv.Atoi(s)
 	if err != nil || len(s) != 3 || n < 100 || n > 599 {
-		return 0, fmt.Errorf("%q is not a status code (want 100-599)", clip(s, 10))
+		return 0, fmt.Errorf("%q is not a status code (want 100-599)", clip.Bytes(s, 10))
 	}
 	return n, nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/vitals-go/vitals/internal/clip"
 )
 
 // Scheme names the protocol of a Target.
@@ -82,7 +84,7 @@ func (t Target) usesTLS() bool {
 
 // badTarget quotes raw redacted: the error may be logged or answered.
 func badTarget(raw, format string, args ...any) error {
-	return fmt.Errorf("%w %q: %s", ErrBadTarget, clip(RedactTarget(raw), 80), fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w %q: %s", ErrBadTarget, clip.Bytes(RedactTarget(raw), 80), fmt.Sprintf(format, args...))
 }
 
 // RedactTarget returns raw, a target URL that may be malformed, fit for an
@@ -173,7 +175,7 @@ func parseTarget(raw string) (Target, error) {
 	case SchemeUnix:
 		return parseUnix(raw, rest)
 	}
-	return Target{}, badTarget(raw, "unknown scheme %q (want http, https, grpc, grpcs, tcp or unix)", clip(scheme, 20))
+	return Target{}, badTarget(raw, "unknown scheme %q (want http, https, grpc, grpcs, tcp or unix)", clip.Bytes(scheme, 20))
 }
 
 // parseURL parses a network target and checks what all network schemes share.
@@ -215,18 +217,18 @@ func checkHost(u *url.URL) error {
 	if strings.HasPrefix(u.Host, "[") {
 		addr, err := netip.ParseAddr(host)
 		if err != nil || !addr.Is6() {
-			return fmt.Errorf("bad IPv6 address %q", clip(host, 50))
+			return fmt.Errorf("bad IPv6 address %q", clip.Bytes(host, 50))
 		}
 		for _, r := range addr.Zone() {
 			if !isHostChar(r) {
-				return fmt.Errorf("bad IPv6 zone %q", clip(addr.Zone(), 20))
+				return fmt.Errorf("bad IPv6 zone %q", clip.Bytes(addr.Zone(), 20))
 			}
 		}
 		want = "[" + host + "]"
 	} else {
 		for _, r := range host {
 			if !isHostChar(r) {
-				return fmt.Errorf("bad host %q", clip(host, 50))
+				return fmt.Errorf("bad host %q", clip.Bytes(host, 50))
 			}
 		}
 	}
@@ -234,7 +236,7 @@ func checkHost(u *url.URL) error {
 		want += ":" + port
 	}
 	if u.Host != want {
-		return fmt.Errorf("bad host %q", clip(u.Host, 50))
+		return fmt.Errorf("bad host %q", clip.Bytes(u.Host, 50))
 	}
 	return nil
 }
@@ -250,7 +252,7 @@ func checkPort(p string) error {
 	}
 	n, err := strconv.Atoi(p)
 	if err != nil || n < 1 || n > 65535 || p[0] == '0' {
-		return fmt.Errorf("bad port %q (want 1-65535)", clip(p, 10))
+		return fmt.Errorf("bad port %q (want 1-65535)", clip.Bytes(p, 10))
 	}
 	return nil
 }
@@ -291,7 +293,7 @@ func parseGRPC(raw string) (Target, error) {
 	}
 	service := strings.TrimPrefix(u.Path, "/")
 	if strings.Contains(service, "/") {
-		return Target{}, badTarget(raw, "service name %q contains '/'", clip(service, 40))
+		return Target{}, badTarget(raw, "service name %q contains '/'", clip.Bytes(service, 40))
 	}
 	return Target{Scheme: Scheme(strings.ToLower(u.Scheme)), Addr: u.Host, Service: service}, nil
 }
@@ -321,7 +323,7 @@ func parseUnix(raw, rest string) (Target, error) {
 		socket = strings.TrimSuffix(rest, ":")
 	}
 	if socket == "/" || strings.HasSuffix(socket, "/") {
-		return Target{}, badTarget(raw, "socket path %q names a directory", clip(socket, 40))
+		return Target{}, badTarget(raw, "socket path %q names a directory", clip.Bytes(socket, 40))
 	}
 	if len(socket) > 107 {
 		// sun_path holds 108 bytes including the terminating NUL on Linux.
@@ -346,12 +348,4 @@ func parseUnix(raw, rest string) (Target, error) {
 		return Target{}, badTarget(raw, "HTTP path must not start with //")
 	}
 	return Target{Scheme: SchemeUnix, Addr: socket, Path: path}, nil
-}
-
-// clip shortens s for an error message.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/vitals-go/vitals/internal/clip"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -106,7 +108,7 @@ func TestParseTargetErrors(t *testing.T) {
 		{"http://h/" + strings.Repeat("\xcb", 1400), fmt.Sprintf("bad target %q: longer than 4096 bytes once escaped", "http://h/"+strings.Repeat("\xcb", 71)+"...")},
 	}
 	for _, tt := range tests {
-		t.Run(clip(tt.in, 100), func(t *testing.T) {
+		t.Run(clip.Bytes(tt.in, 100), func(t *testing.T) {
 			got, err := ParseTarget(tt.in)
 			if err == nil {
 				t.Fatalf("got %+v, want error %q", got, tt.want)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/vitals-go/vitals/internal/clip"
 )
 
 // ErrBadCondition is wrapped by every error ParseCondition returns.
@@ -51,7 +53,7 @@ func (c *Condition) String() string { return c.text }
 // ErrBadCondition and say where the text is wrong.
 func ParseCondition(text string) (*Condition, error) {
 	bad := func(format string, args ...any) (*Condition, error) {
-		return nil, fmt.Errorf("%w %q: %s", ErrBadCondition, clip(text, 60), fmt.Sprintf(format, args...))
+		return nil, fmt.Errorf("%w %q: %s", ErrBadCondition, clip.Text(text, 60), fmt.Sprintf(format, args...))
 	}
 	if len(text) > MaxConditionLen {
 		return bad("longer than %d bytes", MaxConditionLen)
@@ -98,7 +100,7 @@ func ParseCondition(text string) (*Condition, error) {
 			}
 			n, err := strconv.Atoi(inner)
 			if err != nil || n < 0 || n > 1_000_000 {
-				return bad("array index %q is not a number 0-1000000", clip(inner, 20))
+				return bad("array index %q is not a number 0-1000000", clip.Text(inner, 20))
 			}
 			c.path = append(c.path, step{index: n})
 			i += end + 1
@@ -106,7 +108,7 @@ func ParseCondition(text string) (*Condition, error) {
 			rest := strings.TrimSpace(s[i:])
 			op, val := splitOp(rest)
 			if op == "" {
-				return bad("an operator (== != < <= > >=) expected at %q", clip(rest, 20))
+				return bad("an operator (== != < <= > >=) expected at %q", clip.Text(rest, 20))
 			}
 			val = strings.TrimSpace(val)
 			if val == "" {
@@ -116,7 +118,7 @@ func ParseCondition(text string) (*Condition, error) {
 			dec := json.NewDecoder(strings.NewReader(val))
 			dec.UseNumber()
 			if err := dec.Decode(&v); err != nil || dec.More() || int(dec.InputOffset()) != len(val) {
-				return bad(`the value %s is not a JSON literal (strings take double quotes: "UP")`, clip(val, 30))
+				return bad(`the value %s is not a JSON literal (strings take double quotes: "UP")`, clip.Text(val, 30))
 			}
 			switch v.(type) {
 			case map[string]any, []any:
@@ -245,7 +247,7 @@ func show(v any) string {
 	if err != nil {
 		return "?"
 	}
-	return clip(string(b), 60)
+	return clip.Text(string(b), 60)
 }
 
 // decodeJSON decodes a response body for the conditions, keeping numbers
@@ -258,14 +260,4 @@ func decodeJSON(body []byte) (any, error) {
 		return nil, fmt.Errorf("body is not JSON: %v", err)
 	}
 	return v, nil
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "..."
 }

@@ -15,9 +15,9 @@
 // redacts itself for read-only readers (RedactJSON). Duration and TLS are
 // shared by the config and the Spec, tagged for both encodings.
 //
-// The Scheduler keeps one timer heap and one goroutine: the first probe of
-// each check runs at a random point of its first interval, the next ones at
-// a fixed rate. Each due probe runs in its own goroutine under a bound on
+// The Scheduler keeps one timer heap (a deadlines.Heap) and one
+// goroutine: the first probe of each check runs at a random point of its
+// first interval, the next ones at a fixed rate. Each due probe runs in its own goroutine under a bound on
 // concurrent probes, and a check whose previous probe is still running
 // skips its turn, so a slow target never delays the others. Measured with
 // 10,000 checks: BENCHMARKS.md ("Pull scheduler").

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vitals-go/vitals/internal/clip"
 )
 
 // Duration is a time.Duration as the config and the stored Spec write it.
@@ -58,7 +60,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q", clip(s, 30))
+		return fmt.Errorf("invalid duration %q", clip.Text(s, 30))
 	}
 	*d = Duration(v)
 	return nil
@@ -82,7 +84,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		if i > 0 && i < len(s) && s[i] == u.suffix {
 			n, err := strconv.ParseInt(s[:i], 10, 64)
 			if err != nil || n > 10_000 {
-				return 0, fmt.Errorf("invalid duration %q", clip(in, 40))
+				return 0, fmt.Errorf("invalid duration %q", clip.Text(in, 40))
 			}
 			total += time.Duration(n) * u.unit
 			s = s[i+1:]
@@ -91,11 +93,11 @@ func ParseDuration(s string) (time.Duration, error) {
 	if s != "" {
 		v, err := time.ParseDuration(s)
 		if err != nil || v < 0 {
-			return 0, fmt.Errorf("invalid duration %q (use units such as 500ms, 30s, 5m, 1h, 1d)", clip(in, 40))
+			return 0, fmt.Errorf("invalid duration %q (use units such as 500ms, 30s, 5m, 1h, 1d)", clip.Text(in, 40))
 		}
 		total += v
 	} else if total == 0 && !strings.HasSuffix(strings.TrimSpace(in), "d") && !strings.HasSuffix(strings.TrimSpace(in), "w") {
-		return 0, fmt.Errorf("invalid duration %q (use units such as 500ms, 30s, 5m, 1h, 1d)", clip(in, 40))
+		return 0, fmt.Errorf("invalid duration %q (use units such as 500ms, 30s, 5m, 1h, 1d)", clip.Text(in, 40))
 	}
 	if neg {
 		total = -total

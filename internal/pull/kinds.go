@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vitals-go/vitals/internal/clip"
 	"github.com/vitals-go/vitals/internal/probe"
 )
 
@@ -110,7 +111,7 @@ func (h *HTTPProbe) Validate() error {
 	if h.URL == "" || strings.HasPrefix(h.URL, "http://") || strings.HasPrefix(h.URL, "https://") || strings.HasPrefix(h.URL, "unix://") {
 		return nil
 	}
-	return &FieldError{"url", fmt.Errorf("%q must start with http://, https:// or unix://", clip(probe.RedactTarget(h.URL), 60))}
+	return &FieldError{Field: "url", Err: fmt.Errorf("%q must start with http://, https:// or unix://", clip.Text(probe.RedactTarget(h.URL), 60))}
 }
 
 // Field implements Probe: the names are the Spec's.

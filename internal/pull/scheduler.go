@@ -2,7 +2,6 @@ package pull
 
 import (
 	"bytes"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/deadlines"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 )
@@ -100,7 +100,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries map[model.CheckID]*entry
-	queue   entryHeap
+	queue   deadlines.Heap[model.CheckID] // each entry's next run
 	running bool
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -112,8 +112,6 @@ type entry struct {
 	prober   runner
 	err      error // the spec does not compile: every run reports it
 	interval time.Duration
-	next     time.Time
-	index    int // in queue; -1 when not queued
 	inflight bool
 	paused   bool
 }
@@ -198,9 +196,7 @@ func (s *Scheduler) OnCheck(c model.Check, deleted bool) {
 	e := s.entries[c.ID]
 	if deleted || c.Kind != model.KindPull {
 		if e != nil {
-			if e.index >= 0 {
-				heap.Remove(&s.queue, e.index)
-			}
+			s.queue.Remove(c.ID)
 			delete(s.entries, c.ID)
 		}
 		return
@@ -210,7 +206,7 @@ func (s *Scheduler) OnCheck(c model.Check, deleted bool) {
 		interval = time.Minute
 	}
 	if e == nil {
-		e = &entry{id: c.ID, index: -1}
+		e = &entry{id: c.ID}
 		s.entries[c.ID] = e
 	}
 	if e.prober == nil && e.err == nil || !bytes.Equal(e.raw, c.Probe) {
@@ -222,14 +218,9 @@ func (s *Scheduler) OnCheck(c model.Check, deleted bool) {
 			s.opts.Logger.Error("pull check has an invalid probe", "check", c.Name, "id", c.ID, "err", err)
 		}
 	}
-	if e.index < 0 || e.interval != interval {
+	if _, queued := s.queue.Get(c.ID); !queued || e.interval != interval {
 		e.interval = interval
-		e.next = time.Now().Add(rand.N(interval))
-		if e.index < 0 {
-			heap.Push(&s.queue, e)
-		} else {
-			heap.Fix(&s.queue, e.index)
-		}
+		s.queue.Set(c.ID, time.Now().Add(rand.N(interval)))
 		s.wakeLocked()
 	}
 }
@@ -269,14 +260,17 @@ func (s *Scheduler) loop(ctx context.Context) {
 		due = due[:0]
 		s.mu.Lock()
 		now := time.Now()
-		for s.queue.Len() > 0 && !s.queue[0].next.After(now) {
-			e := s.queue[0]
-			scheduled := e.next
-			e.next = e.next.Add(e.interval)
-			if !e.next.After(now) { // fell behind by whole intervals: skip them
-				e.next = e.next.Add(e.interval * (now.Sub(e.next)/e.interval + 1))
+		for {
+			id, scheduled, ok := s.queue.Peek()
+			if !ok || scheduled.After(now) {
+				break
 			}
-			heap.Fix(&s.queue, 0)
+			e := s.entries[id]
+			next := scheduled.Add(e.interval)
+			if !next.After(now) { // fell behind by whole intervals: skip them
+				next = next.Add(e.interval * (now.Sub(next)/e.interval + 1))
+			}
+			s.queue.Set(id, next)
 			if e.paused {
 				continue
 			}
@@ -288,8 +282,8 @@ func (s *Scheduler) loop(ctx context.Context) {
 			due = append(due, job{e: e, prober: e.prober, err: e.err, scheduled: scheduled})
 		}
 		wait := time.Hour
-		if s.queue.Len() > 0 {
-			wait = s.queue[0].next.Sub(now)
+		if _, next, ok := s.queue.Peek(); ok {
+			wait = next.Sub(now)
 		}
 		s.mu.Unlock()
 		for _, j := range due {
@@ -368,34 +362,12 @@ func (s *Scheduler) Stats() Stats {
 func (s *Scheduler) Check(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.running || s.queue.Len() == 0 {
+	_, next, queued := s.queue.Peek()
+	if !s.running || !queued {
 		return nil
 	}
-	if late := time.Since(s.queue[0].next); late > s.opts.StallAfter {
+	if late := time.Since(next); late > s.opts.StallAfter {
 		return fmt.Errorf("pull scheduler stalled: a probe due %v ago was not started", late.Round(time.Second))
 	}
 	return nil
-}
-
-// entryHeap orders entries by next run time.
-type entryHeap []*entry
-
-func (h entryHeap) Len() int           { return len(h) }
-func (h entryHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
-func (h entryHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *entryHeap) Push(x any) {
-	e := x.(*entry)
-	e.index = len(*h)
-	*h = append(*h, e)
-}
-func (h *entryHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	e.index = -1
-	*h = old[:len(old)-1]
-	return e
 }

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/clip"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/probe"
 )
@@ -95,18 +96,10 @@ func ValidateProbe(raw []byte) error {
 	return err
 }
 
-// FieldError is a problem with one field of a Spec; Field is the YAML name
-// relative to the probe ("url", "json[1]", "tls.ca_file").
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-// Error implements error.
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
-
-// Unwrap returns Err.
-func (e *FieldError) Unwrap() error { return e.Err }
+// FieldError is a problem with one field of a Spec, the model's field
+// error; Field is the YAML name relative to the probe ("url", "json[1]",
+// "tls.ca_file").
+type FieldError = model.FieldError
 
 // Encode returns the JSON form stored in model.Check.Probe.
 func (s Spec) Encode() []byte {
@@ -141,7 +134,7 @@ type Prober struct {
 // loads TLS files). Every problem is reported, joined, as a *FieldError.
 func Compile(s Spec) (*Prober, error) {
 	var errs []error
-	bad := func(field string, err error) { errs = append(errs, &FieldError{field, err}) }
+	bad := func(field string, err error) { errs = append(errs, &FieldError{Field: field, Err: err}) }
 	p := &Prober{spec: s, timeout: s.Timeout.D()}
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
@@ -169,7 +162,7 @@ func Compile(s Spec) (*Prober, error) {
 			// The value is never quoted: it may be a secret.
 			switch k, _, ok := strings.Cut(kv, "="); {
 			case !ok:
-				bad(fmt.Sprintf("env[%d]", i), fmt.Errorf("%q is not KEY=VALUE", clip(kv, 40)))
+				bad(fmt.Sprintf("env[%d]", i), fmt.Errorf("%q is not KEY=VALUE", clip.Text(kv, 40)))
 			case k == "":
 				bad(fmt.Sprintf("env[%d]", i), errors.New("is not KEY=VALUE: the name before '=' is empty"))
 			}

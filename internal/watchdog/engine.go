@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/deadlines"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/watchdog/deadlines"
 	"github.com/vitals-go/vitals/internal/watchdog/machine"
 )
 

@@ -1,12 +1,13 @@
-// Package deadlines fires a callback when a check's deadline passes: one
-// goroutine, one timer, a min-heap of deadlines. The timer is always armed
-// for the earliest deadline, so a deadline fires as soon as it passes (no
-// periodic scan), and the cost of waiting is independent of the number of
-// checks.
+// Package deadlines is the one timer heap of the project. Heap is a
+// min-heap of deadlines, one per key, for owners that run their own loop
+// (the pull scheduler re-arms each check at a fixed rate). Scheduler fires
+// a callback when a check's deadline passes (the engine's push deadlines):
+// one goroutine, one timer, one Heap. The timer is always armed for the
+// earliest deadline, so a deadline fires as soon as it passes (no periodic
+// scan), and the cost of waiting is independent of the number of checks.
 package deadlines
 
 import (
-	"container/heap"
 	"sync"
 	"time"
 
@@ -24,37 +25,7 @@ type Scheduler struct {
 	done chan struct{}
 
 	mu   sync.Mutex
-	heap items
-	byID map[model.CheckID]*item
-}
-
-type item struct {
-	id    model.CheckID
-	at    time.Time
-	index int
-}
-
-type items []*item
-
-func (h items) Len() int           { return len(h) }
-func (h items) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h items) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *items) Push(x any) {
-	it := x.(*item)
-	it.index = len(*h)
-	*h = append(*h, it)
-}
-func (h *items) Pop() any {
-	old := *h
-	n := len(old)
-	it := old[n-1]
-	old[n-1] = nil
-	*h = old[:n-1]
-	it.index = -1
-	return it
+	heap Heap[model.CheckID]
 }
 
 // New returns a running Scheduler calling fire(id) when id's deadline has
@@ -67,7 +38,6 @@ func New(fire func(id model.CheckID)) *Scheduler {
 		wake: make(chan struct{}, 1),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
-		byID: make(map[model.CheckID]*item),
 	}
 	go s.loop()
 	return s
@@ -81,16 +51,7 @@ func (s *Scheduler) Set(id model.CheckID, at time.Time) {
 		return
 	}
 	s.mu.Lock()
-	it, ok := s.byID[id]
-	if ok {
-		it.at = at
-		heap.Fix(&s.heap, it.index)
-	} else {
-		it = &item{id: id, at: at}
-		heap.Push(&s.heap, it)
-		s.byID[id] = it
-	}
-	earliest := s.heap[0] == it
+	earliest := s.heap.Set(id, at)
 	s.mu.Unlock()
 	if earliest {
 		s.poke()
@@ -100,10 +61,7 @@ func (s *Scheduler) Set(id model.CheckID, at time.Time) {
 // Remove forgets id's deadline, if any.
 func (s *Scheduler) Remove(id model.CheckID) {
 	s.mu.Lock()
-	if it, ok := s.byID[id]; ok {
-		heap.Remove(&s.heap, it.index)
-		delete(s.byID, id)
-	}
+	s.heap.Remove(id)
 	s.mu.Unlock()
 }
 
@@ -111,17 +69,14 @@ func (s *Scheduler) Remove(id model.CheckID) {
 func (s *Scheduler) Get(id model.CheckID) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if it, ok := s.byID[id]; ok {
-		return it.at, true
-	}
-	return time.Time{}, false
+	return s.heap.Get(id)
 }
 
 // Len returns the number of pending deadlines.
 func (s *Scheduler) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.heap)
+	return s.heap.Len()
 }
 
 // Close stops the scheduler and blocks until its goroutine (and any fire
@@ -154,15 +109,14 @@ func (s *Scheduler) loop() {
 		now := time.Now()
 		s.mu.Lock()
 		due = due[:0]
-		for len(s.heap) > 0 && !s.heap[0].at.After(now) {
-			it := heap.Pop(&s.heap).(*item)
-			delete(s.byID, it.id)
-			due = append(due, it.id)
+		for {
+			id, ok := s.heap.PopDue(now)
+			if !ok {
+				break
+			}
+			due = append(due, id)
 		}
-		var next time.Time
-		if len(s.heap) > 0 {
-			next = s.heap[0].at
-		}
+		_, next, _ := s.heap.Peek()
 		s.mu.Unlock()
 		for _, id := range due {
 			select {
