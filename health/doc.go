@@ -25,15 +25,27 @@
 //
 // # HTTP
 //
-// [Monitor.Handler] serves /livez, /readyz, /startupz and /healthz (every
-// check), their HEAD forms, /<probe>/<check> for one check, ?exclude=<check>
-// to leave checks out and ?verbose for details. Details (and the checks in the
-// IETF application/health+json format) are shown only to callers that
+// A Monitor is the http.Handler of its probes ([Monitor.ServeHTTP]);
+// [Monitor.Mount] adds them to a ServeMux next to the application's routes.
+// It serves /livez, /readyz, /startupz and /healthz (every check), their
+// HEAD forms, /<probe>/<check> for one check, ?exclude=<check> to leave
+// checks out and ?verbose for details. Details (and the checks in the IETF
+// application/health+json format) are shown only to callers that
 // [Options.Authorize] allows; anyone else gets {"status":"UP"} alone. Error
 // texts are redacted of credentials and capped in length.
 //
-// [Monitor.Serve] runs an http.Server with a graceful drain: when its context
-// ends, readiness turns DOWN at once while the server keeps serving for
-// [Options.DrainPeriod], then the server shuts down. Liveness stays UP
-// throughout.
+// [Monitor.Serve] runs an http.Server, on one listener or several, with a
+// graceful drain: when its context ends, readiness turns DOWN at once while
+// the server keeps serving for [ServeOptions.DrainPeriod], then the server
+// shuts down. Liveness stays UP throughout. To answer probes apart from a
+// saturated application server, Serve a second http.Server whose handler is
+// a ServeMux with only the probes mounted.
+//
+// # Events
+//
+// [Monitor.Subscribe] calls a [Subscriber] after every check run, on every
+// check transition and on every change of a probe's status, in order, until
+// the cancel func it returns is called. Metrics exporters, protocol bridges
+// and supervisors (health/healthprom, health/grpchealth, health/systemd)
+// follow a Monitor this way.
 package health

@@ -108,13 +108,17 @@ func ExampleObserve() {
 	// Output: UP 42 percent
 }
 
-// Listeners hear every change of a probe's status.
-func ExampleMonitor_OnStatusChange() {
+// A subscriber hears every change of a probe's status until it cancels.
+func ExampleMonitor_Subscribe() {
 	m := health.New(health.Options{Logger: slog.New(slog.DiscardHandler)})
-	m.OnStatusChange(func(e health.StatusEvent) {
-		fmt.Printf("%v: %v -> %v (%s)\n", e.Kinds, e.From, e.To, e.Reason)
+	cancel := m.Subscribe(health.Subscriber{
+		OnStatus: func(e health.StatusEvent) {
+			fmt.Printf("%v: %v -> %v (%s)\n", e.Kinds, e.From, e.To, e.Reason)
+		},
 	})
 	m.Drain()
+	cancel()
+	m.Undrain() // not heard
 	// Output:
 	// readiness: UP -> DOWN (draining)
 	// liveness+readiness+startup: UP -> DOWN (draining)
@@ -127,7 +131,7 @@ func ExampleMonitor_Serve() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
-	m := health.New(health.Options{DrainPeriod: 5 * time.Second})
+	m := health.New(health.Options{})
 	// m.Register(...)
 	m.Start()
 	defer m.Stop(context.Background())
@@ -135,7 +139,7 @@ func ExampleMonitor_Serve() {
 	mux := http.NewServeMux()
 	m.Mount(mux)
 	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if err := m.ListenAndServe(ctx, srv); err != nil {
+	if err := m.Serve(ctx, srv, health.ServeOptions{DrainPeriod: 5 * time.Second}); err != nil {
 		slog.Error("server", "error", err)
 	}
 }

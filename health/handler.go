@@ -26,11 +26,6 @@ const mediaHealthJSON = "application/health+json"
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// Handler returns the http.Handler serving the probes; it is m itself. See
-// [Monitor.ServeHTTP] for the paths, and [Monitor.Mount] to add them to a
-// ServeMux.
-func (m *Monitor) Handler() http.Handler { return m }
-
 // Mount registers the probe paths, their /<check> forms, the aliases and
 // (with AdminOverride) the drain override on mux.
 func (m *Monitor) Mount(mux *http.ServeMux) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -172,7 +173,7 @@ func TestOperatorOverride(t *testing.T) {
 // served for the drain period, liveness UP, then the server stops.
 func TestServeDrainsOnShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := New(Options{Logger: quiet, DrainPeriod: 10 * time.Second, ShutdownTimeout: 5 * time.Second})
+		m := New(Options{Logger: quiet})
 		must(t, m.Register(Check{Name: "db", Checker: up(), NoStagger: true}))
 		must(t, m.Start())
 		defer stop(t, m)
@@ -185,7 +186,8 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
 		start := time.Now()
-		go func() { errc <- m.Serve(ctx, &http.Server{Handler: mux}, ln) }()
+		opts := ServeOptions{Listeners: []net.Listener{ln}, DrainPeriod: 10 * time.Second, ShutdownTimeout: 5 * time.Second}
+		go func() { errc <- m.Serve(ctx, &http.Server{Handler: mux}, opts) }()
 
 		settle(time.Millisecond)
 		if code, _ := fetch(t, c, "http://app/readyz"); code != 200 {
@@ -215,14 +217,19 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 	})
 }
 
-// ServeHealth answers probes on its own listener.
+// Serve answers probes on a listener of their own, apart from the
+// application's server.
 func TestServeHealthOwnListener(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := New(Options{Logger: quiet, DrainPeriod: time.Second})
+		m := New(Options{Logger: quiet})
 		ln := newPipeListener()
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
-		go func() { errc <- m.ServeHealth(ctx, ln) }()
+		mux := http.NewServeMux()
+		m.Mount(mux)
+		go func() {
+			errc <- m.Serve(ctx, &http.Server{Handler: mux}, ServeOptions{Listeners: []net.Listener{ln}, DrainPeriod: time.Second})
+		}()
 		settle(time.Millisecond)
 		if code, body := fetch(t, ln.client(), "http://app/livez"); code != 200 || body != `{"status":"UP"}`+"\n" {
 			t.Errorf("livez %d %q", code, body)
@@ -241,7 +248,7 @@ func TestServeReturnsListenerError(t *testing.T) {
 	m := New(Options{Logger: quiet})
 	ln := newPipeListener()
 	ln.Close()
-	if err := m.Serve(context.Background(), &http.Server{}, ln); !errors.Is(err, errClosedPipe) && err == nil {
+	if err := m.Serve(context.Background(), &http.Server{}, ServeOptions{Listeners: []net.Listener{ln}}); !errors.Is(err, errClosedPipe) && err == nil {
 		t.Error("Serve on a closed listener returned nil")
 	}
 }
@@ -365,4 +372,61 @@ func TestBearerToken(t *testing.T) {
 	if BearerToken("")(httptest.NewRequest("GET", "/", nil)) {
 		t.Error("an empty token allows")
 	}
+}
+
+// Serve serves several listeners; with a negative drain period it leaves
+// readiness alone and shuts down at once; OnShutdown runs as the shutdown
+// begins and AfterShutdown once every listener has stopped, its error
+// returned by Serve.
+func TestServeListenersAndHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New(Options{Logger: quiet})
+		mux := http.NewServeMux()
+		m.Mount(mux)
+		a, b := newPipeListener(), newPipeListener()
+		ctx, cancel := context.WithCancel(context.Background())
+		var onShutdown, afterShutdown int
+		errAfter := errors.New("closing the pool")
+		errc := make(chan error, 1)
+		go func() {
+			errc <- m.Serve(ctx, &http.Server{Handler: mux}, ServeOptions{
+				Listeners:   []net.Listener{a, b},
+				DrainPeriod: -1,
+				OnShutdown:  func() { onShutdown++ },
+				AfterShutdown: func(ctx context.Context) error {
+					afterShutdown++
+					if _, err := a.client().Get("http://app/livez"); err == nil {
+						t.Error("AfterShutdown runs while the server still answers")
+					}
+					if _, ok := ctx.Deadline(); !ok {
+						t.Error("AfterShutdown's context has no deadline")
+					}
+					return errAfter
+				},
+			})
+		}()
+		settle(time.Millisecond)
+		for _, ln := range []*pipeListener{a, b} {
+			if code, _ := fetch(t, ln.client(), "http://app/livez"); code != 200 {
+				t.Errorf("livez %d", code)
+			}
+		}
+		if onShutdown != 0 {
+			t.Error("OnShutdown called while serving")
+		}
+		start := time.Now()
+		cancel()
+		if err := <-errc; !errors.Is(err, errAfter) {
+			t.Errorf("Serve = %v, want AfterShutdown's error", err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("shutdown took %v without a drain period", d)
+		}
+		if m.Draining() {
+			t.Error("readiness turned DOWN with a negative drain period")
+		}
+		if onShutdown != 1 || afterShutdown != 1 {
+			t.Errorf("OnShutdown called %d times, AfterShutdown %d; want 1 each", onShutdown, afterShutdown)
+		}
+	})
 }

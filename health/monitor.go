@@ -45,15 +45,6 @@ type Options struct {
 	// that Authorize allows. Default: false.
 	AdminOverride bool
 
-	// DrainPeriod is how long [Monitor.Serve] keeps serving after readiness
-	// has turned DOWN on shutdown, so that load balancers notice before the
-	// listener closes. Default: 5 seconds.
-	DrainPeriod time.Duration
-
-	// ShutdownTimeout bounds how long [Monitor.Serve] waits for in-flight
-	// requests after the drain period. Default: 10 seconds.
-	ShutdownTimeout time.Duration
-
 	// MaxErrorLength caps the error text kept for a check, in bytes.
 	// Default: 512.
 	MaxErrorLength int
@@ -69,12 +60,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxConcurrency <= 0 {
 		o.MaxConcurrency = 8
-	}
-	if o.DrainPeriod <= 0 {
-		o.DrainPeriod = 5 * time.Second
-	}
-	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 10 * time.Second
 	}
 	if o.MaxErrorLength <= 0 {
 		o.MaxErrorLength = 512
@@ -135,8 +120,10 @@ type StatusEvent struct {
 }
 
 // Monitor runs checks and serves their results. Create it with [New],
-// register checks, then [Monitor.Start] it (or [Monitor.Run] it). All methods
-// are safe for concurrent use.
+// register checks, then [Monitor.Start] it and [Monitor.Stop] it when done.
+// It serves its probes as an http.Handler ([Monitor.ServeHTTP],
+// [Monitor.Mount]) and runs a server with a graceful drain
+// ([Monitor.Serve]). All methods are safe for concurrent use.
 type Monitor struct {
 	opts    Options
 	created time.Time
@@ -153,20 +140,18 @@ type Monitor struct {
 	hasOnDemand atomic.Bool // any on-demand check registered: requests must refresh
 
 	// notifyMu serialises recording and the delivery of the events it
-	// causes, so listeners see transitions in order. Taken before mu.
+	// causes, so subscribers see transitions in order. Taken before mu.
 	notifyMu sync.Mutex
 
-	mu            sync.Mutex
-	checks        map[string]*checkState
-	order         []*checkState // sorted by name
-	started       bool          // Start was called
-	stopped       bool          // Stop was called
-	startupUp     bool          // every critical startup check is UP now
-	startupDone   bool          // latch: startup has completed, for good
-	draining      bool
-	checkListens  []func(CheckEvent)
-	statusListens []func(StatusEvent)
-	resultListens []func(Result)
+	mu          sync.Mutex
+	checks      map[string]*checkState
+	order       []*checkState // sorted by name
+	started     bool          // Start was called
+	stopped     bool          // Stop was called
+	startupUp   bool          // every critical startup check is UP now
+	startupDone bool          // latch: startup has completed, for good
+	draining    bool
+	subs        []*subscription // in the order of Subscribe; replaced, never changed in place
 }
 
 type checkState struct {
@@ -220,9 +205,9 @@ var ErrStopped = errors.New("health: monitor stopped")
 // registered after Start begins running at once (after its initial delay and
 // stagger). Registering a critical startup check before startup has completed
 // holds liveness and readiness DOWN until it passes. Before Start,
-// registering is configuration, not a transition: listeners are not called.
+// registering is configuration, not a transition: subscribers are not called.
 // After Start, a probe that a new (pending) check takes DOWN is reported to
-// the status listeners.
+// the subscribers' OnStatus.
 func (m *Monitor) Register(c Check) error {
 	if err := c.validate(); err != nil {
 		return err
@@ -263,7 +248,7 @@ func (m *Monitor) Register(c Check) error {
 	m.mu.Unlock()
 	if m.startedNow() {
 		// Once running, a new pending check changes what the probes
-		// answer, and listeners must hear it.
+		// answer, and subscribers must hear it.
 		m.deliver(nil, events, nil)
 	}
 	return nil
@@ -324,24 +309,6 @@ func (m *Monitor) Stop(ctx context.Context) error {
 	}
 }
 
-// Run starts the Monitor, blocks until ctx is done, then stops it, waiting for
-// check runs at most as long as the longest check timeout.
-func (m *Monitor) Run(ctx context.Context) error {
-	if err := m.Start(); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	var longest time.Duration
-	m.mu.Lock()
-	for _, cs := range m.order {
-		longest = max(longest, cs.cfg.Timeout)
-	}
-	m.mu.Unlock()
-	sctx, cancel := context.WithTimeout(context.Background(), longest+time.Second)
-	defer cancel()
-	return m.Stop(sctx)
-}
-
 // Drain turns readiness DOWN (reason "draining") without touching liveness.
 // Use it before shutting down, so that load balancers stop sending traffic
 // while in-flight requests finish. [Monitor.Serve] calls it for you.
@@ -376,32 +343,51 @@ func (m *Monitor) setDraining(v bool) {
 	m.deliver(nil, events, nil)
 }
 
-// OnCheckChange registers fn to be called whenever a check changes status.
-// Listeners are called one at a time, in the order of transitions, from the
-// goroutine that recorded the result; they must not block for long and must
-// not call Register, Drain, Undrain, Stop or Report (use Peek, which never
-// runs a check).
-func (m *Monitor) OnCheckChange(fn func(CheckEvent)) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.checkListens = append(m.checkListens, fn)
+// Subscriber is what [Monitor.Subscribe] calls. Nil fields are ignored.
+type Subscriber struct {
+	// OnCheck is called whenever a check changes status.
+	OnCheck func(CheckEvent)
+	// OnStatus is called whenever a probe's aggregate status changes (see
+	// [StatusEvent]), a drain included.
+	OnStatus func(StatusEvent)
+	// OnResult is called after every check run, changed or not, for
+	// metrics.
+	OnResult func(Result)
 }
 
-// OnStatusChange registers fn to be called whenever a probe's aggregate
-// status changes (see [StatusEvent]). The same rules as for OnCheckChange
-// apply.
-func (m *Monitor) OnStatusChange(fn func(StatusEvent)) {
+// Subscribe registers s to hear the Monitor's results and transitions until
+// cancel is called.
+//
+// Callbacks are called one at a time, in the order of transitions, from the
+// goroutine that recorded the result: for one run, OnResult first, then
+// OnCheck, then the OnStatus of every probe the run changed; subscribers in
+// the order they subscribed. They must not block for long and must not call
+// Register, Drain, Undrain, Stop or Report (use Peek, which never runs a
+// check).
+//
+// cancel ends the subscription: after it returns, no further call to s is
+// started (one already running in another goroutine may still be
+// finishing). It is idempotent and may be called from inside a callback.
+func (m *Monitor) Subscribe(s Subscriber) (cancel func()) {
+	sub := &subscription{Subscriber: s}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.statusListens = append(m.statusListens, fn)
+	m.subs = append(m.subs, sub)
+	m.mu.Unlock()
+	return func() {
+		if sub.cancelled.Swap(true) {
+			return
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		// A copy: deliver may be walking the old slice.
+		m.subs = slices.DeleteFunc(slices.Clone(m.subs), func(x *subscription) bool { return x == sub })
+	}
 }
 
-// OnResult registers fn to be called after every check run, changed or not,
-// for metrics. The same rules as for OnCheckChange apply.
-func (m *Monitor) OnResult(fn func(Result)) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.resultListens = append(m.resultListens, fn)
+// subscription is one Subscribe call. Once cancelled, deliver skips it.
+type subscription struct {
+	Subscriber
+	cancelled atomic.Bool
 }
 
 // Report returns the state of the probe for kinds (Liveness, Readiness,

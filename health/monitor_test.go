@@ -290,18 +290,20 @@ func TestListenersSeeTransitionsInOrder(t *testing.T) {
 		m := New(Options{Logger: quiet})
 		var mu sync.Mutex
 		var got []string
-		m.OnCheckChange(func(e CheckEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			got = append(got, fmt.Sprintf("check %s %v->%v", e.Result.Name, e.From, e.To))
-		})
-		m.OnStatusChange(func(e StatusEvent) {
-			mu.Lock()
-			defer mu.Unlock()
-			got = append(got, fmt.Sprintf("%s %v->%v %s", probeName(e.Kinds), e.From, e.To, e.Reason))
-		})
 		var results atomic.Int64
-		m.OnResult(func(Result) { results.Add(1) })
+		m.Subscribe(Subscriber{
+			OnCheck: func(e CheckEvent) {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, fmt.Sprintf("check %s %v->%v", e.Result.Name, e.From, e.To))
+			},
+			OnStatus: func(e StatusEvent) {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, fmt.Sprintf("%s %v->%v %s", probeName(e.Kinds), e.From, e.To, e.Reason))
+			},
+			OnResult: func(Result) { results.Add(1) },
+		})
 		must(t, m.Register(Check{Name: "db", Checker: c, Interval: time.Second, NoStagger: true}))
 		must(t, m.Start())
 		defer stop(t, m)
@@ -332,9 +334,9 @@ func TestDrainEventsWhileUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := New(Options{Logger: quiet})
 		var got []string
-		m.OnStatusChange(func(e StatusEvent) {
+		m.Subscribe(Subscriber{OnStatus: func(e StatusEvent) {
 			got = append(got, fmt.Sprintf("%s %v->%v %s", probeName(e.Kinds), e.From, e.To, e.Reason))
-		})
+		}})
 		m.Drain()
 		m.Drain() // idempotent
 		m.Undrain()
@@ -391,23 +393,20 @@ func TestRegisterAfterStartRuns(t *testing.T) {
 	})
 }
 
-func TestRunStopsWithContext(t *testing.T) {
+func TestStopEndsTheChecks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := New(Options{Logger: quiet})
 		c := up()
 		must(t, m.Register(Check{Name: "db", Checker: c, Interval: time.Second, NoStagger: true}))
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := make(chan error, 1)
-		go func() { errc <- m.Run(ctx) }()
+		must(t, m.Start())
 		settle(2500 * time.Millisecond)
-		cancel()
-		if err := <-errc; err != nil {
+		if err := m.Stop(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		n := c.runs.Load()
 		settle(10 * time.Second)
 		if c.runs.Load() != n {
-			t.Error("checks ran after Run returned")
+			t.Error("checks ran after Stop returned")
 		}
 		// The endpoints keep serving the last results.
 		expect(t, get(t, m, "/readyz"), 200, `{"status":"UP"}`+"\n")
@@ -500,13 +499,13 @@ func TestRegisterAfterStartIsATransition(t *testing.T) {
 		m := New(Options{Logger: quiet})
 		var mu sync.Mutex
 		var got []string
-		m.OnStatusChange(func(e StatusEvent) {
+		m.Subscribe(Subscriber{OnStatus: func(e StatusEvent) {
 			if e.Kinds == Liveness {
 				mu.Lock()
 				defer mu.Unlock()
 				got = append(got, fmt.Sprintf("%v->%v", e.From, e.To))
 			}
-		})
+		}})
 		must(t, m.Register(Check{Name: "early", Checker: down("x"), Kinds: Liveness, NonCritical: true, NoStagger: true}))
 		must(t, m.Start())
 		defer stop(t, m)
@@ -524,4 +523,42 @@ func TestRegisterAfterStartIsATransition(t *testing.T) {
 			t.Errorf("liveness events %v, want [DEGRADED->DOWN DOWN->DEGRADED]", got)
 		}
 	})
+}
+
+// cancel ends a subscription: no call after it returns, from inside a
+// callback too; calling it again does nothing; other subscribers still hear.
+func TestSubscribeCancel(t *testing.T) {
+	m := New(Options{Logger: quiet})
+	var first, second, other atomic.Int64
+	var cancelFirst func()
+	cancelFirst = m.Subscribe(Subscriber{OnStatus: func(StatusEvent) {
+		first.Add(1)
+		cancelFirst() // from inside a callback: the next event is not heard
+	}})
+	cancelSecond := m.Subscribe(Subscriber{OnStatus: func(StatusEvent) { second.Add(1) }})
+	m.Subscribe(Subscriber{OnStatus: func(StatusEvent) { other.Add(1) }, OnCheck: nil, OnResult: nil})
+
+	m.Drain() // readiness and healthz DOWN: two events
+	if got := first.Load(); got != 1 {
+		t.Errorf("subscriber that cancelled in its callback heard %d events, want 1", got)
+	}
+	if got := second.Load(); got != 2 {
+		t.Errorf("second subscriber heard %d events, want 2", got)
+	}
+	cancelSecond()
+	cancelSecond() // idempotent
+	cancelFirst()
+	m.Undrain()
+	if first.Load() != 1 || second.Load() != 2 {
+		t.Errorf("cancelled subscribers heard more: %d, %d", first.Load(), second.Load())
+	}
+	if got := other.Load(); got != 4 {
+		t.Errorf("remaining subscriber heard %d events, want 4", got)
+	}
+	m.mu.Lock()
+	n := len(m.subs)
+	m.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d subscriptions kept, want 1", n)
+	}
 }

@@ -187,19 +187,21 @@ func (m *Monitor) record(cs *checkState, out outcome) {
 	m.deliver(checkEvents, statusEvents, []Result{res})
 }
 
-// deliver logs transitions and calls listeners. m.notifyMu must be held and
+// deliver logs transitions and calls the subscribers. m.notifyMu must be held and
 // m.mu must not be.
 func (m *Monitor) deliver(checks []CheckEvent, statuses []StatusEvent, results []Result) {
 	if len(checks)+len(statuses)+len(results) == 0 {
 		return
 	}
 	m.mu.Lock()
-	checkL, statusL, resultL := m.checkListens, m.statusListens, m.resultListens
+	subs := m.subs
 	m.mu.Unlock()
 	log := m.opts.Logger
 	for _, r := range results {
-		for _, fn := range resultL {
-			fn(r)
+		for _, s := range subs {
+			if s.OnResult != nil && !s.cancelled.Load() {
+				s.OnResult(r)
+			}
 		}
 	}
 	for _, e := range checks {
@@ -210,15 +212,19 @@ func (m *Monitor) deliver(checks []CheckEvent, statuses []StatusEvent, results [
 			log.Info("health: check is UP", "check", e.Result.Name, "from", e.From.String(),
 				"duration", e.Result.Duration)
 		}
-		for _, fn := range checkL {
-			fn(e)
+		for _, s := range subs {
+			if s.OnCheck != nil && !s.cancelled.Load() {
+				s.OnCheck(e)
+			}
 		}
 	}
 	for _, e := range statuses {
 		log.Info("health: probe status changed", "probe", probeName(e.Kinds), "from", e.From.String(),
 			"to", e.To.String(), "reason", e.Reason)
-		for _, fn := range statusL {
-			fn(e)
+		for _, s := range subs {
+			if s.OnStatus != nil && !s.cancelled.Load() {
+				s.OnStatus(e)
+			}
 		}
 	}
 }

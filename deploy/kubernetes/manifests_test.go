@@ -384,7 +384,7 @@ func imageFiles(t *testing.T) []string {
 // serves (answers other than 404).
 func servedPaths(t *testing.T) map[string]bool {
 	m := health.New(health.Options{})
-	h := m.Handler()
+	var h http.Handler = m
 	served := map[string]bool{}
 	for _, r := range roles {
 		rec := httptest.NewRecorder()

@@ -77,10 +77,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer store.Close()
 
 	m := health.New(health.Options{
-		Logger:      log,
-		Authorize:   health.BearerToken(cfg.token),
-		DrainPeriod: cfg.drain,
-		Aliases:     map[string]health.Kind{"/health": health.All},
+		Logger:    log,
+		Authorize: health.BearerToken(cfg.token),
+		Aliases:   map[string]health.Kind{"/health": health.All},
 	})
 
 	// The worker: a background loop that must keep beating.
@@ -141,12 +140,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 			return err
 		}
 		log.Info("health probes on their own listener", "addr", hln.Addr().String())
-		go func() { errc <- m.ServeHealth(ctx, hln) }()
+		// A server of their own, so that probes are answered even when
+		// the application's server is saturated.
+		hmux := http.NewServeMux()
+		m.Mount(hmux)
+		hsrv := &http.Server{Handler: hmux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+		go func() {
+			errc <- m.Serve(ctx, hsrv, health.ServeOptions{Listeners: []net.Listener{hln}, DrainPeriod: cfg.drain})
+		}()
 	} else {
 		errc <- nil
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
-	err = m.Serve(ctx, srv, ln)
+	err = m.Serve(ctx, srv, health.ServeOptions{Listeners: []net.Listener{ln}, DrainPeriod: cfg.drain})
 	if herr := <-errc; err == nil {
 		err = herr
 	}

@@ -39,7 +39,6 @@ func run() int {
 		Logger:        log,
 		Authorize:     health.BearerToken(*token),
 		AdminOverride: true,
-		DrainPeriod:   3 * time.Second,
 		Aliases:       map[string]health.Kind{"/health": health.All},
 	})
 
@@ -82,7 +81,7 @@ func run() int {
 	}
 	fmt.Printf("serving; try:\n  curl -i http://%[1]s/readyz\n  curl -H 'Authorization: Bearer %[2]s' 'http://%[1]s/healthz?verbose'\n", ln.Addr(), *token)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if err := m.Serve(ctx, srv, ln); err != nil {
+	if err := m.Serve(ctx, srv, health.ServeOptions{Listeners: []net.Listener{ln}, DrainPeriod: 3 * time.Second}); err != nil {
 		log.Error("serve", "error", err)
 		return 1
 	}

@@ -20,12 +20,12 @@ func runOnce(t *testing.T, c health.Checker) health.Result {
 	t.Helper()
 	m := health.New(health.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	results := make(chan health.Result, 1)
-	m.OnResult(func(r health.Result) {
+	m.Subscribe(health.Subscriber{OnResult: func(r health.Result) {
 		select {
 		case results <- r:
 		default:
 		}
-	})
+	}})
 	if err := m.Register(health.Check{Name: "c", Checker: c, NoStagger: true, Interval: time.Hour, Kinds: health.Readiness | health.Liveness}); err != nil {
 		t.Fatal(err)
 	}

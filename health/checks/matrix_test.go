@@ -38,7 +38,7 @@ func newMonitor(t *testing.T, cs ...health.Check) *health.Monitor {
 func probeCodes(m *health.Monitor) (live, ready int) {
 	get := func(path string) int {
 		w := httptest.NewRecorder()
-		m.Handler().ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		m.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
 		return w.Code
 	}
 	return get("/livez"), get("/readyz")

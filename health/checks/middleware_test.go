@@ -243,7 +243,7 @@ func TestPassiveReadiness(t *testing.T) {
 		defer m.Stop(context.Background())
 		readyz := func() int {
 			w := httptest.NewRecorder()
-			m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+			m.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
 			return w.Code
 		}
 		serve := func(n int) {

@@ -98,7 +98,7 @@ func TestReadyzBurstCausesNoQueries(t *testing.T) {
 	const interval = 250 * time.Millisecond
 	m := health.New(health.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	var runs atomic.Int64
-	m.OnResult(func(health.Result) { runs.Add(1) })
+	m.Subscribe(health.Subscriber{OnResult: func(health.Result) { runs.Add(1) }})
 	if err := m.Register(health.Check{
 		Name:      "db",
 		Checker:   checks.NewSQL(db, checks.SQLOptions{Query: "SELECT 1"}),
@@ -126,7 +126,7 @@ func TestReadyzBurstCausesNoQueries(t *testing.T) {
 	}
 	defer stop()
 
-	srv := httptest.NewServer(m.Handler())
+	srv := httptest.NewServer(m)
 	defer srv.Close()
 	const workers = 32
 	client := &http.Client{

@@ -55,7 +55,7 @@ type Options struct {
 
 // Server serves the standard grpc.health.v1.Health service (Check, Watch
 // and List) from a [health.Monitor]. Its answers come from grpc-go's own
-// health server, driven by the Monitor's listeners: a check result, a check
+// health server, driven by a subscription to the Monitor: a check result, a check
 // transition or a probe's status change (drain included) recomputes the
 // serving statuses at once, and Watch streams receive the change without
 // polling. An RPC never runs a check, not even an on-demand one: statuses
@@ -89,10 +89,11 @@ type Server struct {
 	// then by the loop goroutine.
 	last map[string]healthpb.HealthCheckResponse_ServingStatus
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	watches map[*watchStream]struct{}
+	mu          sync.Mutex
+	started     bool
+	stopped     bool
+	unsubscribe func() // ends the Monitor subscription; set by Start
+	watches     map[*watchStream]struct{}
 }
 
 var _ healthpb.HealthServer = (*Server)(nil)
@@ -159,8 +160,9 @@ func (s *Server) Register(r grpc.ServiceRegistrar) {
 }
 
 // Start computes the serving statuses from the Monitor's current results
-// and starts following its listeners in a goroutine that [Server.Stop]
-// ends. It returns [ErrStarted] when called twice or after Stop.
+// and follows them (a [health.Monitor.Subscribe] subscription and a
+// goroutine) until [Server.Stop]. It returns [ErrStarted] when called twice
+// or after Stop.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	if s.started || s.stopped {
@@ -169,25 +171,28 @@ func (s *Server) Start() error {
 	}
 	s.started = true
 	s.wg.Add(1) // before unlocking: a concurrent Stop waits for the loop
-	s.mu.Unlock()
-
-	poke := func() {
-		select {
-		case s.kick <- struct{}{}:
-		default: // an update is already due; it will read the latest state
-		}
-	}
 	// Results cover what transitions miss (a check registered while the
 	// Monitor runs changes a probe without a transition event); status
-	// events cover the drain. The Monitor has no way to remove a listener:
-	// after Stop they cost one failed non-blocking send.
-	s.m.OnResult(func(health.Result) { poke() })
-	s.m.OnCheckChange(func(health.CheckEvent) { poke() })
-	s.m.OnStatusChange(func(health.StatusEvent) { poke() })
+	// events cover the drain. Subscribed before unlocking, so that a
+	// concurrent Stop cancels it.
+	s.unsubscribe = s.m.Subscribe(health.Subscriber{
+		OnResult: func(health.Result) { s.poke() },
+		OnCheck:  func(health.CheckEvent) { s.poke() },
+		OnStatus: func(health.StatusEvent) { s.poke() },
+	})
+	s.mu.Unlock()
 
 	s.update()
 	go s.loop()
 	return nil
+}
+
+// poke asks the loop for an update.
+func (s *Server) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default: // an update is already due; it will read the latest state
+	}
 }
 
 func (s *Server) loop() {
@@ -258,8 +263,8 @@ func servingIf(ok bool) healthpb.HealthCheckResponse_ServingStatus {
 	return notServing
 }
 
-// Stop stops following the Monitor, sets every service NOT_SERVING for
-// good, and ends every Watch stream once it has sent NOT_SERVING (with
+// Stop stops following the Monitor (its subscription is cancelled), sets
+// every service NOT_SERVING for good, and ends every Watch stream once it has sent NOT_SERVING (with
 // codes.Unavailable), so that a grpc.Server's GracefulStop can complete.
 // It waits for the goroutine Start started. Stop is idempotent; it does
 // not stop the Monitor.
@@ -270,7 +275,11 @@ func (s *Server) Stop() {
 		return
 	}
 	s.stopped = true
+	unsubscribe := s.unsubscribe
 	s.mu.Unlock()
+	if unsubscribe != nil { // nil when never started
+		unsubscribe()
+	}
 	s.cancel()
 	s.wg.Wait()
 	s.inner.Shutdown() // queues NOT_SERVING to every watcher

@@ -283,3 +283,36 @@ func TestUpdatesWithoutPolling(t *testing.T) {
 		t.Fatalf("the check ran %d times; want 1 (the bridge must not run checks)", n)
 	}
 }
+
+// TestStopCancelsSubscription checks that Stop ends the bridge's
+// subscription to the Monitor: a Monitor that outlives many bridges does not
+// keep calling them.
+func TestStopCancelsSubscription(t *testing.T) {
+	m := health.New(health.Options{Logger: quiet})
+	var calls int
+	m.Subscribe(health.Subscriber{OnStatus: func(health.StatusEvent) { calls++ }}) // a witness that events happen
+	hs, err := New(m, Options{})
+	must(t, err)
+	must(t, hs.Start())
+	m.Drain()
+	select {
+	case <-hs.kick: // the bridge heard the drain (or its loop did)
+	default:
+	}
+	hs.Stop()
+	select {
+	case <-hs.kick: // a poke queued before Stop
+	default:
+	}
+	before := calls
+	m.Undrain()
+	m.Drain()
+	if calls == before {
+		t.Fatal("the Monitor sent no events")
+	}
+	select {
+	case <-hs.kick:
+		t.Fatal("the bridge was called after Stop")
+	default:
+	}
+}

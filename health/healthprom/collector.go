@@ -59,8 +59,8 @@ type Options struct {
 // "liveness+readiness"; critical is "true" or "false".
 //
 // A scrape never runs a check, not even a stale on-demand one: the
-// durations and transitions are fed by the Monitor's listeners as results
-// are recorded, and the rest is read with [health.Monitor.Peek]. It is safe
+// durations and transitions are fed by a subscription to the Monitor as
+// results are recorded, and the rest is read with [health.Monitor.Peek]. It is safe
 // for concurrent use; it starts no goroutine and needs no stopping.
 type Collector struct {
 	m *health.Monitor
@@ -83,8 +83,8 @@ var probes = [...]struct {
 
 var statuses = [...]health.Status{health.StatusUp, health.StatusDegraded, health.StatusDown}
 
-// New returns a Collector of m and registers its listeners on m (the
-// Monitor cannot remove listeners: create one Collector per Monitor).
+// New returns a Collector of m, subscribed to m for as long as both live
+// (see [health.Monitor.Subscribe]): create one Collector per Monitor.
 // Register the Collector with a prometheus.Registerer:
 //
 //	prometheus.MustRegister(healthprom.New(m, healthprom.Options{}))
@@ -119,22 +119,26 @@ func New(m *health.Monitor, opts Options) *Collector {
 		probeStatus: desc("probe_status", "The probe's current status (1) among UP, DEGRADED and DOWN.", "probe", "status"),
 		transCounts: make(map[string]*[2]uint64),
 	}
-	m.OnResult(func(r health.Result) {
-		c.durations.WithLabelValues(r.Name).Observe(r.Duration.Seconds())
-	})
-	m.OnCheckChange(func(e health.CheckEvent) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		n := c.transCounts[e.Result.Name]
-		if n == nil {
-			n = new([2]uint64)
-			c.transCounts[e.Result.Name] = n
-		}
-		if e.To == health.StatusUp {
-			n[0]++
-		} else {
-			n[1]++
-		}
+	// The Collector follows m for as long as both live: it is registered
+	// once, with the Monitor it exports.
+	m.Subscribe(health.Subscriber{
+		OnResult: func(r health.Result) {
+			c.durations.WithLabelValues(r.Name).Observe(r.Duration.Seconds())
+		},
+		OnCheck: func(e health.CheckEvent) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			n := c.transCounts[e.Result.Name]
+			if n == nil {
+				n = new([2]uint64)
+				c.transCounts[e.Result.Name] = n
+			}
+			if e.To == health.StatusUp {
+				n[0]++
+			} else {
+				n[1]++
+			}
+		},
 	})
 	return c
 }

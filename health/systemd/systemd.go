@@ -10,6 +10,10 @@
 //
 // systemd then restarts the service when its liveness stays DOWN for longer
 // than WatchdogSec, and knows it is ready only when readiness is UP.
+//
+// A service that decides itself when to notify uses the protocol alone:
+// [Notify] sends one message and [WatchdogInterval] says how often systemd
+// wants WATCHDOG=1.
 package systemd
 
 import (
@@ -39,6 +43,7 @@ type Notifier struct {
 	m      *health.Monitor
 	conn   *net.UnixConn
 	every  time.Duration
+	cancel func() // ends the Monitor subscription
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
@@ -60,20 +65,14 @@ func Start(m *health.Monitor, opts Options) (*Notifier, error) {
 		return nil, nil
 	}
 	if opts.WatchdogInterval <= 0 {
-		if us, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64); err == nil && us > 0 {
-			opts.WatchdogInterval = time.Duration(us) * time.Microsecond / 2
-		}
+		opts.WatchdogInterval = halfWatchdogUSEC()
 	}
-	name := opts.Socket
-	if name[0] == '@' { // abstract socket
-		name = "\x00" + name[1:]
-	}
-	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: name, Net: "unixgram"})
+	conn, err := dial(opts.Socket)
 	if err != nil {
-		return nil, fmt.Errorf("systemd: notify socket %s: %w", opts.Socket, err)
+		return nil, err
 	}
 	n := &Notifier{m: m, conn: conn, every: opts.WatchdogInterval, stop: make(chan struct{}), done: make(chan struct{})}
-	m.OnStatusChange(n.onStatus)
+	n.cancel = m.Subscribe(health.Subscriber{OnStatus: n.onStatus})
 	if m.Peek(health.Readiness).Status != health.StatusDown {
 		n.markReady()
 	}
@@ -134,14 +133,16 @@ func (n *Notifier) send(msg string) {
 	n.conn.Write([]byte(msg)) //nolint:errcheck // best effort, like sd_notify
 }
 
-// Stop stops the watchdog pings, waits for its goroutine and closes the
-// socket. Listeners registered on the Monitor stay but send nothing.
+// Stop cancels the Notifier's subscription to the Monitor, stops the
+// watchdog pings, waits for its goroutine and closes the socket. It is
+// idempotent, and a nil Notifier's Stop returns nil.
 func (n *Notifier) Stop() error {
 	if n == nil {
 		return nil
 	}
 	var err error
 	n.once.Do(func() {
+		n.cancel()
 		close(n.stop)
 		<-n.done
 		n.mu.Lock()
@@ -150,4 +151,59 @@ func (n *Notifier) Stop() error {
 		n.mu.Unlock()
 	})
 	return err
+}
+
+// Notify sends one notification, such as "READY=1", "STOPPING=1" or
+// "WATCHDOG=1", to the socket in $NOTIFY_SOCKET, as sd_notify(3) does. It
+// does nothing and returns nil when $NOTIFY_SOCKET is unset (the process
+// was not started by systemd). The protocol is best effort: callers may
+// ignore the error.
+func Notify(state string) error {
+	socket := os.Getenv("NOTIFY_SOCKET")
+	if socket == "" {
+		return nil
+	}
+	conn, err := dial(socket)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(state)); err != nil {
+		return fmt.Errorf("systemd: notify: %w", err)
+	}
+	return nil
+}
+
+// WatchdogInterval is how often systemd wants WATCHDOG=1: half of
+// $WATCHDOG_USEC, as sd_watchdog_enabled(3) advises. It is 0 when systemd
+// enabled no watchdog for the process ($WATCHDOG_USEC or $NOTIFY_SOCKET
+// unset).
+func WatchdogInterval() time.Duration {
+	if os.Getenv("NOTIFY_SOCKET") == "" {
+		return 0
+	}
+	return halfWatchdogUSEC()
+}
+
+// halfWatchdogUSEC is half of $WATCHDOG_USEC, 0 when unset or invalid.
+func halfWatchdogUSEC() time.Duration {
+	us, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64)
+	if err != nil || us <= 0 {
+		return 0
+	}
+	return time.Duration(us) * time.Microsecond / 2
+}
+
+// dial connects to the notification socket at path; a leading '@' names an
+// abstract socket.
+func dial(path string) (*net.UnixConn, error) {
+	name := path
+	if name[0] == '@' {
+		name = "\x00" + name[1:]
+	}
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: name, Net: "unixgram"})
+	if err != nil {
+		return nil, fmt.Errorf("systemd: notify socket %s: %w", path, err)
+	}
+	return conn, nil
 }

@@ -127,3 +127,69 @@ func TestBadSocket(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Notify sends one message to $NOTIFY_SOCKET, and nothing without it.
+func TestNotify(t *testing.T) {
+	sd := testenv.ListenNotify(t)
+	t.Setenv("NOTIFY_SOCKET", sd.Path)
+	for _, msg := range []string{"READY=1", "WATCHDOG=1", "STOPPING=1"} {
+		if err := Notify(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(sd.Queued(t), ","); got != "READY=1,WATCHDOG=1,STOPPING=1" {
+		t.Errorf("queued %q", got)
+	}
+	t.Setenv("NOTIFY_SOCKET", "")
+	if err := Notify("READY=1"); err != nil {
+		t.Errorf("Notify without systemd = %v, want nil", err)
+	}
+	t.Setenv("NOTIFY_SOCKET", filepath.Join(t.TempDir(), "missing.sock"))
+	if err := Notify("READY=1"); err == nil || !strings.Contains(err.Error(), "systemd: notify socket") {
+		t.Errorf("Notify to a missing socket = %v", err)
+	}
+}
+
+func TestWatchdogInterval(t *testing.T) {
+	for _, tc := range []struct {
+		socket, usec string
+		want         time.Duration
+	}{
+		{"/run/notify", "2000000", time.Second},
+		{"/run/notify", "", 0},
+		{"/run/notify", "junk", 0},
+		{"", "2000000", 0}, // not run by systemd
+	} {
+		t.Setenv("NOTIFY_SOCKET", tc.socket)
+		t.Setenv("WATCHDOG_USEC", tc.usec)
+		if got := WatchdogInterval(); got != tc.want {
+			t.Errorf("NOTIFY_SOCKET=%q WATCHDOG_USEC=%q: %v, want %v", tc.socket, tc.usec, got, tc.want)
+		}
+	}
+}
+
+// Stop cancels the Notifier's subscription: the Monitor's later drains
+// send nothing.
+func TestStopUnsubscribes(t *testing.T) {
+	sd := testenv.ListenNotify(t)
+	m := health.New(health.Options{Logger: slog.New(slog.DiscardHandler)})
+	n, err := Start(m, Options{Socket: sd.Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sd.Next(t); got != "READY=1\nSTATUS=ready" {
+		t.Fatalf("first notification %q", got)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var heard int
+	m.Subscribe(health.Subscriber{OnStatus: func(health.StatusEvent) { heard++ }})
+	m.Drain()
+	if heard == 0 {
+		t.Fatal("the drain changed no status")
+	}
+	if q := sd.Queued(t); len(q) != 0 {
+		t.Errorf("after Stop: %q", q)
+	}
+}

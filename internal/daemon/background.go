@@ -6,18 +6,18 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vitals-go/vitals/health"
+	"github.com/vitals-go/vitals/health/systemd"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
 // startBackground starts the dead man's switch pinger and the systemd
-// watchdog keep-alive, when configured; they stop when ctx ends (d.bg).
+// watchdog keep-alive (WATCHDOG=1 through health/systemd), when configured;
+// they stop when ctx ends (d.bg).
 func (d *Daemon) startBackground(ctx context.Context) {
 	if cfg := d.cfg.Load(); cfg.Server.DeadMansSwitch != "" {
 		d.bg.Add(1)
@@ -26,11 +26,11 @@ func (d *Daemon) startBackground(ctx context.Context) {
 			d.deadMansSwitch(ctx, cfg.Server.DeadMansSwitch, cfg.Server.DeadMansSwitchInterval.D())
 		}()
 	}
-	if usec, err := strconv.ParseInt(os.Getenv("WATCHDOG_USEC"), 10, 64); err == nil && usec > 0 && os.Getenv("NOTIFY_SOCKET") != "" {
+	if every := systemd.WatchdogInterval(); every > 0 {
 		d.bg.Add(1)
 		go func() {
 			defer d.bg.Done()
-			d.systemdWatchdog(ctx, time.Duration(usec)*time.Microsecond/2)
+			d.systemdWatchdog(ctx, every)
 		}()
 	}
 }
@@ -89,27 +89,14 @@ func get(ctx context.Context, c *http.Client, url string) error {
 	return nil
 }
 
-// systemdWatchdog sends WATCHDOG=1 every period while liveness passes.
+// systemdWatchdog sends WATCHDOG=1 every period while liveness passes. It
+// is not health/systemd's Notifier: the daemon tells systemd it is ready
+// when it starts serving, not when readiness first passes, and its beats
+// share whileLive with the dead man's switch.
 func (d *Daemon) systemdWatchdog(ctx context.Context, every time.Duration) {
-	d.whileLive(ctx, every, func() { notify("WATCHDOG=1") })
-}
-
-// notify sends state to systemd over $NOTIFY_SOCKET (sd_notify), if set.
-// Errors are ignored: the protocol is best effort.
-func notify(state string) {
-	path := os.Getenv("NOTIFY_SOCKET")
-	if path == "" {
-		return
-	}
-	if strings.HasPrefix(path, "@") {
-		path = "\x00" + path[1:] // abstract socket
-	}
-	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	conn.Write([]byte(state))
+	d.whileLive(ctx, every, func() {
+		systemd.Notify("WATCHDOG=1") //nolint:errcheck // best effort, like sd_notify
+	})
 }
 
 // logStart logs what runs and, for a few push checks, the curl line that

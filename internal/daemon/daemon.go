@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vitals-go/vitals/health"
+	"github.com/vitals-go/vitals/health/systemd"
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/metrics"
@@ -301,7 +302,8 @@ func (d *Daemon) Handler() http.Handler { return d.srv.Handler }
 // accepting and waits for in-flight requests (at most
 // server.shutdown_timeout), then the scheduler, the engine, the health
 // monitor and the store are closed, in that order. It returns when all of
-// them have stopped. Run may be called once.
+// them have stopped. Run may be called once. The drain period and the
+// shutdown timeout are those in effect when Run is called.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.runMu.Lock()
 	if d.running {
@@ -311,59 +313,31 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.running = true
 	d.runMu.Unlock()
 
-	errc := make(chan error, len(d.lns))
-	for _, ln := range d.lns {
-		go func() { errc <- d.srv.Serve(ln) }()
-	}
+	cfg := d.cfg.Load()
 	bgctx, stopBG := context.WithCancel(ctx)
 	d.startBackground(bgctx)
-	notify("READY=1")
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc: // a listener failed
-	}
-	cfg := d.cfg.Load()
+	systemd.Notify("READY=1") //nolint:errcheck // best effort, like sd_notify
 	drain := cfg.Server.DrainPeriod.D()
-	if drain > 0 && serveErr == nil {
-		d.mon.Drain() // /readyz DOWN while still serving
+	if drain <= 0 {
+		drain = -1 // no drain: readiness is left UP
 	}
-	notify("STOPPING=1")
-	if drain > 0 && serveErr == nil {
-		d.log.Info("draining before shutdown", "period", drain)
-		t := time.NewTimer(drain)
-		select {
-		case <-t.C:
-		case serveErr = <-errc:
-			t.Stop()
-		}
-	}
-	d.log.Info("shutting down")
-	stopBG()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout.D())
-	defer cancel()
-	err := d.srv.Shutdown(sctx)
-	for range len(d.lns) - btoi(serveErr != nil) {
-		if e := <-errc; !errors.Is(e, http.ErrServerClosed) && serveErr == nil {
-			serveErr = e
-		}
-	}
-	d.bg.Wait()
-	d.sys.Stop() // the dispatcher and the supervised processes
-	errs := []error{serveErr, err, d.sched.Close(), d.page.Close(), d.eng.Close(), d.mon.Stop(sctx), d.st.Close()}
-	if errors.Is(serveErr, http.ErrServerClosed) {
-		errs[0] = nil
-	}
+	err := d.mon.Serve(ctx, d.srv, health.ServeOptions{
+		Listeners:       d.lns,
+		DrainPeriod:     drain,
+		ShutdownTimeout: cfg.Server.ShutdownTimeout.D(),
+		OnShutdown: func() {
+			systemd.Notify("STOPPING=1") //nolint:errcheck // best effort
+			// The beats stop with ctx; when a listener failed, here.
+			stopBG()
+		},
+		AfterShutdown: func(ctx context.Context) error {
+			d.bg.Wait()
+			d.sys.Stop() // the dispatcher and the supervised processes
+			return errors.Join(d.sched.Close(), d.page.Close(), d.eng.Close(), d.mon.Stop(ctx), d.st.Close())
+		},
+	})
 	d.log.Info("stopped")
-	return errors.Join(errs...)
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return err
 }
 
 // checkStore is the readiness check: the store answers a read, and makes

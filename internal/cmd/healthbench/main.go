@@ -26,7 +26,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
-	m := health.New(health.Options{Logger: slog.New(slog.DiscardHandler), DrainPeriod: time.Millisecond})
+	m := health.New(health.Options{Logger: slog.New(slog.DiscardHandler)})
 	for i := range 10 {
 		m.Register(health.Check{
 			Name:      fmt.Sprintf("dep%d", i),
@@ -55,7 +55,7 @@ func run() int {
 		return 1
 	}
 	fmt.Println(ln.Addr().String())
-	if err := m.Serve(ctx, &http.Server{Handler: mux}, ln); err != nil {
+	if err := m.Serve(ctx, &http.Server{Handler: mux}, health.ServeOptions{Listeners: []net.Listener{ln}, DrainPeriod: time.Millisecond}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -22,12 +22,12 @@ func Once(tb testing.TB, c health.Checker, timeout time.Duration) health.Result 
 	tb.Helper()
 	m := health.New(health.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	results := make(chan health.Result, 1)
-	m.OnResult(func(r health.Result) {
+	m.Subscribe(health.Subscriber{OnResult: func(r health.Result) {
 		select {
 		case results <- r:
 		default:
 		}
-	})
+	}})
 	err := m.Register(health.Check{Name: "c", Checker: c, NoStagger: true, Interval: time.Hour, Timeout: timeout})
 	if err != nil {
 		tb.Fatal(err)

@@ -44,20 +44,22 @@ func Outage(tb testing.TB, c health.Checker, down, up func()) {
 	)
 	m := health.New(health.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// Results are delivered before the check event of the same run, and
-	// listeners one at a time, so the log is in run order.
-	m.OnResult(func(r health.Result) {
-		mu.Lock()
-		log = append(log, entry{result: &r})
-		mu.Unlock()
-	})
-	m.OnCheckChange(func(e health.CheckEvent) {
-		mu.Lock()
-		log = append(log, entry{change: &e})
-		mu.Unlock()
-		select {
-		case changed <- e.To:
-		default:
-		}
+	// callbacks one at a time, so the log is in run order.
+	m.Subscribe(health.Subscriber{
+		OnResult: func(r health.Result) {
+			mu.Lock()
+			log = append(log, entry{result: &r})
+			mu.Unlock()
+		},
+		OnCheck: func(e health.CheckEvent) {
+			mu.Lock()
+			log = append(log, entry{change: &e})
+			mu.Unlock()
+			select {
+			case changed <- e.To:
+			default:
+			}
+		},
 	})
 	err := m.Register(health.Check{
 		Name: "outage", Checker: c, NoStagger: true,
