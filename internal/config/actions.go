@@ -10,6 +10,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/notify"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
@@ -48,8 +51,8 @@ type StatusPage struct {
 
 // notifiers decodes the notifiers section: a mapping of channel name to a
 // mapping with one key, the kind, whose value is decoded strictly into the
-// kind's spec (actions.Registry) and validated.
-func (l *loader) notifiers(c *Config) map[string]actions.Spec {
+// kind's spec (notify.Registry) and validated.
+func (l *loader) notifiers(c *Config) map[string]notify.Spec {
 	n := &c.Notifiers
 	if n.IsZero() || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return nil
@@ -61,8 +64,8 @@ func (l *loader) notifiers(c *Config) map[string]actions.Spec {
 		l.errorf("notifiers", "expected a mapping of channel name to {kind: {...}}")
 		return nil
 	}
-	reg := actions.NewRegistry()
-	specs := map[string]actions.Spec{}
+	reg := notify.NewRegistry()
+	specs := map[string]notify.Spec{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, v := n.Content[i].Value, n.Content[i+1]
 		path := "notifiers." + name
@@ -131,7 +134,7 @@ func (l *loader) buildActions(c *Config) {
 			ids[cc.Name] = idOf(cc)
 		}
 	}
-	a := actions.Config{Notifiers: specs, Processes: c.Processes, Rules: map[model.CheckID]actions.Rules{}, Parents: map[model.CheckID][]model.CheckID{}, DependencyDelay: c.DependencyDelay.D()}
+	a := actions.Config{Notifiers: specs, Processes: c.Processes, Rules: map[model.CheckID]outbox.Rules{}, Parents: map[model.CheckID][]model.CheckID{}, DependencyDelay: c.DependencyDelay.D()}
 	procs := map[string]int{}
 	for i, p := range c.Processes {
 		path := fmt.Sprintf("processes[%d]", i)
@@ -151,7 +154,7 @@ func (l *loader) buildActions(c *Config) {
 			continue
 		}
 		if cc.Actions != nil {
-			if err := actions.CheckRules(*cc.Actions, known); err != nil {
+			if err := outbox.CheckRules(*cc.Actions, known); err != nil {
 				l.subErrors(path, err)
 			}
 			a.Rules[id] = *cc.Actions
@@ -170,7 +173,7 @@ func (l *loader) buildActions(c *Config) {
 	}
 	for i, m := range c.Maintenance {
 		path := fmt.Sprintf("maintenance[%d]", i)
-		w := actions.Window{Name: m.Name, Tags: m.Tags, Start: m.Start, End: m.End, Cron: m.Cron, Duration: m.Duration.D(), TZ: m.TZ}
+		w := policy.Window{Name: m.Name, Tags: m.Tags, Start: m.Start, End: m.End, Cron: m.Cron, Duration: m.Duration.D(), TZ: m.TZ}
 		for j, name := range m.Checks {
 			id, ok := ids[name]
 			if !ok {
@@ -185,7 +188,7 @@ func (l *loader) buildActions(c *Config) {
 		a.Windows = append(a.Windows, w)
 	}
 	for name, sp := range specs {
-		if p, ok := sp.(*actions.ProcessConfig); ok {
+		if p, ok := sp.(*notify.ProcessConfig); ok {
 			if _, ok := procs[p.Name]; !ok {
 				l.errorf("notifiers."+name+".process.name", "no process named %q in processes", p.Name)
 			}

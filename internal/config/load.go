@@ -259,7 +259,7 @@ func goTypeWord(t string) string {
 		return "a number"
 	case strings.HasPrefix(t, "[]"):
 		return "a list"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."), strings.HasPrefix(t, "pull."), strings.HasPrefix(t, "actions."), strings.HasPrefix(t, "supervise."), strings.HasPrefix(t, "restart."):
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."), strings.HasPrefix(t, "pull."), strings.HasPrefix(t, "actions."), strings.HasPrefix(t, "notify."), strings.HasPrefix(t, "outbox."), strings.HasPrefix(t, "policy."), strings.HasPrefix(t, "supervise."), strings.HasPrefix(t, "restart."):
 		return "a mapping"
 	}
 	return t

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vitals-go/vitals/health"
 	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/metrics"
 	"github.com/vitals-go/vitals/internal/model"
@@ -54,7 +55,7 @@ type Daemon struct {
 	sched *pull.Scheduler
 	sys   *actions.System
 	// silences are the API's silences, kept next to the store.
-	silences *actions.Silences
+	silences *policy.Silences
 	page     *statuspage.Page
 	mon      *health.Monitor
 	rec      *metrics.Recorder
@@ -177,7 +178,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	// Silences created through the API live next to the store, so that
 	// they hold alerts across restarts too.
-	if d.silences, err = actions.OpenSilences(filepath.Join(filepath.Dir(path), "silences.json"), d.sys.Suppression(), nil); err != nil {
+	if d.silences, err = policy.OpenSilences(filepath.Join(filepath.Dir(path), "silences.json"), d.sys.Suppression(), nil); err != nil {
 		return nil, err
 	}
 	if err := d.eng.Start(ctx); err != nil {
