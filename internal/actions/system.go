@@ -45,6 +45,10 @@ type SystemOptions struct {
 	Status policy.StatusFunc
 	// Dispatcher options (Policy is set by the System).
 	Dispatcher outbox.DispatcherOptions
+	// Registry is the notifier registry, the one the config loader
+	// decoded the channels with (see Registry). Default
+	// notify.NewRegistry(): the built-in kinds.
+	Registry *notify.Registry
 	// Deps for building channels (Processes and Raise are set by the
 	// System).
 	Deps notify.Deps
@@ -82,7 +86,11 @@ func NewSystem(st store.Store, opts SystemOptions) *System {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &System{st: st, reg: notify.NewRegistry(), opts: opts, log: log, built: map[string]builtChannel{}}
+	reg := opts.Registry
+	if reg == nil {
+		reg = notify.NewRegistry()
+	}
+	s := &System{st: st, reg: reg, opts: opts, log: log, built: map[string]builtChannel{}}
 	status := opts.Status
 	s.sup = policy.NewSuppression(func(id model.CheckID) (string, model.Status, bool) {
 		if status == nil {
@@ -121,7 +129,9 @@ func ProcessID(name string) model.CheckID {
 	return model.CheckID(uuid.NewSHA1(uuid.NameSpaceURL, []byte("vitals:process:"+name)))
 }
 
-// Registry returns the registry to decode notifier specs with.
+// Registry returns the registry to decode notifier specs with
+// (SystemOptions.Registry): pass it to the config loader
+// (config.LoadOptions) so that validation knows the kinds the System does.
 func (s *System) Registry() *notify.Registry { return s.reg }
 
 // Planner is the engine's model.Planner.

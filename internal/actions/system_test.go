@@ -222,3 +222,16 @@ func TestErrorsHideCheckIDs(t *testing.T) {
 		}
 	}
 }
+
+// The System builds with the registry it is given, the one the config
+// loader decodes with.
+func TestSystemRegistry(t *testing.T) {
+	reg := notify.NewRegistry()
+	sys := NewSystem(memstore.New(memstore.Options{}), SystemOptions{Registry: reg})
+	if sys.Registry() != reg {
+		t.Fatal("Registry() is not SystemOptions.Registry")
+	}
+	if NewSystem(memstore.New(memstore.Options{}), SystemOptions{}).Registry() == nil {
+		t.Fatal("no default registry")
+	}
+}

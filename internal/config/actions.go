@@ -49,9 +49,38 @@ type StatusPage struct {
 	Title string `yaml:"title"`
 }
 
+// Notifiers is the notifier registry the loader decodes the notifiers
+// section with: the kinds it knows, and for each a spec to decode into and
+// validate. *notify.Registry implements it; the daemon passes the one it
+// builds its channels with, so a kind registered there is known here.
+type Notifiers interface {
+	// Kinds returns the registered kind names, sorted.
+	Kinds() []string
+	// Has reports whether kind is registered.
+	Has(kind string) bool
+	// Decode returns a fresh spec of kind, filled by decode and validated.
+	Decode(kind string, decode func(v any) error) (notify.Spec, error)
+}
+
+var _ Notifiers = (*notify.Registry)(nil)
+
+// LoadOptions configure Load and Parse. The zero value is usable.
+type LoadOptions struct {
+	// Notifiers knows the notifier kinds. Default notify.NewRegistry():
+	// the built-in kinds.
+	Notifiers Notifiers
+}
+
+func (o LoadOptions) notifiers() Notifiers {
+	if o.Notifiers == nil {
+		return notify.NewRegistry()
+	}
+	return o.Notifiers
+}
+
 // notifiers decodes the notifiers section: a mapping of channel name to a
 // mapping with one key, the kind, whose value is decoded strictly into the
-// kind's spec (notify.Registry) and validated.
+// kind's spec (the loader's Notifiers) and validated.
 func (l *loader) notifiers(c *Config) map[string]notify.Spec {
 	n := &c.Notifiers
 	if n.IsZero() || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
@@ -64,7 +93,7 @@ func (l *loader) notifiers(c *Config) map[string]notify.Spec {
 		l.errorf("notifiers", "expected a mapping of channel name to {kind: {...}}")
 		return nil
 	}
-	reg := notify.NewRegistry()
+	reg := l.kinds
 	specs := map[string]notify.Spec{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, v := n.Content[i].Value, n.Content[i+1]

@@ -28,8 +28,8 @@ type Config struct {
 	Checks    []Check   `yaml:"checks"`
 
 	// Notifiers are the notification and action channels by name, each
-	// `name: {kind: {...}}` with kind one of notify.NewRegistry().Kinds()
-	// (webhook, slack, email, docker, exec, process). Decoded by Load
+	// `name: {kind: {...}}` with kind one of LoadOptions.Notifiers' kinds
+	// (by default webhook, slack, email, docker, exec, process). Decoded by Load
 	// into Actions(ids).Notifiers.
 	Notifiers yaml.Node `yaml:"notifiers"`
 	// Processes are commands the watchdog starts and supervises (restarted

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vitals-go/vitals/health"
 	"github.com/vitals-go/vitals/internal/actions"
+	actnotify "github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/metrics"
@@ -44,6 +45,12 @@ type Options struct {
 	// Now is the engine's clock (tests inject one to reach the purge of
 	// retired checks). Default time.Now.
 	Now func() time.Time
+	// Notifiers is the notifier registry: the actions build their
+	// channels with it and Reload decodes the notifiers section with it,
+	// so pass the one the config given to New was loaded with
+	// (config.LoadOptions). Default notify.NewRegistry(): the built-in
+	// kinds.
+	Notifiers *actnotify.Registry
 }
 
 // Daemon is a running watchdog. Its methods are safe for concurrent use.
@@ -154,7 +161,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 			lateness.Observe(started.Sub(scheduled).Seconds())
 		}})
 	// Actions: notifiers, supervised processes, dependencies, maintenance.
-	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log,
+	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log, Registry: opts.Notifiers,
 		Status: func(id model.CheckID) (string, model.Status, bool) {
 			cs, ok := d.eng.Get(id)
 			return cs.Check.Name, cs.State.Status, ok
