@@ -27,7 +27,7 @@ type DispatcherOptions struct {
 	// for hours; the backoff caps at Backoff.Max).
 	MaxAttempts int
 	// AttemptTimeout bounds one Send (unless the notifier is an
-	// AttemptTimeouter). Default 10s.
+	// notify.AttemptTimeouter). Default 10s.
 	AttemptTimeout time.Duration
 	// Concurrency is how many rows are sent at once. Default 16.
 	Concurrency int
@@ -259,7 +259,7 @@ func (d *Dispatcher) Stats() DispatcherStats {
 		Failed: d.failed.Load(), Retried: d.retried.Load(), Volatile: v}
 }
 
-// Raise sends n (an event no flip caused, such as EventGaveUp) to each of
+// Raise sends n (an event no flip caused, such as notify.EventGaveUp) to each of
 // channels once. n.FlipID, when nil, is derived from the check, the event
 // and the time, so raising the same event twice at the same time adds one
 // row per channel. The rows are enqueued in the store (durable); when that

@@ -148,7 +148,7 @@ type PolicyStore interface {
 	UpdatePolicyState(ctx context.Context, s store.PolicyState) (ok bool, err error)
 }
 
-// Suppression is the Policy of dependencies, maintenance windows and
+// Suppression is the outbox.Policy of dependencies, maintenance windows and
 // silences:
 //
 //   - Dependencies: while one of a check's parents is down, the check's
@@ -168,7 +168,7 @@ type PolicyStore interface {
 //     while held), nor while it is still held (both are dropped then).
 //
 // What it decided about each check's last alert is its memory
-// (store.PolicyState): Decide returns it in Verdict.Memory, the planner
+// (store.PolicyState): Decide returns it in outbox.Verdict.Memory, the planner
 // writes it in the flip's transaction and hands it to Remember once the
 // flip is durable; Recheck writes its changes to the store (UpdatePolicyState)
 // before it answers; Restore reads it back at start. So a restart forgets
@@ -355,7 +355,7 @@ func (s *Suppression) downParentLocked(id model.CheckID) (string, bool) {
 	return "", false
 }
 
-// Decide implements Policy. It changes nothing: what the flip leaves in
+// Decide implements outbox.Policy. It changes nothing: what the flip leaves in
 // the memory is in the verdict's Memory.
 func (s *Suppression) Decide(t model.Transition, now time.Time) outbox.Verdict {
 	s.mu.RLock()
@@ -400,7 +400,7 @@ func (s *Suppression) Decide(t model.Transition, now time.Time) outbox.Verdict {
 	return v
 }
 
-// Remember implements Policy: the flip m is about is durable.
+// Remember implements outbox.Policy: the flip m is about is durable.
 func (s *Suppression) Remember(m store.PolicyState) {
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
@@ -426,7 +426,7 @@ func (s *Suppression) remembered(id model.CheckID) (store.PolicyState, bool) {
 // what the policy decided about it.
 const rememberRetry = 5 * time.Second
 
-// Recheck implements Policy: a held row is held longer while a window is
+// Recheck implements outbox.Policy: a held row is held longer while a window is
 // still open (or, for a child's down, until DependencyDelay after the
 // flip), dropped when a parent is down or the check is no longer in the
 // announced state, sent otherwise. Released or dropped, its flip's held
