@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/model"
 )
@@ -26,7 +27,7 @@ func runValidate(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 	}
 	code := exitOK
 	for _, file := range fs.Args() {
-		cfg, err := loadConfig(file, env)
+		cfg, err := loadConfig(file, env, notify.NewRegistry())
 		if err != nil {
 			for _, e := range model.Flatten(err) {
 				fmt.Fprintln(stderr, e)
@@ -74,11 +75,12 @@ func emptiness(cfg *config.Config) []string {
 	return out
 }
 
-// loadConfig loads file with variables from env.
-func loadConfig(file string, env lookupEnv) (*config.Config, error) {
+// loadConfig loads file with variables from env, decoding its notifiers
+// with reg.
+func loadConfig(file string, env lookupEnv, reg *notify.Registry) (*config.Config, error) {
 	data, err := readFile(file)
 	if err != nil {
 		return nil, &config.Error{File: file, Msg: err.Error()}
 	}
-	return config.Parse(file, data, config.LookupEnv(env))
+	return config.LoadOptions{Notifiers: reg}.Parse(file, data, config.LookupEnv(env))
 }

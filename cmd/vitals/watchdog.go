@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/daemon"
 	"github.com/vitals-go/vitals/internal/model"
@@ -53,12 +54,15 @@ func runWatchdog(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 	}
 	log := slog.New(h)
 
+	// One notifier registry: the config is validated with the kinds the
+	// daemon builds its channels with, at start and on every reload.
+	reg := notify.NewRegistry()
 	var cfg *config.Config
 	var err error
 	if *configPath != "" {
-		cfg, err = loadConfig(*configPath, env)
+		cfg, err = loadConfig(*configPath, env, reg)
 	} else {
-		cfg, err = config.Parse("", nil, config.LookupEnv(env))
+		cfg, err = config.LoadOptions{Notifiers: reg}.Parse("", nil, config.LookupEnv(env))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "vitals watchdog: invalid config:\n")
@@ -70,7 +74,7 @@ func runWatchdog(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: *configPath, Logger: log, Version: version()})
+	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: *configPath, Logger: log, Version: version(), Notifiers: reg})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return exitFail

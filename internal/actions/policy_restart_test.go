@@ -10,6 +10,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/actions/notify"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 	"github.com/vitals-go/vitals/internal/store/sqlite"
@@ -40,7 +43,7 @@ func startSQLite(t *testing.T, path string, cfg Config, rec *recorder) *sqliteWa
 		cs, ok := w.eng.Get(id)
 		return cs.Check.Name, cs.State.Status, ok
 	}})
-	w.sys.Registry().Register("recorder", func() Spec { return recorderSpec{rec} })
+	w.sys.Registry().Register("recorder", func() notify.Spec { return recorderSpec{rec} })
 	ctx := context.Background()
 	if err := w.sys.Apply(withOps(w.sys, cfg)); err != nil {
 		t.Fatal(err)
@@ -119,7 +122,7 @@ func named(i int, name string) model.Check {
 	return c
 }
 
-var upAndDown = Rules{Down: []string{"ops"}, Up: []string{"ops"}}
+var upAndDown = outbox.Rules{Down: []string{"ops"}, Up: []string{"ops"}}
 
 // The policy's memory is written with the flips and survives a restart of
 // the watchdog on its SQLite store: a child whose down its parent absorbed
@@ -132,7 +135,7 @@ func TestPolicyMemorySurvivesRestart(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "vitals.db")
 			parent, child := named(1, "network"), named(2, "app")
-			cfg := Config{Rules: map[model.CheckID]Rules{parent.ID: upAndDown, child.ID: upAndDown},
+			cfg := Config{Rules: map[model.CheckID]outbox.Rules{parent.ID: upAndDown, child.ID: upAndDown},
 				Parents: map[model.CheckID][]model.CheckID{child.ID: {parent.ID}}}
 			rec := &recorder{}
 			w := startSQLite(t, path, cfg, rec)
@@ -159,8 +162,8 @@ func TestPolicyMemorySurvivesRestart(t *testing.T) {
 	db := named(1, "db")
 	window := func() Config {
 		now := time.Now()
-		return Config{Rules: map[model.CheckID]Rules{db.ID: upAndDown},
-			Windows: []Window{{Name: "db upgrade", Checks: []model.CheckID{db.ID}, Start: now.Add(time.Minute), End: now.Add(time.Hour)}}}
+		return Config{Rules: map[model.CheckID]outbox.Rules{db.ID: upAndDown},
+			Windows: []policy.Window{{Name: "db upgrade", Checks: []model.CheckID{db.ID}, Start: now.Add(time.Minute), End: now.Add(time.Hour)}}}
 	}
 
 	t.Run("held down, recovery inside the window", func(t *testing.T) {
@@ -230,7 +233,7 @@ func TestDependencyDelayZero(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				parent := named(100, "network")
-				cfg := Config{Rules: map[model.CheckID]Rules{parent.ID: upAndDown}, Parents: map[model.CheckID][]model.CheckID{}}
+				cfg := Config{Rules: map[model.CheckID]outbox.Rules{parent.ID: upAndDown}, Parents: map[model.CheckID][]model.CheckID{}}
 				var children []model.Check
 				for i := range 3 {
 					c := named(i, fmt.Sprintf("app-%d", i))
@@ -282,9 +285,9 @@ func TestDeletingSilenceReleasesAtOnce(t *testing.T) {
 		silenced, recovers, windowed, twice := named(1, "api"), named(2, "worker"), named(3, "db"), named(4, "cache")
 		parent, child := named(5, "network"), named(6, "app")
 		now := time.Now()
-		cfg := Config{Rules: map[model.CheckID]Rules{}, Parents: map[model.CheckID][]model.CheckID{child.ID: {parent.ID}},
+		cfg := Config{Rules: map[model.CheckID]outbox.Rules{}, Parents: map[model.CheckID][]model.CheckID{child.ID: {parent.ID}},
 			DependencyDelay: 30 * time.Second,
-			Windows:         []Window{{Name: "nightly", Checks: []model.CheckID{windowed.ID}, Start: now, End: now.Add(2 * time.Hour)}}}
+			Windows:         []policy.Window{{Name: "nightly", Checks: []model.CheckID{windowed.ID}, Start: now, End: now.Add(2 * time.Hour)}}}
 		all := []model.Check{silenced, recovers, windowed, twice, parent, child}
 		for _, c := range all {
 			cfg.Rules[c.ID] = upAndDown
@@ -292,15 +295,15 @@ func TestDeletingSilenceReleasesAtOnce(t *testing.T) {
 		rec := &recorder{}
 		w := startSQLite(t, filepath.Join(dir, "vitals.db"), cfg, rec)
 		defer w.stop(t)
-		book, err := OpenSilences(filepath.Join(dir, "silences.json"), w.sys.Suppression(), nil)
+		book, err := policy.OpenSilences(filepath.Join(dir, "silences.json"), w.sys.Suppression(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sl, err := book.Add(Silence{Name: "deploy", Checks: []model.CheckID{silenced.ID, recovers.ID, windowed.ID, twice.ID}, End: now.Add(time.Hour), Reason: "v2"})
+		sl, err := book.Add(policy.Silence{Name: "deploy", Checks: []model.CheckID{silenced.ID, recovers.ID, windowed.ID, twice.ID}, End: now.Add(time.Hour), Reason: "v2"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sl2, err := book.Add(Silence{Name: "freeze", Checks: []model.CheckID{twice.ID}, End: now.Add(90 * time.Minute), Reason: "quarter end"})
+		sl2, err := book.Add(policy.Silence{Name: "freeze", Checks: []model.CheckID{twice.ID}, End: now.Add(90 * time.Minute), Reason: "quarter end"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -360,6 +363,6 @@ func TestDeletingSilenceReleasesAtOnce(t *testing.T) {
 // sys's registry (the config loader decodes channels again at every load).
 func withOps(sys *System, cfg Config) Config {
 	spec, _ := sys.Registry().Decode("recorder", func(any) error { return nil })
-	cfg.Notifiers = map[string]Spec{"ops": spec}
+	cfg.Notifiers = map[string]notify.Spec{"ops": spec}
 	return cfg
 }

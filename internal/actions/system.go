@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/actions/notify"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
@@ -20,15 +23,15 @@ import (
 // parents by check id (the loader resolves names).
 type Config struct {
 	// Notifiers are the channels by name.
-	Notifiers map[string]Spec
+	Notifiers map[string]notify.Spec
 	// Processes are the commands the watchdog supervises.
 	Processes []supervise.Config
 	// Rules route each check's flips to channels.
-	Rules map[model.CheckID]Rules
+	Rules map[model.CheckID]outbox.Rules
 	// Parents lists each check's parents (dependencies).
 	Parents map[model.CheckID][]model.CheckID
 	// Windows are the maintenance windows.
-	Windows []Window
+	Windows []policy.Window
 	// DependencyDelay is how long a child's down alert waits for its
 	// parents (see Suppression). Default 0.
 	DependencyDelay time.Duration
@@ -39,12 +42,16 @@ type Config struct {
 type SystemOptions struct {
 	// Status reads a check's name and status (the daemon wraps
 	// Engine.Get).
-	Status StatusFunc
+	Status policy.StatusFunc
 	// Dispatcher options (Policy is set by the System).
-	Dispatcher DispatcherOptions
+	Dispatcher outbox.DispatcherOptions
+	// Registry is the notifier registry, the one the config loader
+	// decoded the channels with (see Registry). Default
+	// notify.NewRegistry(): the built-in kinds.
+	Registry *notify.Registry
 	// Deps for building channels (Processes and Raise are set by the
 	// System).
-	Deps Deps
+	Deps notify.Deps
 	// Logger: default slog.Default().
 	Logger *slog.Logger
 }
@@ -56,10 +63,10 @@ type SystemOptions struct {
 // run the dispatcher. Safe for concurrent use.
 type System struct {
 	st    store.Store
-	reg   *Registry
-	plan  *Planner
-	disp  *Dispatcher
-	sup   *Suppression
+	reg   *notify.Registry
+	plan  *outbox.Planner
+	disp  *outbox.Dispatcher
+	sup   *policy.Suppression
 	procs *supervise.Group
 	opts  SystemOptions
 	log   *slog.Logger
@@ -69,8 +76,8 @@ type System struct {
 }
 
 type builtChannel struct {
-	spec Spec
-	n    Notifier
+	spec notify.Spec
+	n    notify.Notifier
 }
 
 // NewSystem returns a System over st's outbox with no channels yet.
@@ -79,31 +86,35 @@ func NewSystem(st store.Store, opts SystemOptions) *System {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &System{st: st, reg: NewRegistry(), opts: opts, log: log, built: map[string]builtChannel{}}
+	reg := opts.Registry
+	if reg == nil {
+		reg = notify.NewRegistry()
+	}
+	s := &System{st: st, reg: reg, opts: opts, log: log, built: map[string]builtChannel{}}
 	status := opts.Status
-	s.sup = NewSuppression(func(id model.CheckID) (string, model.Status, bool) {
+	s.sup = policy.NewSuppression(func(id model.CheckID) (string, model.Status, bool) {
 		if status == nil {
 			return "", "", false
 		}
 		return status(id)
 	}, 0)
-	s.sup.log = log
-	s.sup.st = st // Recheck writes what it decides even before Restore
+	s.sup.SetLogger(log)
+	s.sup.UseStore(st) // Recheck writes what it decides even before Restore
 	do := opts.Dispatcher
 	do.Policy = s.sup
 	if do.Logger == nil {
 		do.Logger = log
 	}
-	s.disp = NewDispatcher(st, Channels{}, do)
+	s.disp = outbox.NewDispatcher(st, notify.Channels{}, do)
 	s.sup.OnRelease(s.disp.ReleaseHeld) // a silence deleted releases what it held at once
-	s.plan = NewPlanner(nil, PlannerOptions{Policy: s.sup, Logger: log})
+	s.plan = outbox.NewPlanner(nil, outbox.PlannerOptions{Policy: s.sup, Logger: log})
 	s.procs = supervise.NewGroup(func(c supervise.Config) supervise.Options {
 		return supervise.Options{Logger: log, OnGaveUp: func(ps supervise.Status) {
 			if len(c.Alert) == 0 {
 				return
 			}
-			s.disp.Raise(Notification{
-				Event: EventGaveUp, CheckID: ProcessID(c.Name), Check: "process " + c.Name,
+			s.disp.Raise(notify.Notification{
+				Event: notify.EventGaveUp, CheckID: ProcessID(c.Name), Check: "process " + c.Name,
 				Reason: fmt.Sprintf("process %s: %d restarts within %s, last exit: %s; not restarting until reset",
 					c.Name, ps.Restarts, c.Restart.WithDefaults().Window, ps.LastExit),
 			}, c.Alert)
@@ -118,17 +129,19 @@ func ProcessID(name string) model.CheckID {
 	return model.CheckID(uuid.NewSHA1(uuid.NameSpaceURL, []byte("vitals:process:"+name)))
 }
 
-// Registry returns the registry to decode notifier specs with.
-func (s *System) Registry() *Registry { return s.reg }
+// Registry returns the registry to decode notifier specs with
+// (SystemOptions.Registry): pass it to the config loader
+// (config.LoadOptions) so that validation knows the kinds the System does.
+func (s *System) Registry() *notify.Registry { return s.reg }
 
 // Planner is the engine's model.Planner.
 func (s *System) Planner() model.Planner { return s.plan }
 
 // Dispatcher is the engine's model.Listener (and Raise).
-func (s *System) Dispatcher() *Dispatcher { return s.disp }
+func (s *System) Dispatcher() *outbox.Dispatcher { return s.disp }
 
 // Suppression is the policy; the API sets silences with SetSilences.
-func (s *System) Suppression() *Suppression { return s.sup }
+func (s *System) Suppression() *policy.Suppression { return s.sup }
 
 // Processes are the supervised processes.
 func (s *System) Processes() *supervise.Group { return s.procs }
@@ -141,12 +154,12 @@ func Validate(c Config) error {
 	if err := supervise.Validate(c.Processes); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := compileAll(c.Windows); err != nil {
+	if err := policy.ValidateWindows(c.Windows); err != nil {
 		errs = append(errs, fmt.Errorf("maintenance%w", err))
 	}
 	known := func(n string) bool { _, ok := c.Notifiers[n]; return ok }
 	for id, r := range c.Rules {
-		if err := CheckRules(r, known); err != nil {
+		if err := outbox.CheckRules(r, known); err != nil {
 			errs = append(errs, fmt.Errorf("check %s: %w", model.UniqueKey(id), err))
 		}
 	}
@@ -158,8 +171,8 @@ func Validate(c Config) error {
 		}
 	}
 	for name, sp := range c.Notifiers {
-		if p, ok := sp.(*ProcessConfig); ok && !hasProcess(c.Processes, p.Name) {
-			errs = append(errs, fmt.Errorf("notifiers.%s: name: %w %q", name, ErrNoSuchProcess, p.Name))
+		if p, ok := sp.(*notify.ProcessConfig); ok && !hasProcess(c.Processes, p.Name) {
+			errs = append(errs, fmt.Errorf("notifiers.%s: name: %w %q", name, notify.ErrNoSuchProcess, p.Name))
 		}
 	}
 	return errors.Join(errs...)
@@ -188,7 +201,7 @@ func (s *System) Apply(c Config) error {
 		return err
 	}
 	deps := s.opts.Deps
-	deps.Processes = func(name string) (Restarter, bool) {
+	deps.Processes = func(name string) (notify.Restarter, bool) {
 		p, ok := s.procs.Get(name)
 		if !ok {
 			return nil, false
@@ -200,11 +213,11 @@ func (s *System) Apply(c Config) error {
 		deps.Logger = s.log
 	}
 	built := map[string]builtChannel{}
-	ch := Channels{}
+	ch := notify.Channels{}
 	var errs []error
 	for name, sp := range c.Notifiers {
 		if old, ok := s.built[name]; ok && reflect.DeepEqual(old.spec, sp) {
-			if _, isProc := sp.(*ProcessConfig); !isProc { // a process may have been replaced
+			if _, isProc := sp.(*notify.ProcessConfig); !isProc { // a process may have been replaced
 				built[name], ch[name] = old, old.n
 				continue
 			}

@@ -13,6 +13,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/vitals-go/vitals/internal/actions/notify"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/actions/restart"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
 	"github.com/vitals-go/vitals/internal/model"
@@ -27,9 +30,9 @@ import (
 // short delays (no duration is asserted).
 func TestSystemEndToEnd(t *testing.T) {
 	var mu sync.Mutex
-	var got []Notification
+	var got []notify.Notification
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var n Notification
+		var n notify.Notification
 		b, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(b, &n); err != nil {
 			t.Errorf("body: %v", err)
@@ -39,7 +42,11 @@ func TestSystemEndToEnd(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	sent := func() []Notification { mu.Lock(); defer mu.Unlock(); return append([]Notification(nil), got...) }
+	sent := func() []notify.Notification {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]notify.Notification(nil), got...)
+	}
 
 	st := memstore.New(memstore.Options{})
 	defer st.Close()
@@ -62,15 +69,15 @@ func TestSystemEndToEnd(t *testing.T) {
 	c := pushCheck(0)
 	fast := restart.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxRestarts: 2, Window: time.Hour}
 	cfg := Config{
-		Notifiers: map[string]Spec{
-			"ops":            &WebhookConfig{URL: srv.URL},
-			"restart-worker": &ProcessConfig{Name: "worker"},
+		Notifiers: map[string]notify.Spec{
+			"ops":            &notify.WebhookConfig{URL: srv.URL},
+			"restart-worker": &notify.ProcessConfig{Name: "worker"},
 		},
 		Processes: []supervise.Config{
 			{Name: "worker", Command: []string{"sleep", "3600"}, Restart: fast, Alert: []string{"ops"}},
 			{Name: "crasher", Command: []string{"sh", "-c", "exit 7"}, Restart: fast, Alert: []string{"ops"}},
 		},
-		Rules: map[model.CheckID]Rules{c.ID: {Down: []string{"ops", "restart-worker"}}},
+		Rules: map[model.CheckID]outbox.Rules{c.ID: {Down: []string{"ops", "restart-worker"}}},
 	}
 	if err := sys.Apply(cfg); err != nil {
 		t.Fatal(err)
@@ -85,9 +92,9 @@ func TestSystemEndToEnd(t *testing.T) {
 	var down, gaveUp int
 	for _, n := range sent() {
 		switch {
-		case n.Event == EventDown && n.CheckID == c.ID:
+		case n.Event == notify.EventDown && n.CheckID == c.ID:
 			down++
-		case n.Event == EventGaveUp && n.Check == "process crasher" && strings.Contains(n.Reason, "exit status 7"):
+		case n.Event == notify.EventGaveUp && n.Check == "process crasher" && strings.Contains(n.Reason, "exit status 7"):
 			gaveUp++
 		default:
 			t.Errorf("unexpected %+v", n)
@@ -99,8 +106,8 @@ func TestSystemEndToEnd(t *testing.T) {
 
 	// An invalid config changes nothing.
 	bad := cfg
-	bad.Rules = map[model.CheckID]Rules{c.ID: {Down: []string{"pager"}}}
-	bad.Notifiers = map[string]Spec{"ops": &WebhookConfig{URL: srv.URL}, "restart-worker": &ProcessConfig{Name: "gone"}}
+	bad.Rules = map[model.CheckID]outbox.Rules{c.ID: {Down: []string{"pager"}}}
+	bad.Notifiers = map[string]notify.Spec{"ops": &notify.WebhookConfig{URL: srv.URL}, "restart-worker": &notify.ProcessConfig{Name: "gone"}}
 	err := sys.Apply(bad)
 	for _, want := range []string{`actions.down[0]: unknown notifier "pager"`, `notifiers.restart-worker: name: no such supervised process "gone"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -128,12 +135,12 @@ func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
 				cs, ok := eng.Get(id)
 				return cs.Check.Name, cs.State.Status, ok
 			}})
-			sys.Registry().Register("recorder", func() Spec { return recorderSpec{rec} })
+			sys.Registry().Register("recorder", func() notify.Spec { return recorderSpec{rec} })
 			spec, err := sys.Registry().Decode("recorder", func(any) error { return nil })
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := sys.Apply(Config{Notifiers: map[string]Spec{"ops": spec}, Rules: map[model.CheckID]Rules{c.ID: {Down: []string{"ops"}}}}); err != nil {
+			if err := sys.Apply(Config{Notifiers: map[string]notify.Spec{"ops": spec}, Rules: map[model.CheckID]outbox.Rules{c.ID: {Down: []string{"ops"}}}}); err != nil {
 				t.Fatal(err)
 			}
 			eng = hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{sys.Planner()}, sys.Dispatcher())
@@ -165,8 +172,8 @@ func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
 // kinds from outside the package).
 type recorderSpec struct{ r *recorder }
 
-func (recorderSpec) Validate() error                { return nil }
-func (s recorderSpec) Build(Deps) (Notifier, error) { return s.r, nil }
+func (recorderSpec) Validate() error                              { return nil }
+func (s recorderSpec) Build(notify.Deps) (notify.Notifier, error) { return s.r, nil }
 
 // Stop leaves no goroutine behind: the dispatcher's, the attempts', the
 // supervisors' and the processes' waiters.
@@ -186,7 +193,7 @@ func TestSystemStopLeavesNoGoroutines(t *testing.T) {
 		if err := sys.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		sys.Dispatcher().Raise(Notification{Event: EventGaveUp, CheckID: ProcessID("x")}, []string{"nowhere"})
+		sys.Dispatcher().Raise(notify.Notification{Event: notify.EventGaveUp, CheckID: ProcessID("x")}, []string{"nowhere"})
 		p, _ := sys.Processes().Get("sleeper")
 		waitUntil(t, "sleeper running", func() bool { return p.Status().Running })
 		sys.Stop()
@@ -199,4 +206,32 @@ func TestSystemStopLeavesNoGoroutines(t *testing.T) {
 	}
 	buf := make([]byte, 1<<16)
 	t.Fatalf("%d goroutines after Stop, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+}
+
+// Errors name a check by its unique key, never by its UUID (the secret of
+// its ping URL).
+func TestErrorsHideCheckIDs(t *testing.T) {
+	c := pushCheck(1)
+	sup := policy.NewSuppression(nil, 0)
+	for _, err := range []error{
+		Validate(Config{Rules: map[model.CheckID]outbox.Rules{c.ID: {Down: []string{"pager"}}}, Parents: map[model.CheckID][]model.CheckID{c.ID: {c.ID}}}),
+		sup.SetParents(map[model.CheckID][]model.CheckID{c.ID: {c.ID}}),
+	} {
+		if err == nil || strings.Contains(err.Error(), c.ID.Secret()) || !strings.Contains(err.Error(), model.UniqueKey(c.ID)) {
+			t.Errorf("error %v: want the unique key %s, not the UUID", err, model.UniqueKey(c.ID))
+		}
+	}
+}
+
+// The System builds with the registry it is given, the one the config
+// loader decodes with.
+func TestSystemRegistry(t *testing.T) {
+	reg := notify.NewRegistry()
+	sys := NewSystem(memstore.New(memstore.Options{}), SystemOptions{Registry: reg})
+	if sys.Registry() != reg {
+		t.Fatal("Registry() is not SystemOptions.Registry")
+	}
+	if NewSystem(memstore.New(memstore.Options{}), SystemOptions{}).Registry() == nil {
+		t.Fatal("no default registry")
+	}
 }

@@ -9,19 +9,19 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
-// SilenceBook is where the API keeps silences; *actions.Silences
+// SilenceBook is where the API keeps silences; *policy.Silences
 // implements it.
 type SilenceBook interface {
-	List() []actions.Silence
-	Add(actions.Silence) (actions.Silence, error)
+	List() []policy.Silence
+	Add(policy.Silence) (policy.Silence, error)
 	Delete(id uuid.UUID) error
 }
 
-var _ SilenceBook = (*actions.Silences)(nil)
+var _ SilenceBook = (*policy.Silences)(nil)
 
 // silenceInput is the body of POST /silences.
 type silenceInput struct {
@@ -51,7 +51,7 @@ type silenceOutput struct {
 	Created   time.Time `json:"created"`
 }
 
-func silenceOut(s actions.Silence, now time.Time) silenceOutput {
+func silenceOut(s policy.Silence, now time.Time) silenceOutput {
 	o := silenceOutput{ID: s.ID.String(), Name: s.Name, Checks: []string{}, Tags: s.Tags, Start: s.Start, End: s.End,
 		Active: !now.Before(s.Start) && now.Before(s.End), Reason: s.Reason, CreatedBy: s.CreatedBy, Created: s.Created}
 	for _, id := range s.Checks {
@@ -84,7 +84,7 @@ func (h *Handler) createSilence(q *request, _ string) *apiError {
 	if aerr := decodeStrict(body, &in); aerr != nil {
 		return aerr
 	}
-	s := actions.Silence{Name: model.Truncate(in.Name, 200), Tags: in.Tags, Reason: model.Truncate(in.Reason, model.MaxReasonLen),
+	s := policy.Silence{Name: model.Truncate(in.Name, 200), Tags: in.Tags, Reason: model.Truncate(in.Reason, model.MaxReasonLen),
 		CreatedBy: q.keyName}
 	var details []string
 	for i, key := range in.Checks {
@@ -135,7 +135,7 @@ func (h *Handler) deleteSilence(q *request, key string) *apiError {
 		return errorf(http.StatusNotFound, "silence not found")
 	}
 	if err := h.opts.Silences.Delete(id); err != nil {
-		if errors.Is(err, actions.ErrSilenceNotFound) {
+		if errors.Is(err, policy.ErrSilenceNotFound) {
 			return errorf(http.StatusNotFound, "silence not found")
 		}
 		h.log.Error("api: deleting a silence", "err", err)

@@ -6,15 +6,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/api"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
 func TestSilences(t *testing.T) {
-	sup := actions.NewSuppression(func(model.CheckID) (string, model.Status, bool) { return "", "", false }, 0)
+	sup := policy.NewSuppression(func(model.CheckID) (string, model.Status, bool) { return "", "", false }, 0)
 	path := filepath.Join(t.TempDir(), "silences.json")
-	book, err := actions.OpenSilences(path, sup, nil)
+	book, err := policy.OpenSilences(path, sup, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestSilences(t *testing.T) {
 	}
 
 	// Durable: a new book over the same file has it.
-	book2, err := actions.OpenSilences(path, sup, nil)
+	book2, err := policy.OpenSilences(path, sup, nil)
 	if err != nil || len(book2.List()) != 1 {
 		t.Fatalf("reopened: %v %v", book2.List(), err)
 	}

@@ -10,6 +10,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/notify"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
@@ -46,10 +49,39 @@ type StatusPage struct {
 	Title string `yaml:"title"`
 }
 
+// Notifiers is the notifier registry the loader decodes the notifiers
+// section with: the kinds it knows, and for each a spec to decode into and
+// validate. *notify.Registry implements it; the daemon passes the one it
+// builds its channels with, so a kind registered there is known here.
+type Notifiers interface {
+	// Kinds returns the registered kind names, sorted.
+	Kinds() []string
+	// Has reports whether kind is registered.
+	Has(kind string) bool
+	// Decode returns a fresh spec of kind, filled by decode and validated.
+	Decode(kind string, decode func(v any) error) (notify.Spec, error)
+}
+
+var _ Notifiers = (*notify.Registry)(nil)
+
+// LoadOptions configure Load and Parse. The zero value is usable.
+type LoadOptions struct {
+	// Notifiers knows the notifier kinds. Default notify.NewRegistry():
+	// the built-in kinds.
+	Notifiers Notifiers
+}
+
+func (o LoadOptions) notifiers() Notifiers {
+	if o.Notifiers == nil {
+		return notify.NewRegistry()
+	}
+	return o.Notifiers
+}
+
 // notifiers decodes the notifiers section: a mapping of channel name to a
 // mapping with one key, the kind, whose value is decoded strictly into the
-// kind's spec (actions.Registry) and validated.
-func (l *loader) notifiers(c *Config) map[string]actions.Spec {
+// kind's spec (the loader's Notifiers) and validated.
+func (l *loader) notifiers(c *Config) map[string]notify.Spec {
 	n := &c.Notifiers
 	if n.IsZero() || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return nil
@@ -61,8 +93,8 @@ func (l *loader) notifiers(c *Config) map[string]actions.Spec {
 		l.errorf("notifiers", "expected a mapping of channel name to {kind: {...}}")
 		return nil
 	}
-	reg := actions.NewRegistry()
-	specs := map[string]actions.Spec{}
+	reg := l.kinds
+	specs := map[string]notify.Spec{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, v := n.Content[i].Value, n.Content[i+1]
 		path := "notifiers." + name
@@ -131,7 +163,7 @@ func (l *loader) buildActions(c *Config) {
 			ids[cc.Name] = idOf(cc)
 		}
 	}
-	a := actions.Config{Notifiers: specs, Processes: c.Processes, Rules: map[model.CheckID]actions.Rules{}, Parents: map[model.CheckID][]model.CheckID{}, DependencyDelay: c.DependencyDelay.D()}
+	a := actions.Config{Notifiers: specs, Processes: c.Processes, Rules: map[model.CheckID]outbox.Rules{}, Parents: map[model.CheckID][]model.CheckID{}, DependencyDelay: c.DependencyDelay.D()}
 	procs := map[string]int{}
 	for i, p := range c.Processes {
 		path := fmt.Sprintf("processes[%d]", i)
@@ -151,7 +183,7 @@ func (l *loader) buildActions(c *Config) {
 			continue
 		}
 		if cc.Actions != nil {
-			if err := actions.CheckRules(*cc.Actions, known); err != nil {
+			if err := outbox.CheckRules(*cc.Actions, known); err != nil {
 				l.subErrors(path, err)
 			}
 			a.Rules[id] = *cc.Actions
@@ -170,7 +202,7 @@ func (l *loader) buildActions(c *Config) {
 	}
 	for i, m := range c.Maintenance {
 		path := fmt.Sprintf("maintenance[%d]", i)
-		w := actions.Window{Name: m.Name, Tags: m.Tags, Start: m.Start, End: m.End, Cron: m.Cron, Duration: m.Duration.D(), TZ: m.TZ}
+		w := policy.Window{Name: m.Name, Tags: m.Tags, Start: m.Start, End: m.End, Cron: m.Cron, Duration: m.Duration.D(), TZ: m.TZ}
 		for j, name := range m.Checks {
 			id, ok := ids[name]
 			if !ok {
@@ -185,7 +217,7 @@ func (l *loader) buildActions(c *Config) {
 		a.Windows = append(a.Windows, w)
 	}
 	for name, sp := range specs {
-		if p, ok := sp.(*actions.ProcessConfig); ok {
+		if p, ok := sp.(*notify.ProcessConfig); ok {
 			if _, ok := procs[p.Name]; !ok {
 				l.errorf("notifiers."+name+".process.name", "no process named %q in processes", p.Name)
 			}

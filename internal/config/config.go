@@ -4,6 +4,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
 	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/model"
@@ -27,8 +28,8 @@ type Config struct {
 	Checks    []Check   `yaml:"checks"`
 
 	// Notifiers are the notification and action channels by name, each
-	// `name: {kind: {...}}` with kind one of actions.NewRegistry().Kinds()
-	// (webhook, slack, email, docker, exec, process). Decoded by Load
+	// `name: {kind: {...}}` with kind one of LoadOptions.Notifiers' kinds
+	// (by default webhook, slack, email, docker, exec, process). Decoded by Load
 	// into Actions(ids).Notifiers.
 	Notifiers yaml.Node `yaml:"notifiers"`
 	// Processes are commands the watchdog starts and supervises (restarted
@@ -247,7 +248,7 @@ type Check struct {
 
 	// Actions name the notifiers told (or acting) when the check goes
 	// down, comes back up, or flaps. Default none.
-	Actions *actions.Rules `yaml:"actions"`
+	Actions *outbox.Rules `yaml:"actions"`
 	// Parents name checks this one depends on: while a parent is down,
 	// this check's alerts are held back (one alert names the parent).
 	Parents []string `yaml:"parents"`

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
@@ -121,7 +122,7 @@ func (c *Config) Actions(ids IDs) actions.Config {
 	f := c.remap(ids)
 	a := c.actions
 	a.Notifiers = maps.Clone(a.Notifiers)
-	a.Rules = make(map[model.CheckID]actions.Rules, len(c.actions.Rules))
+	a.Rules = make(map[model.CheckID]outbox.Rules, len(c.actions.Rules))
 	for id, r := range c.actions.Rules {
 		a.Rules[f(id)] = r
 	}

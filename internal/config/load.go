@@ -48,8 +48,12 @@ type LookupEnv func(name string) (string, bool)
 
 // Load reads, expands, decodes, defaults and validates the config file at
 // path, with ${NAME} taken from the process environment. It returns every
-// problem found (see Error).
-func Load(path string) (*Config, error) {
+// problem found (see Error). It is LoadOptions{}.Load: notifiers of the
+// built-in kinds.
+func Load(path string) (*Config, error) { return LoadOptions{}.Load(path) }
+
+// Load is the package's Load with the options of o.
+func (o LoadOptions) Load(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: err.Error()}
@@ -59,17 +63,22 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, &Error{File: path, Msg: err.Error()}
 	}
-	return Parse(path, data, os.LookupEnv)
+	return o.Parse(path, data, os.LookupEnv)
 }
 
 // Parse is Load on the bytes of a file named name (used in errors and to
 // resolve relative paths), with environment lookups through env (nil: no
-// variable is set).
+// variable is set). It is LoadOptions{}.Parse.
 func Parse(name string, data []byte, env LookupEnv) (*Config, error) {
+	return LoadOptions{}.Parse(name, data, env)
+}
+
+// Parse is the package's Parse with the options of o.
+func (o LoadOptions) Parse(name string, data []byte, env LookupEnv) (*Config, error) {
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
-	l := &loader{file: name, env: env, lines: map[string]int{}}
+	l := &loader{file: name, env: env, lines: map[string]int{}, kinds: o.notifiers()}
 	cfg := l.parse(data)
 	if l.fatal || l.budget < 0 || l.expandFailed || l.decodeFailed {
 		return nil, l.joined()
@@ -86,6 +95,7 @@ func Parse(name string, data []byte, env LookupEnv) (*Config, error) {
 type loader struct {
 	file   string
 	env    LookupEnv
+	kinds  Notifiers // the notifier registry
 	errs   []*Error
 	lines  map[string]int // field path → line
 	byLine map[int]string // line → the longest path on it (a value)
@@ -260,7 +270,7 @@ func goTypeWord(t string) string {
 		return "a number"
 	case strings.HasPrefix(t, "[]"):
 		return "a list"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."), strings.HasPrefix(t, "pull."), strings.HasPrefix(t, "actions."), strings.HasPrefix(t, "supervise."), strings.HasPrefix(t, "restart."):
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."), strings.HasPrefix(t, "pull."), strings.HasPrefix(t, "actions."), strings.HasPrefix(t, "notify."), strings.HasPrefix(t, "outbox."), strings.HasPrefix(t, "policy."), strings.HasPrefix(t, "supervise."), strings.HasPrefix(t, "restart."):
 		return "a mapping"
 	}
 	return t

@@ -21,6 +21,8 @@ import (
 	"github.com/vitals-go/vitals/health"
 	"github.com/vitals-go/vitals/health/systemd"
 	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/notify"
+	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/metrics"
 	"github.com/vitals-go/vitals/internal/model"
@@ -44,6 +46,12 @@ type Options struct {
 	// Now is the engine's clock (tests inject one to reach the purge of
 	// retired checks). Default time.Now.
 	Now func() time.Time
+	// Notifiers is the notifier registry: the actions build their
+	// channels with it and Reload decodes the notifiers section with it,
+	// so pass the one the config given to New was loaded with
+	// (config.LoadOptions). Default notify.NewRegistry(): the built-in
+	// kinds.
+	Notifiers *notify.Registry
 }
 
 // Daemon is a running watchdog. Its methods are safe for concurrent use.
@@ -55,7 +63,7 @@ type Daemon struct {
 	sched *pull.Scheduler
 	sys   *actions.System
 	// silences are the API's silences, kept next to the store.
-	silences *actions.Silences
+	silences *policy.Silences
 	page     *statuspage.Page
 	mon      *health.Monitor
 	rec      *metrics.Recorder
@@ -154,7 +162,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 			lateness.Observe(started.Sub(scheduled).Seconds())
 		}})
 	// Actions: notifiers, supervised processes, dependencies, maintenance.
-	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log,
+	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log, Registry: opts.Notifiers,
 		Status: func(id model.CheckID) (string, model.Status, bool) {
 			cs, ok := d.eng.Get(id)
 			return cs.Check.Name, cs.State.Status, ok
@@ -178,7 +186,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	// Silences created through the API live next to the store, so that
 	// they hold alerts across restarts too.
-	if d.silences, err = actions.OpenSilences(filepath.Join(filepath.Dir(path), "silences.json"), d.sys.Suppression(), nil); err != nil {
+	if d.silences, err = policy.OpenSilences(filepath.Join(filepath.Dir(path), "silences.json"), d.sys.Suppression(), nil); err != nil {
 		return nil, err
 	}
 	if err := d.eng.Start(ctx); err != nil {

@@ -39,7 +39,7 @@ func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 	cfg := d.cfg.Load()
 	if d.opts.ConfigPath != "" {
 		var err error
-		if cfg, err = config.Load(d.opts.ConfigPath); err != nil {
+		if cfg, err = (config.LoadOptions{Notifiers: d.sys.Registry()}).Load(d.opts.ConfigPath); err != nil {
 			errs := model.Flatten(err)
 			d.log.Error("config rejected, the running config stays", "file", d.opts.ConfigPath, "errors", len(errs))
 			for _, e := range errs {

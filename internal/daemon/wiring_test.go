@@ -1,7 +1,7 @@
 package daemon
 
 import (
-	"github.com/vitals-go/vitals/internal/actions"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/api"
 	"github.com/vitals-go/vitals/internal/metrics"
 	"github.com/vitals-go/vitals/internal/model"
@@ -27,8 +27,8 @@ var (
 
 // The hooks the daemon registers with the engine.
 var (
-	_ store.UpdatePlanner = (*actions.Planner)(nil)
-	_ model.Listener      = (*actions.Dispatcher)(nil)
+	_ store.UpdatePlanner = (*outbox.Planner)(nil)
+	_ model.Listener      = (*outbox.Dispatcher)(nil)
 	_ model.Listener      = (*pull.Scheduler)(nil)
 	_ model.Listener      = (*statuspage.Page)(nil)
 )
