@@ -430,3 +430,42 @@ func TestServeListenersAndHooks(t *testing.T) {
 		}
 	})
 }
+
+// TestServePeriodsReadAtShutdown: Periods is asked when the shutdown
+// begins, and its answers replace the static fields (a reloaded config).
+func TestServePeriodsReadAtShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New(Options{Logger: quiet})
+		ln := newPipeListener()
+		ctx, cancel := context.WithCancel(context.Background())
+		drain := time.Hour // changed below, after Serve has started
+		asked := 0
+		errc := make(chan error, 1)
+		go func() {
+			errc <- m.Serve(ctx, &http.Server{Handler: m}, ServeOptions{
+				Listeners:   []net.Listener{ln},
+				DrainPeriod: time.Hour,
+				Periods: func() (time.Duration, time.Duration) {
+					asked++
+					return drain, time.Second
+				},
+			})
+		}()
+		settle(time.Millisecond)
+		if asked != 0 {
+			t.Fatal("Periods asked before the shutdown began")
+		}
+		drain = 3 * time.Second
+		start := time.Now()
+		cancel()
+		if err := <-errc; err != nil {
+			t.Fatalf("Serve = %v", err)
+		}
+		if d := time.Since(start); d != 3*time.Second {
+			t.Errorf("drained for %v, want the 3s Periods gave at shutdown", d)
+		}
+		if asked != 1 {
+			t.Errorf("Periods asked %d times, want once", asked)
+		}
+	})
+}

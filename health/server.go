@@ -26,6 +26,12 @@ type ServeOptions struct {
 	// after the drain period (srv.Shutdown). Default: 10 seconds.
 	ShutdownTimeout time.Duration
 
+	// Periods, if set, is called once when the shutdown begins, and its
+	// answers replace DrainPeriod and ShutdownTimeout (same meaning, same
+	// defaults): for a server whose settings can change while it runs,
+	// such as on a config reload. Default: nil.
+	Periods func() (drain, shutdown time.Duration)
+
 	// OnShutdown, if set, is called once when the shutdown begins (ctx is
 	// done, or a listener failed), after readiness has turned DOWN and
 	// before the drain period: the moment to tell a supervisor that the
@@ -90,6 +96,11 @@ func (m *Monitor) Serve(ctx context.Context, srv *http.Server, opts ServeOptions
 	case serveErr = <-errc: // a listener failed: no drain
 		pending--
 	case <-ctx.Done():
+	}
+	if opts.Periods != nil {
+		d, s := opts.Periods()
+		p := ServeOptions{DrainPeriod: d, ShutdownTimeout: s}.withDefaults()
+		opts.DrainPeriod, opts.ShutdownTimeout = p.DrainPeriod, p.ShutdownTimeout
 	}
 	drain := opts.DrainPeriod > 0 && serveErr == nil
 	if drain {

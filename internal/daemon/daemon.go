@@ -311,7 +311,8 @@ func (d *Daemon) Handler() http.Handler { return d.srv.Handler }
 // server.shutdown_timeout), then the scheduler, the engine, the health
 // monitor and the store are closed, in that order. It returns when all of
 // them have stopped. Run may be called once. The drain period and the
-// shutdown timeout are those in effect when Run is called.
+// shutdown timeout are those of the config in effect when the shutdown
+// begins (a reload changes them).
 func (d *Daemon) Run(ctx context.Context) error {
 	d.runMu.Lock()
 	if d.running {
@@ -321,18 +322,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.running = true
 	d.runMu.Unlock()
 
-	cfg := d.cfg.Load()
 	bgctx, stopBG := context.WithCancel(ctx)
 	d.startBackground(bgctx)
 	systemd.Notify("READY=1") //nolint:errcheck // best effort, like sd_notify
-	drain := cfg.Server.DrainPeriod.D()
-	if drain <= 0 {
-		drain = -1 // no drain: readiness is left UP
-	}
 	err := d.mon.Serve(ctx, d.srv, health.ServeOptions{
-		Listeners:       d.lns,
-		DrainPeriod:     drain,
-		ShutdownTimeout: cfg.Server.ShutdownTimeout.D(),
+		Listeners: d.lns,
+		Periods: func() (drain, shutdown time.Duration) {
+			srv := d.cfg.Load().Server // a reload may have changed them
+			drain = srv.DrainPeriod.D()
+			if drain <= 0 {
+				drain = -1 // no drain: readiness is left UP
+			}
+			return drain, srv.ShutdownTimeout.D()
+		},
 		OnShutdown: func() {
 			systemd.Notify("STOPPING=1") //nolint:errcheck // best effort
 			// The beats stop with ctx; when a listener failed, here.

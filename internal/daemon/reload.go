@@ -60,7 +60,7 @@ func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 	}
 	if !slices.Equal(old.Server.Listen, cfg.Server.Listen) || old.Server.DrainPeriod != cfg.Server.DrainPeriod || old.Server.ShutdownTimeout != cfg.Server.ShutdownTimeout ||
 		old.Store != cfg.Store || old.Pull != cfg.Pull || old.Retention != cfg.Retention || old.StatusPage != cfg.StatusPage {
-		d.log.Warn("server.listen, server.drain_period, server.shutdown_timeout, store, pull, retention and status_page take effect at the next restart")
+		d.log.Warn("server.listen, store, pull, retention and status_page take effect at the next restart")
 	}
 	res, err := d.apply(ctx, cfg)
 	if err != nil {

@@ -172,7 +172,7 @@ type Update struct {
 	Policy *PolicyState
 }
 
-// PolicyState is what the alert policy (actions.Suppression: dependencies,
+// PolicyState is what the alert policy (policy.Suppression: dependencies,
 // maintenance windows, silences) remembers about one check between two of
 // its flips: what became of the alert of the check's last flip it decided
 // on. It decides on the next flip with it: a recovery is announced only if

@@ -109,7 +109,7 @@ CREATE TABLE IF NOT EXISTS retired_checks (
 	retired INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- What the alert policy (actions.Suppression) remembers about each check's
+-- What the alert policy (policy.Suppression) remembers about each check's
 -- last flip it decided on: whether its alert was dropped (absorbed by a
 -- down parent) or is held back. Written with the flip (store.Update.Policy),
 -- read at start.
