@@ -127,8 +127,20 @@ health_probe_status{probe="startup",status="DEGRADED"} 0
 health_probe_status{probe="startup",status="DOWN"} 1
 health_probe_status{probe="startup",status="UP"} 0
 `
-	must(t, testutil.CollectAndCompare(c, strings.NewReader(want),
-		"health_check_up", "health_check_transitions_total", "health_probe_up", "health_probe_status"))
+	// The Monitor records a result (what waitFor sees) before it delivers
+	// the transition to subscribers such as c: wait for the delivery.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := testutil.CollectAndCompare(c, strings.NewReader(want),
+			"health_check_up", "health_check_transitions_total", "health_probe_up", "health_probe_status")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
 
 	// The others exist for the checks that ran.
 	for name, n := range map[string]int{

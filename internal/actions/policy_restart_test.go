@@ -103,7 +103,7 @@ func (w *sqliteWatchdog) rows(t *testing.T, c model.Check) []model.Notification 
 // announced lists what the recorder was sent, as "check state".
 func announced(rec *recorder) []string {
 	var out []string
-	for _, n := range rec.sent() {
+	for _, n := range rec.Sent() {
 		out = append(out, fmt.Sprintf("%s %s", n.Check, n.State))
 	}
 	return out
@@ -208,7 +208,7 @@ func TestPolicyMemorySurvivesRestart(t *testing.T) {
 			time.Sleep(10 * time.Minute)
 			synctest.Wait()
 			wantAnnounced(t, rec, "after the window", "db down")
-			if got := rec.sent()[0]; !got.HeldUntil.Equal(end) {
+			if got := rec.Sent()[0]; !got.HeldUntil.Equal(end) {
 				t.Errorf("held until %v, want the window's end %v", got.HeldUntil, end)
 			}
 
@@ -321,7 +321,7 @@ func TestDeletingSilenceReleasesAtOnce(t *testing.T) {
 		time.Sleep(time.Second) // the store's writer lingers a millisecond: not the silence's hour
 		synctest.Wait()
 		wantAnnounced(t, rec, "once the silence is deleted", "api down")
-		if got := rec.sent()[0]; !got.HeldUntil.Equal(sl.End) {
+		if got := rec.Sent()[0]; !got.HeldUntil.Equal(sl.End) {
 			t.Errorf("released alert held until %v, want the silence's end %v", got.HeldUntil, sl.End)
 		}
 		for _, tc := range []struct {

@@ -162,7 +162,7 @@ func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
 		synctest.Wait()
 		time.Sleep(time.Second)
 		synctest.Wait()
-		if got := rec.sent(); len(got) != 1 || got[0].State != model.StatusDown || got[0].CheckID != c.ID {
+		if got := rec.Sent(); len(got) != 1 || got[0].State != model.StatusDown || got[0].CheckID != c.ID {
 			t.Fatalf("after restart sent %+v, want the down alert", got)
 		}
 	})

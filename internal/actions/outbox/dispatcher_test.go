@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
@@ -138,25 +136,6 @@ func (w *watchdogUnderTest) stop(t *testing.T) {
 	}
 	if err := w.st.Close(); err != nil {
 		t.Error(err)
-	}
-}
-
-func pushCheck(i int) model.Check {
-	return model.Check{
-		ID: model.CheckID(uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("check", i)))), Name: fmt.Sprintf("job-%d", i),
-		Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: time.Hour},
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	defer func(t0 time.Time) { t.Logf("%s: %v", what, time.Since(t0)) }(time.Now())
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 30s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -406,7 +385,7 @@ func TestDispatcherHungChannelDoesNotBlockOthers(t *testing.T) {
 		}
 		time.Sleep(time.Minute) // far less than the attempt timeout
 		synctest.Wait()
-		if got := len(fast.sent()); got != 10 {
+		if got := len(fast.Sent()); got != 10 {
 			t.Fatalf("fast channel got %d of 10 while the other hangs", got)
 		}
 	})

@@ -55,7 +55,7 @@ func TestGaveUpRaisedOnceThroughDispatcher(t *testing.T) {
 		if restarts.Load() != 2 {
 			t.Fatalf("restarts = %d, want 2", restarts.Load())
 		}
-		got := alerts.sent()
+		got := alerts.Sent()
 		if len(got) != 1 || got[0].Event != notify.EventGaveUp || got[0].Channel != "pager" || got[0].CheckID != c.ID {
 			t.Fatalf("alerts: %+v", got)
 		}

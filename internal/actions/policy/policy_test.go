@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,25 +13,6 @@ import (
 	"github.com/vitals-go/vitals/internal/store/memstore"
 	"github.com/vitals-go/vitals/internal/watchdog"
 )
-
-// recorder is a channel that records what it was sent.
-type recorder struct {
-	mu  sync.Mutex
-	got []notify.Notification
-}
-
-func (r *recorder) Send(_ context.Context, n notify.Notification) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.got = append(r.got, n)
-	return nil
-}
-
-func (r *recorder) sent() []notify.Notification {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]notify.Notification(nil), r.got...)
-}
 
 // policyWatchdog wires engine, planner with a Suppression, and dispatcher
 // (in a synctest bubble, on a memstore).
@@ -96,7 +76,7 @@ func TestDependenciesOneAlert(t *testing.T) {
 				}
 				time.Sleep(time.Minute) // past the dependency delay
 				synctest.Wait()
-				got := rec.sent()
+				got := rec.Sent()
 				if len(got) != 1 || got[0].CheckID != parent.ID || got[0].State != model.StatusDown {
 					t.Fatalf("sent %d: %+v, want the parent's one alert", len(got), got)
 				}
@@ -110,7 +90,7 @@ func TestDependenciesOneAlert(t *testing.T) {
 				ping(parent, model.PingSuccess)
 				time.Sleep(time.Minute)
 				synctest.Wait()
-				if got := rec.sent(); len(got) != 2 || got[1].CheckID != parent.ID || got[1].State != model.StatusUp {
+				if got := rec.Sent(); len(got) != 2 || got[1].CheckID != parent.ID || got[1].State != model.StatusUp {
 					t.Fatalf("after recovery sent %d: %+v", len(got), got)
 				}
 			})
@@ -144,19 +124,19 @@ func TestMaintenanceWindowHoldsThenSends(t *testing.T) {
 		eng.Ping(ctx, recovers.ID, model.Ping{Kind: model.PingSuccess})
 		time.Sleep(40 * time.Minute) // still inside: t0+52m
 		synctest.Wait()
-		if got := rec.sent(); len(got) != 1 || got[0].CheckID != outside.ID {
+		if got := rec.Sent(); len(got) != 1 || got[0].CheckID != outside.ID {
 			t.Fatalf("inside the window sent %+v, want only the uncovered check", got)
 		}
 		time.Sleep(10 * time.Minute) // the window closed at t0+60m
 		synctest.Wait()
-		got := rec.sent()
+		got := rec.Sent()
 		if len(got) != 2 || got[1].CheckID != stays.ID || got[1].State != model.StatusDown || !got[1].HeldUntil.Equal(now.Add(time.Hour)) {
 			t.Fatalf("after the window sent %+v, want the pending down of the check still down", got)
 		}
 		// After the window: stays recovers, and that is news.
 		eng.Ping(ctx, stays.ID, model.Ping{Kind: model.PingSuccess})
 		synctest.Wait()
-		if got := rec.sent(); len(got) != 3 || got[2].CheckID != stays.ID || got[2].State != model.StatusUp {
+		if got := rec.Sent(); len(got) != 3 || got[2].CheckID != stays.ID || got[2].State != model.StatusUp {
 			t.Fatalf("recovery after the window: %+v", got)
 		}
 	})

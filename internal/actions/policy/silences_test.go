@@ -46,7 +46,7 @@ func TestSilenceHoldsAlertsAndPersists(t *testing.T) {
 		}
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if got := rec.sent(); len(got) != 1 || got[0].CheckID != other.ID {
+		if got := rec.Sent(); len(got) != 1 || got[0].CheckID != other.ID {
 			t.Fatalf("during the silence sent %+v, want only the other check's alert", got)
 		}
 
@@ -62,7 +62,7 @@ func TestSilenceHoldsAlertsAndPersists(t *testing.T) {
 
 		time.Sleep(30 * time.Minute) // the silence ends
 		synctest.Wait()
-		got := rec.sent()
+		got := rec.Sent()
 		if len(got) != 2 || got[1].CheckID != silenced.ID || got[1].State != model.StatusDown {
 			t.Fatalf("after the silence sent %+v, want the held down alert", got)
 		}
