@@ -5,7 +5,7 @@
 GO ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test lint bench bench-http bench-healthprobe bench-slowbody fuzz build e2e
+.PHONY: test lint bench bench-http bench-healthprobe bench-slowbody fuzz build e2e fidelity
 
 ## test: every test, with the race detector (what the README and CI run)
 test:
@@ -58,3 +58,8 @@ build:
 ## the watchdog restarting it)
 e2e:
 	$(GO) test -tags e2e -count=1 -v -timeout 20m ./e2e/...
+
+## fidelity: every failure injected for real into the example service in the
+## real Docker engine, timed; writes docs/fidelity.md from the measurements
+fidelity:
+	VITALS_FIDELITY=1 $(GO) test -tags e2e -count=1 -v -timeout 20m -run '^TestFidelity$$' ./e2e/...

@@ -39,22 +39,7 @@ func TestWatchdogRestartsUnhealthyContainer(t *testing.T) {
 	before := containerState(t, name)
 
 	const checkName = "accountservice-livez"
-	w := startWatchdog(t, vitals, fmt.Sprintf(`
-store: {sqlite: {path: vitals.db}}
-api_keys: [{name: e2e, key: %s}]
-notifiers:
-  restart-accountservice:
-    docker:
-      container: %s
-      stop_timeout: 10s
-checks:
-  - name: %s
-    http: {url: "%s/livez"}
-    interval: 1s
-    timeout: 1s
-    thresholds: {failures: 2}
-    actions: {down: [restart-accountservice]}
-`, watchdogKey, name, checkName, base))
+	w := startWatchdog(t, vitals, restartConfig(name, checkName, base, time.Second, time.Second, 2))
 	key := w.uniqueKey(t, checkName)
 	w.waitStatus(t, key, "up", time.Minute)
 	t.Logf("watchdog sees %s up; container started at %s", checkName, before.StartedAt.Format(time.RFC3339Nano))
@@ -141,9 +126,10 @@ type watchdog struct {
 }
 
 // startWatchdog runs vitals watchdog with the config body (server.listen is
-// added) and stops it, SIGTERM then wait, when the test ends. Its log is
-// shown when the test fails.
-func startWatchdog(t *testing.T, bin, body string) *watchdog {
+// added) and env added to this process's environment, and stops it,
+// SIGTERM then wait, when the test ends. Its log is shown when the test
+// fails.
+func startWatchdog(t *testing.T, bin, body string, env ...string) *watchdog {
 	t.Helper()
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
@@ -157,6 +143,7 @@ func startWatchdog(t *testing.T, bin, body string) *watchdog {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "watchdog", "-config", file)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -243,7 +230,7 @@ func (w *watchdog) waitStatus(t *testing.T, key, want string, within time.Durati
 }
 
 type flipJSON struct {
-	Timestamp time.Time    `json:"timestamp"`
+	Timestamp time.Time    `json:"time"` // the Vitals extra: "timestamp" is whole seconds
 	From      string       `json:"from"`
 	To        string       `json:"to"`
 	Reason    string       `json:"reason"`
@@ -322,4 +309,26 @@ func waitRestarted(t *testing.T, name string, before dockerState, within time.Du
 	}
 	t.Fatalf("container %s not restarted within %v (started at %s)", name, within, before.StartedAt)
 	return dockerState{}
+}
+
+// restartConfig is a watchdog config with one HTTP check on base's /livez
+// (named checkName, probed every interval with timeout, down after
+// failures) whose down action restarts the Docker container.
+func restartConfig(container, checkName, base string, interval, timeout time.Duration, failures int) string {
+	return fmt.Sprintf(`
+store: {sqlite: {path: vitals.db}}
+api_keys: [{name: e2e, key: %s}]
+notifiers:
+  restart-accountservice:
+    docker:
+      container: %s
+      stop_timeout: 10s
+checks:
+  - name: %s
+    http: {url: "%s/livez"}
+    interval: %v
+    timeout: %v
+    thresholds: {failures: %d}
+    actions: {down: [restart-accountservice]}
+`, watchdogKey, container, checkName, base, interval, timeout, failures)
 }

@@ -2,6 +2,7 @@ package health
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -136,5 +137,37 @@ func BenchmarkServeHTTPHandlerOnly(b *testing.B) {
 				c.h.ServeHTTP(w, r)
 			}
 		})
+	}
+}
+
+// BenchmarkRecord is the cost of recording one result, without and with a
+// Baseline (window 64): the per-result overhead of the option.
+func BenchmarkRecord(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		base *Baseline
+	}{{"plain", nil}, {"baseline", &Baseline{}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			m := New(Options{Logger: quiet})
+			if err := m.Register(Check{Name: "db", Checker: up(), Baseline: bc.base}); err != nil {
+				b.Fatal(err)
+			}
+			cs := m.checks["db"]
+			r := rand.New(rand.NewPCG(1, 2))
+			b.ReportAllocs()
+			for b.Loop() {
+				m.record(cs, outcome{duration: time.Duration(5e6 + r.Int64N(1e6))})
+			}
+		})
+	}
+}
+
+// BenchmarkBaselineObserve is the Baseline's own work per result.
+func BenchmarkBaselineObserve(b *testing.B) {
+	bl := newBaseline(Baseline{})
+	r := rand.New(rand.NewPCG(1, 2))
+	b.ReportAllocs()
+	for b.Loop() {
+		bl.observe(time.Duration(5e6 + r.Int64N(1e6)))
 	}
 }

@@ -75,7 +75,9 @@ type Status uint8
 const (
 	// StatusUp means healthy. HTTP 200, IETF "pass".
 	StatusUp Status = iota
-	// StatusDegraded means only non-critical checks fail. HTTP 200, IETF "warn".
+	// StatusDegraded means only non-critical checks fail, or a check with a
+	// [Baseline] succeeds but far slower than its normal. HTTP 200, IETF
+	// "warn".
 	StatusDegraded
 	// StatusDown means unhealthy. HTTP 503, IETF "fail".
 	StatusDown
@@ -194,6 +196,11 @@ type Check struct {
 	// ComponentType is the IETF draft's componentType, such as "datastore",
 	// "component" or "system". Optional.
 	ComponentType string
+	// Baseline, when set, learns the check's normal duration and makes the
+	// check DEGRADED (HTTP 200, "warn") while its successful runs stay far
+	// slower than that normal; see [Baseline]. Default: nil, duration is not
+	// judged.
+	Baseline *Baseline
 }
 
 // Defaults for [Check] fields left zero.

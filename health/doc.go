@@ -19,9 +19,12 @@
 //   - A check is UP or DOWN. A check that has never succeeded is DOWN. It
 //     takes FailureThreshold consecutive failures to take an UP check DOWN and
 //     SuccessThreshold consecutive successes to bring it back.
+//   - A check with a [Baseline] learns its normal duration and is DEGRADED
+//     while its successful runs stay far slower than that; latency alone
+//     never makes a check DOWN.
 //   - A probe is UP when all its checks are UP, DEGRADED when only
-//     non-critical checks are DOWN, DOWN otherwise. UP and DEGRADED answer
-//     HTTP 200, DOWN answers 503.
+//     non-critical checks are DOWN or some checks are DEGRADED, DOWN
+//     otherwise. UP and DEGRADED answer HTTP 200, DOWN answers 503.
 //
 // # HTTP
 //

@@ -42,7 +42,7 @@ func (m *Monitor) Mount(mux *http.ServeMux) {
 // ServeHTTP serves GET and HEAD for:
 //
 //	/livez, /readyz, /startupz, /healthz   the probe: 200 when UP or DEGRADED, 503 when DOWN
-//	/<probe>/<check>                       one check of that probe: 200 when UP, 503 when DOWN
+//	/<probe>/<check>                       one check of that probe: 200 when UP or DEGRADED, 503 when DOWN
 //	any alias from Options.Aliases         as the probe it names
 //
 // Query parameters: exclude=<check> (repeatable, or comma-separated) leaves

@@ -419,7 +419,10 @@ func TestServeListenersAndHooks(t *testing.T) {
 		if err := <-errc; !errors.Is(err, errAfter) {
 			t.Errorf("Serve = %v, want AfterShutdown's error", err)
 		}
-		if d := time.Since(start); d != 0 {
+		// Synthetic time: no drain wait. http.Server.Shutdown may still
+		// poll for a connection to turn idle (its poll starts at 1 ms),
+		// depending on scheduling, so a few milliseconds are allowed.
+		if d := time.Since(start); d > 50*time.Millisecond {
 			t.Errorf("shutdown took %v without a drain period", d)
 		}
 		if m.Draining() {

@@ -3,6 +3,7 @@ package health
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -124,4 +125,36 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDecisionMatrixSlowWithBaseline is the matrix row "slow response from
+// database under its timeout" for a database check with a Baseline that has
+// learned a normal of 10ms: still 200 on both probes, DEGRADED and "warn"
+// instead of UP, never 503.
+func TestDecisionMatrixSlowWithBaseline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := New(Options{Logger: quiet, Authorize: AllowAll})
+		db := &slowable{}
+		db.delay.Store(int64(10 * time.Millisecond))
+		must(t, m.Register(Check{Name: "worker", Checker: up(), Kinds: Liveness | Readiness, Interval: time.Second, NoStagger: true}))
+		must(t, m.Register(Check{Name: "db", Checker: db, Kinds: Readiness, Interval: time.Second,
+			Timeout: 5 * time.Second, NoStagger: true, Baseline: &Baseline{}}))
+		must(t, m.Start())
+		defer stop(t, m)
+		settle(30 * time.Second) // the warm-up: 20 runs and more
+		expect(t, get(t, m, "/readyz"), 200, `{"status":"UP"}`+"\n")
+		db.delay.Store(int64(4 * time.Second))
+		for range 8 { // 8 × 5s: every run slow, none timed out
+			settle(5 * time.Second)
+			expect(t, get(t, m, "/livez"), 200, `{"status":"UP"}`+"\n")
+			if w := get(t, m, "/readyz"); w.Code != 200 {
+				t.Fatalf("/readyz %d %s", w.Code, w.Body)
+			}
+		}
+		expect(t, get(t, m, "/readyz"), 200, `{"status":"DEGRADED"}`+"\n")
+		w := get(t, m, "/readyz", "Accept", "application/health+json")
+		if w.Code != 200 || !strings.HasPrefix(w.Body.String(), `{"status":"warn"`) {
+			t.Fatalf("health+json: %d %s", w.Code, w.Body)
+		}
+	})
 }

@@ -72,8 +72,9 @@ type Result struct {
 	Name     string
 	Kinds    Kind
 	Critical bool
-	// Status is UP or DOWN after thresholds; a check that has never
-	// succeeded is DOWN.
+	// Status is UP or DOWN after thresholds, or DEGRADED for a check with a
+	// [Baseline] that succeeds far slower than its normal; a check that has
+	// never succeeded is DOWN.
 	Status Status
 	// Pending is true until the check has run once.
 	Pending bool
@@ -92,6 +93,9 @@ type Result struct {
 	Observation *Observation
 	// ComponentType is the Check's ComponentType.
 	ComponentType string
+	// Baseline is the normal duration learned by the check's [Baseline]:
+	// zero without one and during its warm-up.
+	Baseline time.Duration
 }
 
 // Report is the state of one probe: its aggregate status and its checks.
@@ -157,6 +161,7 @@ type Monitor struct {
 type checkState struct {
 	cfg Check
 	// Guarded by Monitor.mu:
+	base        *baseline // nil without Check.Baseline
 	res         Result
 	everUp      bool
 	consecSucc  int
@@ -225,6 +230,9 @@ func (m *Monitor) Register(c Check) error {
 		return fmt.Errorf("%w: %q", ErrDuplicate, c.Name)
 	}
 	cs := &checkState{cfg: c}
+	if c.Baseline != nil {
+		cs.base = newBaseline(*c.Baseline)
+	}
 	cs.res = Result{
 		Name:     c.Name,
 		Kinds:    c.Kinds,
@@ -430,6 +438,9 @@ func (m *Monitor) reportLocked(kinds Kind, exclude []string, collect bool) Repor
 		}
 		if collect {
 			rep.Checks = append(rep.Checks, cs.res)
+		}
+		if cs.res.Status == StatusDegraded {
+			rep.Status = max(rep.Status, StatusDegraded)
 		}
 		if cs.res.Status == StatusDown {
 			if cs.cfg.NonCritical {

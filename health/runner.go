@@ -165,8 +165,16 @@ func (m *Monitor) record(cs *checkState, out outcome) {
 		r.LastSuccess = now
 		r.ConsecutiveFailures = 0
 		cs.consecSucc++
-		if !cs.everUp || cs.consecSucc >= cs.cfg.SuccessThreshold {
+		if !cs.everUp || cs.consecSucc >= cs.cfg.SuccessThreshold || r.Status != StatusDown {
 			r.Status = StatusUp
+		}
+		if cs.base != nil {
+			// Judged on every success, so it keeps learning while DOWN;
+			// it only ever turns UP into DEGRADED, never into DOWN.
+			if cs.base.observe(out.duration) && r.Status == StatusUp {
+				r.Status = StatusDegraded
+			}
+			r.Baseline = cs.base.normal()
 		}
 		cs.everUp = true
 	} else {
@@ -205,10 +213,14 @@ func (m *Monitor) deliver(checks []CheckEvent, statuses []StatusEvent, results [
 		}
 	}
 	for _, e := range checks {
-		if e.To == StatusDown {
+		switch e.To {
+		case StatusDown:
 			log.Warn("health: check is DOWN", "check", e.Result.Name, "from", e.From.String(),
 				"error", e.Result.Error, "consecutive_failures", e.Result.ConsecutiveFailures)
-		} else {
+		case StatusDegraded:
+			log.Warn("health: check is DEGRADED: slower than its normal", "check", e.Result.Name,
+				"from", e.From.String(), "duration", e.Result.Duration, "baseline", e.Result.Baseline)
+		default:
 			log.Info("health: check is UP", "check", e.Result.Name, "from", e.From.String(),
 				"duration", e.Result.Duration)
 		}

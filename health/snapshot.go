@@ -99,6 +99,7 @@ type checkJSON struct {
 	Kinds               string   `json:"kinds"`
 	Error               string   `json:"error,omitempty"`
 	DurationMS          float64  `json:"duration_ms"`
+	BaselineMS          float64  `json:"baseline_ms,omitempty"`
 	LastChecked         string   `json:"last_checked,omitempty"`
 	LastSuccess         string   `json:"last_success,omitempty"`
 	ConsecutiveFailures int      `json:"consecutive_failures"`
@@ -113,6 +114,7 @@ func toCheckJSON(r Result) checkJSON {
 		Kinds:               r.Kinds.String(),
 		Error:               r.Error,
 		DurationMS:          float64(r.Duration.Microseconds()) / 1000,
+		BaselineMS:          float64(r.Baseline.Microseconds()) / 1000,
 		LastChecked:         formatTime(r.LastChecked),
 		LastSuccess:         formatTime(r.LastSuccess),
 		ConsecutiveFailures: r.ConsecutiveFailures,
@@ -195,6 +197,9 @@ func encodeIETF(rep Report, opts Options, only *Result) []byte {
 			Status: r.Status.IETF(),
 			Time:   formatTime(r.LastChecked),
 			Output: r.Error,
+		}
+		if r.Status == StatusDegraded {
+			c.Output = "slower than its normal: " + r.Duration.String() + " against " + r.Baseline.String()
 		}
 		if r.Status == StatusDown && !r.Critical {
 			c.Status = "warn"

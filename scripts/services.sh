@@ -9,6 +9,10 @@
 #   scripts/services.sh stop-one NAME    stop one server
 #   scripts/services.sh install          only install the Debian packages
 #
+# `install` (and so `start`) also installs the tools in $VITALS_TOOLS (default: haproxy), which the
+# tests run themselves, as their own processes on their own ports (e2e/haproxy_test.go); their
+# system services are never started.
+#
 # Servers come from Debian's packages and run from their own data directories under
 # $VITALS_SERVICES_DIR (default /tmp/vitals-services), on 127.0.0.1 and non-default ports, so they
 # never clash with a system instance. No systemd is needed. `start` is idempotent and fast when
@@ -24,6 +28,7 @@ DIR=${VITALS_SERVICES_DIR:-/tmp/vitals-services}
 TIMEOUT=${VITALS_SERVICES_TIMEOUT:-90}
 ALL="postgres mariadb redis rabbitmq nats mosquitto"
 SERVICES=${VITALS_SERVICES:-$ALL}
+TOOLS=${VITALS_TOOLS-haproxy}
 
 PG_PORT=55432
 MYSQL_PORT=53306
@@ -97,6 +102,9 @@ install() {
 	local missing=() s p
 	for s in $SERVICES; do
 		p=$(pkg_of "$s")
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	for p in $TOOLS; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
 	((${#missing[@]})) || return 0
@@ -324,7 +332,7 @@ stop) for s in $SERVICES; do "stop_$s"; done ;;
 start-one)
 	[[ -n ${2:-} ]] || die "usage: $0 start-one NAME"
 	pkg_of "$2" >/dev/null
-	SERVICES=$2 install
+	SERVICES=$2 TOOLS= install
 	mkdir -p "$DIR"
 	start_one "$2"
 	;;

@@ -236,7 +236,7 @@ func TestWatchdogProcess(t *testing.T) {
 	// The log tells where to find the ping URL, and never shows it (the
 	// id is derived from the store's installation secret, and is secret).
 	hint := waitLine(`heartbeat check: `)
-	if !strings.Contains(hint, "http://"+addr+"/api/v1/checks/") || regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-`).MatchString(hint) {
+	if !strings.Contains(hint, "http://"+addr+"/api/v3/checks/") || regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-`).MatchString(hint) {
 		t.Errorf("heartbeat line: %s", hint)
 	}
 	count := func() int {

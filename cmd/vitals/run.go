@@ -20,6 +20,10 @@ commands:
   validate FILE...                   check config files (exit 0 valid, 1 invalid)
   check [flags] URL                  probe a target once (exit 0 healthy, 1 unhealthy)
   run [--ping-url URL] -- CMD [ARG]  run a job, reporting start, exit status and output
+  import healthchecks [flags]        copy a healthchecks.io project into the watchdog (same UUIDs)
+  migrate --from sqlite:PATH --to postgres:DSN
+                                     move an installation and its history into PostgreSQL
+  notify test -config FILE NOTIFIER  send a test notification through a notifier, print the answer
   version                            print the version
 
 "vitals <command> -h" shows a command's flags. Documentation: docs/watchdog.md.
@@ -42,6 +46,12 @@ func run(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 		return runCheck(rest, stdout, stderr)
 	case "run":
 		return runJob(rest, stdout, stderr, env)
+	case "import":
+		return runImport(rest, stdout, stderr, env)
+	case "migrate":
+		return runMigrate(rest, stdout, stderr, env)
+	case "notify":
+		return runNotify(rest, stdout, stderr, env)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "vitals", version())
 		return exitOK

@@ -27,7 +27,7 @@ func runValidate(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 	}
 	code := exitOK
 	for _, file := range fs.Args() {
-		cfg, err := loadConfig(file, env, notify.NewRegistry())
+		cfg, err := loadConfig(file, env, notifiers())
 		if err != nil {
 			for _, e := range model.Flatten(err) {
 				fmt.Fprintln(stderr, e)

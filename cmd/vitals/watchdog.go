@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/daemon"
 	"github.com/vitals-go/vitals/internal/model"
@@ -56,7 +55,7 @@ func runWatchdog(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 
 	// One notifier registry: the config is validated with the kinds the
 	// daemon builds its channels with, at start and on every reload.
-	reg := notify.NewRegistry()
+	reg := notifiers()
 	var cfg *config.Config
 	var err error
 	if *configPath != "" {

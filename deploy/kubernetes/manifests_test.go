@@ -1,11 +1,15 @@
-// Package kubernetes holds the example Kubernetes manifests of the account
-// service and the test that validates them: every manifest is decoded
+// Package kubernetes holds the example Kubernetes manifests (the account
+// service; the watchdog as 3 replicas on PostgreSQL, with its ConfigMap,
+// PodDisruptionBudget and Service) and the test that validates them: every manifest is decoded
 // strictly (an unknown or duplicated field is an error, as `kubectl apply
 // --validate=strict` would say) into the k8s.io/api types, then checked for
 // what matters: each probe asks the health endpoint of its role on the port
 // the service listens on, the startup probe exists, the image is the one the
 // Dockerfile builds, resources are bounded, and the Service reaches the pods;
-// then each probe is run, as the kubelet would, against the real service. It
+// the watchdog's ConfigMap passes `vitals validate`, its secrets come from a
+// Secret, its PodDisruptionBudget lets a drain proceed; then each probe of
+// the account service is run, as the kubelet would, against the real
+// service (the watchdog's, which need PostgreSQL, in e2e/ha_test.go). It
 // is a module of its own so that the library's go.mod does not carry the
 // Kubernetes modules.
 package kubernetes
@@ -31,6 +35,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8sjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -39,13 +44,32 @@ import (
 	"github.com/vitals-go/vitals/health"
 )
 
-// dockerfile is the image the manifests run; its COPY lines say which files
-// an exec probe may call.
-const dockerfile = "../../examples/accountservice/Dockerfile"
+// app is what the test knows of one Deployment's program.
+type app struct {
+	// image is the image the Deployment must run; dockerfile builds it,
+	// and its COPY lines say which files an exec probe may call.
+	image      *regexp.Regexp
+	dockerfile string
+	// listenEnv is the variable that sets the address the program
+	// listens on, listen its value in the image.
+	listenEnv, listen string
+	// drain is how long the program serves after SIGTERM: the pod's
+	// termination grace period must cover it and the shutdown after it.
+	drain time.Duration
+	// secrets are variables that must come from a Secret, never a value.
+	secrets []string
+}
 
-// drainPeriod is the account service's default -drain: the pod's
-// termination grace period must cover it and the shutdown after it.
-const drainPeriod = 5 * time.Second
+// apps are the programs, by image repository.
+var apps = map[string]app{
+	// drain: the account service's default -drain.
+	"vitals/accountservice": {image: regexp.MustCompile(`^vitals/accountservice:[A-Za-z0-9_][A-Za-z0-9_.-]*$`),
+		dockerfile: "../../examples/accountservice/Dockerfile", listenEnv: "ADDR", listen: ":8080", drain: 5 * time.Second},
+	// drain: the ConfigMap's drain_period plus shutdown_timeout.
+	"vitals/watchdog": {image: regexp.MustCompile(`^vitals/watchdog:[A-Za-z0-9_][A-Za-z0-9_.-]*$`),
+		dockerfile: "../../cmd/vitals/Dockerfile", listenEnv: "VITALS_LISTEN", listen: ":8000", drain: 15 * time.Second,
+		secrets: []string{"VITALS_PG_DSN", "VITALS_API_KEY", "VITALS_PING_KEY"}},
+}
 
 // object is one decoded manifest document.
 type object struct {
@@ -55,7 +79,7 @@ type object struct {
 
 // decodeAll decodes every document of every *.yaml file in this directory
 // with the API machinery's own serializer in strict mode: unknown fields,
-// duplicated fields and kinds outside apps/v1 and v1 are errors.
+// duplicated fields and kinds outside apps/v1, policy/v1 and v1 are errors.
 func decodeAll(t *testing.T) []object {
 	t.Helper()
 	ser := strictDecoder(t)
@@ -102,11 +126,11 @@ func decodeAll(t *testing.T) []object {
 }
 
 // strictDecoder is the API machinery's own YAML serializer in strict mode,
-// knowing the kinds of apps/v1 and v1.
+// knowing the kinds of apps/v1, policy/v1 and v1.
 func strictDecoder(t *testing.T) runtime.Decoder {
 	t.Helper()
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{appsv1.AddToScheme, corev1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{appsv1.AddToScheme, corev1.AddToScheme, policyv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}
@@ -149,17 +173,26 @@ spec:
 
 func TestManifests(t *testing.T) {
 	objs := decodeAll(t)
-	copied := imageFiles(t)
 	served := servedPaths(t)
 	var deployments []*appsv1.Deployment
-	var services []object
+	var services, budgets []object
+	configMaps := map[string]*corev1.ConfigMap{}
 	for _, o := range objs {
 		switch v := o.obj.(type) {
 		case *appsv1.Deployment:
 			deployments = append(deployments, v)
-			checkDeployment(t, o.where, v, copied, served)
+			a, ok := appOf(v)
+			if !ok {
+				t.Errorf("%s: runs no image of apps: add it there", o.where)
+				continue
+			}
+			checkDeployment(t, o.where, v, a, imageFiles(t, a.dockerfile), served)
 		case *corev1.Service:
 			services = append(services, o)
+		case *policyv1.PodDisruptionBudget:
+			budgets = append(budgets, o)
+		case *corev1.ConfigMap:
+			configMaps[v.Name] = v
 		default:
 			t.Errorf("%s: no check for this kind: add one to this test", o.where)
 		}
@@ -169,6 +202,91 @@ func TestManifests(t *testing.T) {
 	}
 	for _, o := range services {
 		checkService(t, o.where, o.obj.(*corev1.Service), deployments)
+	}
+	for _, o := range budgets {
+		checkBudget(t, o.where, o.obj.(*policyv1.PodDisruptionBudget), deployments)
+	}
+	for _, d := range deployments {
+		checkVolumes(t, d, configMaps)
+	}
+}
+
+// TestWatchdogHA: the watchdog runs as 3 replicas, with a
+// PodDisruptionBudget keeping 2 through voluntary disruptions (SPEC §5,
+// docs/ha.md).
+func TestWatchdogHA(t *testing.T) {
+	var d *appsv1.Deployment
+	var pdb *policyv1.PodDisruptionBudget
+	for _, o := range decodeAll(t) {
+		switch v := o.obj.(type) {
+		case *appsv1.Deployment:
+			if v.Name == "vitals-watchdog" {
+				d = v
+			}
+		case *policyv1.PodDisruptionBudget:
+			if v.Name == "vitals-watchdog" {
+				pdb = v
+			}
+		}
+	}
+	if d == nil || pdb == nil {
+		t.Fatalf("want the Deployment and the PodDisruptionBudget vitals-watchdog (found %v, %v)", d != nil, pdb != nil)
+	}
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
+		t.Errorf("replicas %v, want 3", d.Spec.Replicas)
+	}
+	if pdb.Spec.MinAvailable == nil || pdb.Spec.MinAvailable.String() != "2" {
+		t.Errorf("minAvailable %v, want 2", pdb.Spec.MinAvailable)
+	}
+}
+
+// appOf returns the app of d's first container's image.
+func appOf(d *appsv1.Deployment) (app, bool) {
+	if len(d.Spec.Template.Spec.Containers) == 0 {
+		return app{}, false
+	}
+	repo, _, _ := strings.Cut(d.Spec.Template.Spec.Containers[0].Image, ":")
+	a, ok := apps[repo]
+	return a, ok
+}
+
+// checkBudget: a PodDisruptionBudget selects the pods of a Deployment and
+// lets at least one of them go (minAvailable below replicas), or a node
+// drain would wait forever.
+func checkBudget(t *testing.T, where string, b *policyv1.PodDisruptionBudget, deployments []*appsv1.Deployment) {
+	if b.Spec.Selector == nil || len(b.Spec.Selector.MatchLabels) == 0 {
+		t.Errorf("%s: no selector", where)
+		return
+	}
+	var target *appsv1.Deployment
+	for _, d := range deployments {
+		match := true
+		for k, v := range b.Spec.Selector.MatchLabels {
+			match = match && d.Spec.Template.Labels[k] == v
+		}
+		if match {
+			target = d
+		}
+	}
+	if target == nil {
+		t.Errorf("%s: selector %v matches no Deployment's pods", where, b.Spec.Selector.MatchLabels)
+		return
+	}
+	if b.Spec.MinAvailable == nil || b.Spec.MinAvailable.Type != intstr.Int {
+		t.Errorf("%s: want minAvailable as a number", where)
+		return
+	}
+	if replicas := target.Spec.Replicas; replicas == nil || b.Spec.MinAvailable.IntValue() >= int(*replicas) {
+		t.Errorf("%s: minAvailable %d leaves no pod of %s to evict (replicas %v): node drains would block", where, b.Spec.MinAvailable.IntValue(), target.Name, replicas)
+	}
+}
+
+// checkVolumes: every ConfigMap a Deployment mounts is among the manifests.
+func checkVolumes(t *testing.T, d *appsv1.Deployment, configMaps map[string]*corev1.ConfigMap) {
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil && configMaps[v.ConfigMap.Name] == nil {
+			t.Errorf("Deployment %s: volume %s mounts ConfigMap %s, which no manifest defines", d.Name, v.Name, v.ConfigMap.Name)
+		}
 	}
 }
 
@@ -185,9 +303,7 @@ var roles = []struct {
 	{"readinessProbe", func(c *corev1.Container) *corev1.Probe { return c.ReadinessProbe }, "/readyz"},
 }
 
-var imageRE = regexp.MustCompile(`^vitals/accountservice:[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
-
-func checkDeployment(t *testing.T, where string, d *appsv1.Deployment, copied []string, served map[string]bool) {
+func checkDeployment(t *testing.T, where string, d *appsv1.Deployment, a app, copied []string, served map[string]bool) {
 	tmpl := d.Spec.Template
 	if d.Spec.Selector == nil {
 		t.Errorf("%s: no selector", where)
@@ -198,8 +314,8 @@ func checkDeployment(t *testing.T, where string, d *appsv1.Deployment, copied []
 			}
 		}
 	}
-	if g := tmpl.Spec.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= drainPeriod {
-		t.Errorf("%s: terminationGracePeriodSeconds must exceed the service's %v drain", where, drainPeriod)
+	if g := tmpl.Spec.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= a.drain {
+		t.Errorf("%s: terminationGracePeriodSeconds must exceed the program's %v drain and shutdown", where, a.drain)
 	}
 	if len(tmpl.Spec.Containers) == 0 {
 		t.Errorf("%s: no containers", where)
@@ -207,8 +323,14 @@ func checkDeployment(t *testing.T, where string, d *appsv1.Deployment, copied []
 	for i := range tmpl.Spec.Containers {
 		c := &tmpl.Spec.Containers[i]
 		at := fmt.Sprintf("%s container %s", where, c.Name)
-		if !imageRE.MatchString(c.Image) {
-			t.Errorf("%s: image %q, want vitals/accountservice:<tag> (the image examples/accountservice/Dockerfile builds)", at, c.Image)
+		if !a.image.MatchString(c.Image) {
+			t.Errorf("%s: image %q, want %s (the image %s builds)", at, c.Image, a.image, a.dockerfile)
+		}
+		for _, name := range a.secrets {
+			i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == name })
+			if i < 0 || c.Env[i].Value != "" || c.Env[i].ValueFrom == nil || c.Env[i].ValueFrom.SecretKeyRef == nil {
+				t.Errorf("%s: %s must come from a Secret (valueFrom.secretKeyRef), never a value in the manifest", at, name)
+			}
 		}
 		// No registry serves the image: it is built and loaded into the
 		// nodes (kind load docker-image, or a private registry's copy).
@@ -216,7 +338,7 @@ func checkDeployment(t *testing.T, where string, d *appsv1.Deployment, copied []
 			t.Errorf("%s: imagePullPolicy %q, want IfNotPresent (with :latest the default is Always, which fails for a locally built image)", at, c.ImagePullPolicy)
 		}
 		checkResources(t, at, c.Resources)
-		listen := containerAddr(t, at, c)
+		listen := containerAddr(t, at, a, c)
 		for _, r := range roles {
 			p := r.probe(c)
 			if p == nil {
@@ -244,18 +366,18 @@ func checkResources(t *testing.T, at string, res corev1.ResourceRequirements) {
 	}
 }
 
-// containerAddr returns the host and port the service listens on inside the
-// container: its ADDR variable (the Dockerfile's default :8080 otherwise).
-func containerAddr(t *testing.T, at string, c *corev1.Container) (hostPort [2]string) {
-	addr := ":8080"
+// containerAddr returns the host and port the program listens on inside
+// the container: its listen variable (the Dockerfile's default otherwise).
+func containerAddr(t *testing.T, at string, a app, c *corev1.Container) (hostPort [2]string) {
+	addr := a.listen
 	for _, e := range c.Env {
-		if e.Name == "ADDR" {
+		if e.Name == a.listenEnv {
 			addr = e.Value
 		}
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		t.Errorf("%s: ADDR %q: %v", at, addr, err)
+		t.Errorf("%s: %s %q: %v", at, a.listenEnv, addr, err)
 	}
 	return [2]string{host, port}
 }
@@ -359,7 +481,7 @@ func checkService(t *testing.T, where string, s *corev1.Service, deployments []*
 
 // imageFiles returns the destinations of the Dockerfile's final-stage COPY
 // lines: the only files a FROM scratch image has for an exec probe.
-func imageFiles(t *testing.T) []string {
+func imageFiles(t *testing.T, dockerfile string) []string {
 	b, err := os.ReadFile(dockerfile)
 	if err != nil {
 		t.Fatal(err)
@@ -410,6 +532,11 @@ func TestProbesAgainstTheService(t *testing.T) {
 		if !ok {
 			continue
 		}
+		if a, _ := appOf(d); a.listenEnv != "ADDR" {
+			// The watchdog needs PostgreSQL: the e2e suite runs it on the
+			// real one and asks its probes (e2e/ha_test.go).
+			continue
+		}
 		for i := range d.Spec.Template.Spec.Containers {
 			c := &d.Spec.Template.Spec.Containers[i]
 			t.Run(d.Name+"/"+c.Name, func(t *testing.T) { probeService(t, bin, c) })
@@ -434,7 +561,7 @@ func buildBinaries(t *testing.T) string {
 }
 
 func probeService(t *testing.T, bin string, c *corev1.Container) {
-	listen := containerAddr(t, c.Name, c)
+	listen := containerAddr(t, c.Name, apps["vitals/accountservice"], c)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -511,4 +638,68 @@ func httpProbe(u string) error {
 		return fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
 	return nil
+}
+
+// TestWatchdogConfigValidates: the watchdog's ConfigMap holds a config
+// that `vitals validate` (built from this repository) accepts, with the
+// Deployment's environment: its values as they are, each variable from a
+// Secret set to a stand-in.
+func TestWatchdogConfigValidates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds vitals")
+	}
+	var d *appsv1.Deployment
+	configMaps := map[string]*corev1.ConfigMap{}
+	for _, o := range decodeAll(t) {
+		switch v := o.obj.(type) {
+		case *appsv1.Deployment:
+			if a, _ := appOf(v); a.listenEnv == "VITALS_LISTEN" {
+				d = v
+			}
+		case *corev1.ConfigMap:
+			configMaps[v.Name] = v
+		}
+	}
+	if d == nil {
+		t.Fatal("no watchdog Deployment")
+	}
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/vitals")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/vitals: %v\n%s", err, out)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	var env []string
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil {
+			v = "stand-in-secret-0123456789" // long enough for an API key
+			if e.Name == "VITALS_PG_DSN" {
+				v = "postgres://vitals:secret@127.0.0.1:5432/vitals"
+			}
+		}
+		env = append(env, e.Name+"="+v)
+	}
+	validated := 0
+	for _, vol := range d.Spec.Template.Spec.Volumes {
+		if vol.ConfigMap == nil || configMaps[vol.ConfigMap.Name] == nil {
+			continue
+		}
+		for name, body := range configMaps[vol.ConfigMap.Name].Data {
+			file := filepath.Join(dir, name)
+			if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(filepath.Join(dir, "vitals"), "validate", file)
+			cmd.Env = env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("ConfigMap %s, %s: vitals validate: %v\n%s", vol.ConfigMap.Name, name, err, out)
+			}
+			validated++
+		}
+	}
+	if validated == 0 {
+		t.Error("the watchdog mounts no config from a ConfigMap")
+	}
 }

@@ -3,20 +3,56 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 )
 
 // api is the accounts HTTP API.
-type api struct{ store *Store }
+type api struct {
+	store *Store
+	// failing holds the names of the routes that answer 500: the TEST-ONLY
+	// "bug" fault (routeNames).
+	failing sync.Map
+}
+
+// routeNames are the API's routes by the names the bug fault takes.
+var routeNames = []string{"list", "create", "get", "deposit"}
 
 // routes registers the API on mux, each handler wrapped by wrap (the load
-// shedding middleware: the probes themselves are not counted as load).
+// shedding and passive health middleware: the probes themselves are not
+// counted as load).
 func (a *api) routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
-	mux.Handle("GET /accounts", wrap(http.HandlerFunc(a.list)))
-	mux.Handle("POST /accounts", wrap(http.HandlerFunc(a.create)))
-	mux.Handle("GET /accounts/{id}", wrap(http.HandlerFunc(a.get)))
-	mux.Handle("POST /accounts/{id}/deposit", wrap(http.HandlerFunc(a.deposit)))
+	mux.Handle("GET /accounts", wrap(a.bug("list", a.list)))
+	mux.Handle("POST /accounts", wrap(a.bug("create", a.create)))
+	mux.Handle("GET /accounts/{id}", wrap(a.bug("get", a.get)))
+	mux.Handle("POST /accounts/{id}/deposit", wrap(a.bug("deposit", a.deposit)))
+}
+
+// bug answers 500 instead of calling h while the route is failing.
+func (a *api) bug(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, failing := a.failing.Load(route); failing {
+			writeErr(w, http.StatusInternalServerError, errors.New("injected bug: route "+route+" fails"))
+			return
+		}
+		h(w, r)
+	})
+}
+
+// setFailing makes route answer 500 (or stop doing so).
+func (a *api) setFailing(route string, fail bool) error {
+	if !slices.Contains(routeNames, route) {
+		return fmt.Errorf("unknown route %q: want one of %v", route, routeNames)
+	}
+	if fail {
+		a.failing.Store(route, true)
+	} else {
+		a.failing.Delete(route)
+	}
+	return nil
 }
 
 func (a *api) list(w http.ResponseWriter, r *http.Request) {

@@ -89,7 +89,7 @@ func get(t *testing.T, url, token string) (int, []byte) {
 // passes once it is open again.
 func TestStoreReady(t *testing.T) {
 	ctx := context.Background()
-	s, err := OpenStore(ctx, t.TempDir()+"/accounts.db")
+	s, err := OpenStore(ctx, t.TempDir()+"/accounts.db", time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

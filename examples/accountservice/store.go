@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // pure Go SQLite: the binary stays static
+
+	"github.com/vitals-go/vitals/health/checks"
 )
 
 // ErrNotFound is returned for an account that does not exist.
@@ -26,15 +29,24 @@ type Account struct {
 // offline (the pool is closed for real) and brought back, so that a
 // demonstration can break the service's database and restore it.
 type Store struct {
-	path string
+	path       string
+	poolWindow time.Duration // of the pool-saturation check
+	latency    atomic.Int64  // injected before every round trip, in ns (TEST-ONLY)
 
-	mu sync.RWMutex
-	db *sql.DB // nil while offline
+	mu   sync.RWMutex
+	db   *sql.DB         // nil while offline
+	pool *checks.SQLPool // of db
+	held []*sql.Conn     // connections taken by the pool exhaustion fault
 }
 
+// maxConns is the size of the store's pool.
+const maxConns = 4
+
 // OpenStore opens (creating if needed) the database at path.
-func OpenStore(ctx context.Context, path string) (*Store, error) {
-	s := &Store{path: path}
+// poolWindow is the window of its pool-saturation check (see
+// [checks.SQLPool]).
+func OpenStore(ctx context.Context, path string, poolWindow time.Duration) (*Store, error) {
+	s := &Store{path: path, poolWindow: poolWindow}
 	if err := s.Online(ctx); err != nil {
 		return nil, err
 	}
@@ -58,6 +70,73 @@ var closedDB = func() *sql.DB {
 	return db
 }()
 
+// closedPool checks closedDB: a pool without a limit, never exhausted.
+var closedPool = checks.NewSQLPool(closedDB, checks.SQLPoolOptions{})
+
+// Pool is the pool-saturation check of the current pool.
+func (s *Store) Pool() *checks.SQLPool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.pool == nil {
+		return closedPool
+	}
+	return s.pool
+}
+
+// SetLatency makes every round trip to the database wait d first (0: none),
+// the TEST-ONLY slow database fault.
+func (s *Store) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// Exhaust takes every connection of the pool and holds it until Release:
+// the TEST-ONLY connection pool exhaustion fault, the way a leak of
+// connections never returned looks. It gives up after 5 seconds.
+func (s *Store) Exhaust() error {
+	s.mu.RLock()
+	db, n := s.db, len(s.held)
+	s.mu.RUnlock()
+	if db == nil {
+		return errors.New("store offline")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var conns []*sql.Conn
+	for range maxConns - n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return fmt.Errorf("exhaust the pool: %w", err)
+		}
+		conns = append(conns, c)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != db { // went offline meanwhile
+		for _, c := range conns {
+			c.Close()
+		}
+		return errors.New("store offline")
+	}
+	s.held = append(s.held, conns...)
+	return nil
+}
+
+// Release returns the connections Exhaust holds.
+func (s *Store) Release() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseLocked()
+	return nil
+}
+
+func (s *Store) releaseLocked() {
+	for _, c := range s.held {
+		c.Close()
+	}
+	s.held = nil
+}
+
 // Online opens the pool and creates the schema.
 func (s *Store) Online(ctx context.Context) error {
 	s.mu.Lock()
@@ -65,11 +144,11 @@ func (s *Store) Online(ctx context.Context) error {
 	if s.db != nil {
 		return nil
 	}
-	db, err := sql.Open("sqlite", "file:"+s.path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)")
-	if err != nil {
-		return err
-	}
-	db.SetMaxOpenConns(4)
+	db := sql.OpenDB(latencyConnector{
+		dsn:     "file:" + s.path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)",
+		latency: &s.latency,
+	})
+	db.SetMaxOpenConns(maxConns)
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS accounts (
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
 		owner TEXT NOT NULL,
@@ -79,6 +158,7 @@ func (s *Store) Online(ctx context.Context) error {
 		return fmt.Errorf("store %s: %w", s.path, err)
 	}
 	s.db = db
+	s.pool = checks.NewSQLPool(db, checks.SQLPoolOptions{Window: s.poolWindow})
 	return nil
 }
 
@@ -100,8 +180,9 @@ func (s *Store) Offline() error {
 	if s.db == nil {
 		return nil
 	}
+	s.releaseLocked()
 	err := s.db.Close()
-	s.db = nil
+	s.db, s.pool = nil, nil
 	return err
 }
 

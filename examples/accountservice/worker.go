@@ -41,7 +41,10 @@ func (w *worker) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		jctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		// A job waits at most 1s, so that a slow or exhausted pool does not
+		// take the worker past its stall period: that is readiness's
+		// business, not liveness's.
+		jctx, cancel := context.WithTimeout(ctx, time.Second)
 		if _, err := w.store.Count(jctx); err != nil {
 			w.log.Warn("worker: job failed", "error", err)
 		}

@@ -7,7 +7,9 @@
 // Dependencies and the machine:
 //
 //   - [NewSQL]: a database through the application's own *sql.DB (ping or
-//     query), observing the pool's saturation. Client libraries (Redis,
+//     query), observing the pool's saturation; [NewSQLPool]: the pool
+//     exhausted (every connection in use, requests waiting) over a
+//     window, from its Stats alone. Client libraries (Redis,
 //     AMQP, NATS, MQTT) have adapters in subpackages, so that this package
 //     stays standard-library only.
 //   - [NewTCP]: a TCP connection to an address can be opened.

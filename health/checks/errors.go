@@ -25,6 +25,9 @@ var (
 	// ErrEjected: a [Passive] checker saw too many failed requests and ejects
 	// the instance from readiness for its ejection time.
 	ErrEjected = errors.New("ejected")
+	// ErrPoolExhausted: an [SQLPool] saw every connection of the pool in
+	// use, with requests waiting for one, for longer than its window.
+	ErrPoolExhausted = errors.New("connection pool exhausted")
 	// ErrUnexpectedStatus: an HTTP check or probe got a status it does not
 	// accept.
 	ErrUnexpectedStatus = errors.New("unexpected status")

@@ -19,6 +19,8 @@ const (
 	MetricCheckLastSuccess        = "health_check_last_success_timestamp_seconds"
 	MetricCheckConsecutiveFailure = "health_check_consecutive_failures"
 	MetricCheckObservedValue      = "health_check_observed_value"
+	MetricCheckDegraded           = "health_check_degraded"
+	MetricCheckBaseline           = "health_check_baseline_seconds"
 	MetricProbeUp                 = "health_probe_up"
 	MetricProbeStatus             = "health_probe_status"
 )
@@ -45,9 +47,11 @@ type Options struct {
 
 // Collector is a prometheus.Collector exporting a [health.Monitor]'s state:
 //
-//	health_check_up{check,kind,critical}                 1 when the check is UP, 0 when DOWN (or not run yet)
+//	health_check_up{check,kind,critical}                 1 when the check is UP or DEGRADED, 0 when DOWN (or not run yet)
+//	health_check_degraded{check}                         1 when the check succeeds far slower than its normal (health.Baseline), else 0
+//	health_check_baseline_seconds{check}                 the normal duration its health.Baseline learned (absent without one or while warming up)
 //	health_check_duration_seconds{check}                 histogram of run durations
-//	health_check_transitions_total{check,to}             status changes, to="up" or "down"
+//	health_check_transitions_total{check,to}             status changes, to="up", "degraded" or "down"
 //	health_check_last_success_timestamp_seconds{check}   Unix time of the last success (absent before one)
 //	health_check_consecutive_failures{check}             failed runs since the last success
 //	health_check_observed_value{check,unit}              the value the check observed, if any
@@ -67,10 +71,11 @@ type Collector struct {
 
 	durations                                           *prometheus.HistogramVec
 	up, transitions, lastSuccess, consecFails, observed *prometheus.Desc
+	degraded, baseline                                  *prometheus.Desc
 	probeUp, probeStatus                                *prometheus.Desc
 
 	mu          sync.Mutex
-	transCounts map[string]*[2]uint64 // check -> [to up, to down]
+	transCounts map[string]*[3]uint64 // check -> transitions by the status changed to
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -117,7 +122,9 @@ func New(m *health.Monitor, opts Options) *Collector {
 		observed:    desc("check_observed_value", "The value the health check observed in its latest run, in its unit.", "check", "unit"),
 		probeUp:     desc("probe_up", "Whether the probe answers 200 (1: UP or DEGRADED) or 503 (0: DOWN).", "probe"),
 		probeStatus: desc("probe_status", "The probe's current status (1) among UP, DEGRADED and DOWN.", "probe", "status"),
-		transCounts: make(map[string]*[2]uint64),
+		degraded:    desc("check_degraded", "Whether the health check succeeds far slower than its learned normal (1) or not (0).", "check"),
+		baseline:    desc("check_baseline_seconds", "The normal duration of the health check learned by its baseline.", "check"),
+		transCounts: make(map[string]*[3]uint64),
 	}
 	// The Collector follows m for as long as both live: it is registered
 	// once, with the Monitor it exports.
@@ -130,13 +137,11 @@ func New(m *health.Monitor, opts Options) *Collector {
 			defer c.mu.Unlock()
 			n := c.transCounts[e.Result.Name]
 			if n == nil {
-				n = new([2]uint64)
+				n = new([3]uint64)
 				c.transCounts[e.Result.Name] = n
 			}
-			if e.To == health.StatusUp {
-				n[0]++
-			} else {
-				n[1]++
+			if int(e.To) < len(n) {
+				n[e.To]++
 			}
 		},
 	})
@@ -146,7 +151,7 @@ func New(m *health.Monitor, opts Options) *Collector {
 // Describe sends the descriptors of every metric the Collector exports.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.durations.Describe(ch)
-	for _, d := range []*prometheus.Desc{c.up, c.transitions, c.lastSuccess, c.consecFails, c.observed, c.probeUp, c.probeStatus} {
+	for _, d := range []*prometheus.Desc{c.up, c.transitions, c.lastSuccess, c.consecFails, c.observed, c.degraded, c.baseline, c.probeUp, c.probeStatus} {
 		ch <- d
 	}
 }
@@ -155,7 +160,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	all := c.m.Peek(health.All)
 	c.mu.Lock()
-	trans := make(map[string][2]uint64, len(c.transCounts))
+	trans := make(map[string][3]uint64, len(c.transCounts))
 	for name, n := range c.transCounts {
 		trans[name] = *n
 	}
@@ -163,13 +168,22 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for i := range all.Checks {
 		r := &all.Checks[i]
 		up := 0.0
-		if r.Status == health.StatusUp {
+		deg := 0.0
+		switch r.Status {
+		case health.StatusUp:
 			up = 1
+		case health.StatusDegraded:
+			up, deg = 1, 1
+		}
+		send(ch, c.degraded, prometheus.GaugeValue, deg, r.Name)
+		if r.Baseline > 0 {
+			send(ch, c.baseline, prometheus.GaugeValue, r.Baseline.Seconds(), r.Name)
 		}
 		send(ch, c.up, prometheus.GaugeValue, up, r.Name, r.Kinds.String(), strconv.FormatBool(r.Critical))
 		n := trans[r.Name]
-		send(ch, c.transitions, prometheus.CounterValue, float64(n[0]), r.Name, "up")
-		send(ch, c.transitions, prometheus.CounterValue, float64(n[1]), r.Name, "down")
+		send(ch, c.transitions, prometheus.CounterValue, float64(n[health.StatusUp]), r.Name, "up")
+		send(ch, c.transitions, prometheus.CounterValue, float64(n[health.StatusDegraded]), r.Name, "degraded")
+		send(ch, c.transitions, prometheus.CounterValue, float64(n[health.StatusDown]), r.Name, "down")
 		send(ch, c.consecFails, prometheus.GaugeValue, float64(r.ConsecutiveFailures), r.Name)
 		if !r.LastSuccess.IsZero() {
 			send(ch, c.lastSuccess, prometheus.GaugeValue,

@@ -100,10 +100,13 @@ health_check_up{check="db",critical="true",kind="liveness+readiness"} 0
 health_check_up{check="lazy",critical="true",kind="startup"} 0
 # HELP health_check_transitions_total Status changes of the health check, by the status changed to.
 # TYPE health_check_transitions_total counter
+health_check_transitions_total{check="cache",to="degraded"} 0
 health_check_transitions_total{check="cache",to="down"} 0
 health_check_transitions_total{check="cache",to="up"} 0
+health_check_transitions_total{check="db",to="degraded"} 0
 health_check_transitions_total{check="db",to="down"} 1
 health_check_transitions_total{check="db",to="up"} 1
+health_check_transitions_total{check="lazy",to="degraded"} 0
 health_check_transitions_total{check="lazy",to="down"} 0
 health_check_transitions_total{check="lazy",to="up"} 0
 # HELP health_probe_up Whether the probe answers 200 (1: UP or DEGRADED) or 503 (0: DOWN).

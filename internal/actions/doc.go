@@ -12,7 +12,7 @@
 //     [notify.Registry] of notifier kinds, and the kinds (webhook, slack,
 //     email, docker, exec, process).
 //   - outbox: the durable outbox. The [outbox.Planner] turns a flip into
-//     rows by the checks' [outbox.Rules]; the [outbox.Dispatcher] delivers
+//     rows by the flipping check's channels ([model.Routes]); the [outbox.Dispatcher] delivers
 //     them with retries and backoff. It declares the [outbox.Policy] it
 //     consults.
 //   - policy: the alert policy, [policy.Suppression] (dependencies,
@@ -29,7 +29,7 @@
 // Everything goes through the durable outbox of the store:
 //
 //  1. The Planner (a model.Planner) turns a flip into outbox rows, one per
-//     channel named in the check's Rules for the flip's new status. The
+//     channel named in the check's Routes for the flip's new status. The
 //     rows are written in the flip's own transaction, so a flip is never
 //     recorded without its notifications. The Policy (dependencies,
 //     maintenance windows, silences) is consulted first: it can drop a row

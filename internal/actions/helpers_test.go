@@ -10,6 +10,7 @@ import (
 var (
 	hooked    = actionstest.Hooked
 	pushCheck = actionstest.PushCheck
+	routed    = actionstest.Routed
 	waitUntil = actionstest.WaitUntil
 	quiet     = slog.New(slog.DiscardHandler)
 )

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/actions/notify"
-	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
@@ -116,13 +115,14 @@ func wantAnnounced(t *testing.T, rec *recorder, when string, want ...string) {
 	}
 }
 
+// named returns the i-th push check, named name, whose flips down and
+// back up go to "ops".
 func named(i int, name string) model.Check {
 	c := pushCheck(i)
 	c.Name = name
+	c.Routes = model.Routes{Down: []string{"ops"}, Up: []string{"ops"}}
 	return c
 }
-
-var upAndDown = outbox.Rules{Down: []string{"ops"}, Up: []string{"ops"}}
 
 // The policy's memory is written with the flips and survives a restart of
 // the watchdog on its SQLite store: a child whose down its parent absorbed
@@ -135,8 +135,7 @@ func TestPolicyMemorySurvivesRestart(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "vitals.db")
 			parent, child := named(1, "network"), named(2, "app")
-			cfg := Config{Rules: map[model.CheckID]outbox.Rules{parent.ID: upAndDown, child.ID: upAndDown},
-				Parents: map[model.CheckID][]model.CheckID{child.ID: {parent.ID}}}
+			cfg := Config{Parents: map[model.CheckID][]model.CheckID{child.ID: {parent.ID}}}
 			rec := &recorder{}
 			w := startSQLite(t, path, cfg, rec)
 			w.create(t, parent, child)
@@ -162,8 +161,7 @@ func TestPolicyMemorySurvivesRestart(t *testing.T) {
 	db := named(1, "db")
 	window := func() Config {
 		now := time.Now()
-		return Config{Rules: map[model.CheckID]outbox.Rules{db.ID: upAndDown},
-			Windows: []policy.Window{{Name: "db upgrade", Checks: []model.CheckID{db.ID}, Start: now.Add(time.Minute), End: now.Add(time.Hour)}}}
+		return Config{Windows: []policy.Window{{Name: "db upgrade", Checks: []model.CheckID{db.ID}, Start: now.Add(time.Minute), End: now.Add(time.Hour)}}}
 	}
 
 	t.Run("held down, recovery inside the window", func(t *testing.T) {
@@ -233,12 +231,11 @@ func TestDependencyDelayZero(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				parent := named(100, "network")
-				cfg := Config{Rules: map[model.CheckID]outbox.Rules{parent.ID: upAndDown}, Parents: map[model.CheckID][]model.CheckID{}}
+				cfg := Config{Parents: map[model.CheckID][]model.CheckID{}}
 				var children []model.Check
 				for i := range 3 {
 					c := named(i, fmt.Sprintf("app-%d", i))
 					children = append(children, c)
-					cfg.Rules[c.ID] = upAndDown
 					cfg.Parents[c.ID] = []model.CheckID{parent.ID}
 				}
 				rec := &recorder{}
@@ -285,25 +282,22 @@ func TestDeletingSilenceReleasesAtOnce(t *testing.T) {
 		silenced, recovers, windowed, twice := named(1, "api"), named(2, "worker"), named(3, "db"), named(4, "cache")
 		parent, child := named(5, "network"), named(6, "app")
 		now := time.Now()
-		cfg := Config{Rules: map[model.CheckID]outbox.Rules{}, Parents: map[model.CheckID][]model.CheckID{child.ID: {parent.ID}},
+		cfg := Config{Parents: map[model.CheckID][]model.CheckID{child.ID: {parent.ID}},
 			DependencyDelay: 30 * time.Second,
 			Windows:         []policy.Window{{Name: "nightly", Checks: []model.CheckID{windowed.ID}, Start: now, End: now.Add(2 * time.Hour)}}}
 		all := []model.Check{silenced, recovers, windowed, twice, parent, child}
-		for _, c := range all {
-			cfg.Rules[c.ID] = upAndDown
-		}
 		rec := &recorder{}
 		w := startSQLite(t, filepath.Join(dir, "vitals.db"), cfg, rec)
 		defer w.stop(t)
-		book, err := policy.OpenSilences(filepath.Join(dir, "silences.json"), w.sys.Suppression(), nil)
+		book, err := policy.NewSilences(context.Background(), w.st, w.sys.Suppression(), policy.SilencesOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sl, err := book.Add(policy.Silence{Name: "deploy", Checks: []model.CheckID{silenced.ID, recovers.ID, windowed.ID, twice.ID}, End: now.Add(time.Hour), Reason: "v2"})
+		sl, err := book.Add(context.Background(), policy.Silence{Name: "deploy", Checks: []model.CheckID{silenced.ID, recovers.ID, windowed.ID, twice.ID}, End: now.Add(time.Hour), Reason: "v2"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sl2, err := book.Add(policy.Silence{Name: "freeze", Checks: []model.CheckID{twice.ID}, End: now.Add(90 * time.Minute), Reason: "quarter end"})
+		sl2, err := book.Add(context.Background(), policy.Silence{Name: "freeze", Checks: []model.CheckID{twice.ID}, End: now.Add(90 * time.Minute), Reason: "quarter end"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +309,7 @@ func TestDeletingSilenceReleasesAtOnce(t *testing.T) {
 		synctest.Wait()
 		wantAnnounced(t, rec, "while silenced")
 
-		if err := book.Delete(sl.ID); err != nil {
+		if err := book.Delete(context.Background(), sl.ID); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second) // the store's writer lingers a millisecond: not the silence's hour

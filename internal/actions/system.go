@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,15 +20,19 @@ import (
 )
 
 // Config is everything about actions that the config file says, in the
-// form the System applies: specs decoded through the Registry, rules and
-// parents by check id (the loader resolves names).
+// form the System applies: specs decoded through the Registry, parents by
+// check id (the loader resolves names). Which channels a check's flips go
+// to is not here: every check carries its own (model.Check.Routes), which
+// the Planner reads from the flip.
 type Config struct {
 	// Notifiers are the channels by name.
 	Notifiers map[string]notify.Spec
+	// Storms are the channels' alert-storm protection, by name (the
+	// config loader fills in each kind's default, notify.StormFor); a
+	// channel not here has none.
+	Storms map[string]notify.Storm
 	// Processes are the commands the watchdog supervises.
 	Processes []supervise.Config
-	// Rules route each check's flips to channels.
-	Rules map[model.CheckID]outbox.Rules
 	// Parents lists each check's parents (dependencies).
 	Parents map[model.CheckID][]model.CheckID
 	// Windows are the maintenance windows.
@@ -49,9 +54,15 @@ type SystemOptions struct {
 	// decoded the channels with (see Registry). Default
 	// notify.NewRegistry(): the built-in kinds.
 	Registry *notify.Registry
-	// Deps for building channels (Processes and Raise are set by the
-	// System).
+	// Deps for building channels (Processes, Raise and Firing are set by
+	// the System).
 	Deps notify.Deps
+	// Checks lists the live checks with their current states (the daemon
+	// passes Engine.List); the System derives each channel's
+	// notify.Deps.Firing from it. Default none: channels are told nothing
+	// of the checks already down (an alertmanager channel then re-sends
+	// only what it sent since it was built).
+	Checks func() []model.CheckState
 	// Logger: default slog.Default().
 	Logger *slog.Logger
 }
@@ -68,16 +79,29 @@ type System struct {
 	disp  *outbox.Dispatcher
 	sup   *policy.Suppression
 	procs *supervise.Group
+	late  *LateNotices
 	opts  SystemOptions
 	log   *slog.Logger
 
-	mu    sync.Mutex
-	built map[string]builtChannel // reused across reloads when unchanged
+	mu      sync.Mutex
+	built   map[string]builtChannel // reused across reloads when unchanged
+	runCtx  context.Context         // set by Start, nil when stopped
+	running map[string]*runningChannel
+
+	certMu sync.Mutex
+	certs  map[model.CheckID]string // the certificate last announced, per check (cert.go)
 }
 
 type builtChannel struct {
 	spec notify.Spec
 	n    notify.Notifier
+}
+
+// runningChannel is the goroutine of a channel that is a notify.Runner.
+type runningChannel struct {
+	n      notify.Notifier
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // NewSystem returns a System over st's outbox with no channels yet.
@@ -90,7 +114,7 @@ func NewSystem(st store.Store, opts SystemOptions) *System {
 	if reg == nil {
 		reg = notify.NewRegistry()
 	}
-	s := &System{st: st, reg: reg, opts: opts, log: log, built: map[string]builtChannel{}}
+	s := &System{st: st, reg: reg, opts: opts, log: log, built: map[string]builtChannel{}, running: map[string]*runningChannel{}}
 	status := opts.Status
 	s.sup = policy.NewSuppression(func(id model.CheckID) (string, model.Status, bool) {
 		if status == nil {
@@ -102,12 +126,16 @@ func NewSystem(st store.Store, opts SystemOptions) *System {
 	s.sup.UseStore(st) // Recheck writes what it decides even before Restore
 	do := opts.Dispatcher
 	do.Policy = s.sup
+	if do.StatusURL == nil {
+		do.StatusURL = opts.Deps.StatusURL
+	}
 	if do.Logger == nil {
 		do.Logger = log
 	}
 	s.disp = outbox.NewDispatcher(st, notify.Channels{}, do)
 	s.sup.OnRelease(s.disp.ReleaseHeld) // a silence deleted releases what it held at once
-	s.plan = outbox.NewPlanner(nil, outbox.PlannerOptions{Policy: s.sup, Logger: log})
+	s.plan = outbox.NewPlanner(outbox.PlannerOptions{Policy: s.sup, Logger: log})
+	s.late = NewLateNotices(s.disp.Raise, s.sup.Quiet, opts.Dispatcher.Now, log)
 	s.procs = supervise.NewGroup(func(c supervise.Config) supervise.Options {
 		return supervise.Options{Logger: log, OnGaveUp: func(ps supervise.Status) {
 			if len(c.Alert) == 0 {
@@ -143,11 +171,16 @@ func (s *System) Dispatcher() *outbox.Dispatcher { return s.disp }
 // Suppression is the policy; the API sets silences with SetSilences.
 func (s *System) Suppression() *policy.Suppression { return s.sup }
 
+// Late announces checks becoming late to their Routes.Late channels:
+// register it with the engine as a listener, and Seed it with the
+// engine's checks once the engine started.
+func (s *System) Late() *LateNotices { return s.late }
+
 // Processes are the supervised processes.
 func (s *System) Processes() *supervise.Group { return s.procs }
 
 // Validate reports every problem of c without applying anything: invalid
-// processes or windows, rules naming unknown channels, self-parents.
+// processes or windows, self-parents, process notifiers naming no process.
 // (Each Spec was validated when decoded.)
 func Validate(c Config) error {
 	var errs []error
@@ -156,12 +189,6 @@ func Validate(c Config) error {
 	}
 	if err := policy.ValidateWindows(c.Windows); err != nil {
 		errs = append(errs, fmt.Errorf("maintenance%w", err))
-	}
-	known := func(n string) bool { _, ok := c.Notifiers[n]; return ok }
-	for id, r := range c.Rules {
-		if err := outbox.CheckRules(r, known); err != nil {
-			errs = append(errs, fmt.Errorf("check %s: %w", model.UniqueKey(id), err))
-		}
 	}
 	for id, ps := range c.Parents {
 		for _, p := range ps {
@@ -173,6 +200,11 @@ func Validate(c Config) error {
 	for name, sp := range c.Notifiers {
 		if p, ok := sp.(*notify.ProcessConfig); ok && !hasProcess(c.Processes, p.Name) {
 			errs = append(errs, fmt.Errorf("notifiers.%s: name: %w %q", name, notify.ErrNoSuchProcess, p.Name))
+		}
+	}
+	for name, s := range c.Storms {
+		if err := s.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("notifiers.%s.storm: %w", name, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -190,7 +222,7 @@ func hasProcess(ps []supervise.Config, name string) bool {
 // Apply makes c the running actions config. If c is invalid nothing
 // changes; otherwise processes are synced (unchanged ones keep running),
 // channels are built (unchanged ones are kept, with their restart
-// counters), then rules, parents and windows are swapped in.
+// counters), then parents and windows are swapped in.
 func (s *System) Apply(c Config) error {
 	if err := Validate(c); err != nil {
 		return err
@@ -222,6 +254,7 @@ func (s *System) Apply(c Config) error {
 				continue
 			}
 		}
+		deps.Firing = s.firing(name)
 		n, err := sp.Build(deps)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("notifiers.%s: %w", name, err))
@@ -240,9 +273,61 @@ func (s *System) Apply(c Config) error {
 	}
 	s.sup.SetDependencyDelay(c.DependencyDelay)
 	s.built = built
+	s.disp.SetStorms(c.Storms)
 	s.disp.SetChannels(ch)
-	s.plan.SetRules(c.Rules)
+	s.syncRunnersLocked()
 	return nil
+}
+
+// firing returns the notify.Deps.Firing of channel: the checks whose
+// status (down or flapping) is routed to it, whose last alert the policy
+// neither dropped nor holds.
+func (s *System) firing(channel string) func() []model.CheckState {
+	list := s.opts.Checks
+	if list == nil {
+		return nil
+	}
+	return func() []model.CheckState {
+		var out []model.CheckState
+		for _, cs := range list() {
+			st := cs.State.Status
+			if (st == model.StatusDown || st == model.StatusFlapping) &&
+				slices.Contains(cs.Check.Routes.For(model.StatusUp, st), channel) && !s.sup.FlipQuiet(cs.Check.ID) {
+				out = append(out, cs)
+			}
+		}
+		return out
+	}
+}
+
+// syncRunnersLocked makes the running notify.Runner goroutines those of
+// the built channels: a channel removed or replaced has its goroutine
+// stopped (and waited for), a new one started, while the System runs.
+func (s *System) syncRunnersLocked() {
+	for name, r := range s.running {
+		if b, ok := s.built[name]; ok && b.n == r.n && s.runCtx != nil {
+			continue
+		}
+		r.cancel()
+		<-r.done
+		delete(s.running, name)
+	}
+	if s.runCtx == nil {
+		return
+	}
+	for name, b := range s.built {
+		run, ok := b.n.(notify.Runner)
+		if !ok || s.running[name] != nil {
+			continue
+		}
+		ctx, cancel := context.WithCancel(s.runCtx)
+		r := &runningChannel{n: b.n, cancel: cancel, done: make(chan struct{})}
+		s.running[name] = r
+		go func() {
+			defer close(r.done)
+			run.Run(ctx)
+		}()
+	}
 }
 
 // Restore reloads the policy's memory from the store (which alerts a down
@@ -251,12 +336,43 @@ func (s *System) Apply(c Config) error {
 // alert. Call it before the engine starts, like Apply.
 func (s *System) Restore(ctx context.Context) error { return s.sup.Restore(ctx, s.st) }
 
-// Start starts the dispatcher.
-func (s *System) Start(ctx context.Context) error { return s.disp.Start(ctx) }
+// Start starts the dispatcher and the channels' own goroutines
+// (notify.Runner: the alertmanager kind's resends), which live until Stop
+// or until a reload removes or replaces their channel.
+func (s *System) Start(ctx context.Context) error {
+	if err := s.disp.Start(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runCtx = context.WithoutCancel(ctx)
+	s.syncRunnersLocked()
+	return nil
+}
 
-// Stop stops the dispatcher and the supervised processes, and blocks
-// until they have exited.
+// Stop stops the dispatcher, the channels' goroutines and the supervised
+// processes, and blocks until they have exited.
 func (s *System) Stop() {
+	s.late.Stop()
 	s.disp.Stop()
+	s.mu.Lock()
+	s.runCtx = nil
+	s.syncRunnersLocked()
+	s.mu.Unlock()
 	s.procs.Stop()
+}
+
+// TestChannel sends a test notification through the channel name as it
+// is built now (notify.SendTest, within timeout) and returns what its
+// receiver answered. It wraps outbox.ErrUnknownChannel when no channel
+// has that name, and notify.ErrActs for a channel that acts (a restart,
+// a command): nothing is run then.
+func (s *System) TestChannel(ctx context.Context, name string, timeout time.Duration) ([]string, error) {
+	s.mu.Lock()
+	b, ok := s.built[name]
+	s.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q", outbox.ErrUnknownChannel, name)
+	}
+	return notify.SendTest(ctx, b.spec, b.n, notify.Deps{}, name, timeout)
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/actions/notify"
-	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/actions/restart"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
@@ -66,7 +65,7 @@ func TestSystemEndToEnd(t *testing.T) {
 	}
 	defer sys.Stop()
 
-	c := pushCheck(0)
+	c := routed(0, model.Routes{Down: []string{"ops", "restart-worker"}})
 	fast := restart.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxRestarts: 2, Window: time.Hour}
 	cfg := Config{
 		Notifiers: map[string]notify.Spec{
@@ -77,7 +76,6 @@ func TestSystemEndToEnd(t *testing.T) {
 			{Name: "worker", Command: []string{"sleep", "3600"}, Restart: fast, Alert: []string{"ops"}},
 			{Name: "crasher", Command: []string{"sh", "-c", "exit 7"}, Restart: fast, Alert: []string{"ops"}},
 		},
-		Rules: map[model.CheckID]outbox.Rules{c.ID: {Down: []string{"ops", "restart-worker"}}},
 	}
 	if err := sys.Apply(cfg); err != nil {
 		t.Fatal(err)
@@ -106,10 +104,9 @@ func TestSystemEndToEnd(t *testing.T) {
 
 	// An invalid config changes nothing.
 	bad := cfg
-	bad.Rules = map[model.CheckID]outbox.Rules{c.ID: {Down: []string{"pager"}}}
 	bad.Notifiers = map[string]notify.Spec{"ops": &notify.WebhookConfig{URL: srv.URL}, "restart-worker": &notify.ProcessConfig{Name: "gone"}}
 	err := sys.Apply(bad)
-	for _, want := range []string{`actions.down[0]: unknown notifier "pager"`, `notifiers.restart-worker: name: no such supervised process "gone"`} {
+	for _, want := range []string{`notifiers.restart-worker: name: no such supervised process "gone"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("invalid config: %v, want %q", err, want)
 		}
@@ -126,7 +123,7 @@ func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := memstore.New(memstore.Options{}) // survives the "restart": the same store
 		defer st.Close()
-		c := pushCheck(0)
+		c := routed(0, model.Routes{Down: []string{"ops"}})
 		c.Schedule = model.Schedule{Period: time.Minute, Grace: time.Minute}
 		rec := &recorder{}
 		start := func() (*watchdog.Engine, *System) {
@@ -140,7 +137,7 @@ func TestDownWhileWatchdogWasDownIsAnnounced(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := sys.Apply(Config{Notifiers: map[string]notify.Spec{"ops": spec}, Rules: map[model.CheckID]outbox.Rules{c.ID: {Down: []string{"ops"}}}}); err != nil {
+			if err := sys.Apply(Config{Notifiers: map[string]notify.Spec{"ops": spec}}); err != nil {
 				t.Fatal(err)
 			}
 			eng = hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{sys.Planner()}, sys.Dispatcher())
@@ -214,7 +211,7 @@ func TestErrorsHideCheckIDs(t *testing.T) {
 	c := pushCheck(1)
 	sup := policy.NewSuppression(nil, 0)
 	for _, err := range []error{
-		Validate(Config{Rules: map[model.CheckID]outbox.Rules{c.ID: {Down: []string{"pager"}}}, Parents: map[model.CheckID][]model.CheckID{c.ID: {c.ID}}}),
+		Validate(Config{Parents: map[model.CheckID][]model.CheckID{c.ID: {c.ID}}}),
 		sup.SetParents(map[model.CheckID][]model.CheckID{c.ID: {c.ID}}),
 	} {
 		if err == nil || strings.Contains(err.Error(), c.ID.Secret()) || !strings.Contains(err.Error(), model.UniqueKey(c.ID)) {

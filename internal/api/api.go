@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/model"
@@ -22,6 +23,12 @@ type Engine interface {
 	Get(id model.CheckID) (model.CheckState, bool)
 	List() []model.CheckState
 	LookupSlug(pingKey, slug string) []model.CheckID
+	// Refs, Ref, Generation and Changes feed the list index
+	// (listindex.go).
+	Refs() ([]model.CheckRef, uint64)
+	Ref(id model.CheckID) (model.CheckRef, bool)
+	Generation() uint64
+	Changes(since uint64) (ids []model.CheckID, to uint64, ok bool)
 }
 
 // History is what the API reads from the store: a check's pings and flips,
@@ -49,7 +56,8 @@ type Options struct {
 	// Keys are the accepted API keys. With none, every request is answered
 	// 401: the API is closed until a key is configured.
 	Keys []Key
-	// Prefix is the path the handler is mounted at. Default "/api/v1/".
+	// Prefix is the path the handler is mounted at; the API version
+	// follows it ("/api/v1/", "/api/v2/", "/api/v3/"). Default "/api/".
 	Prefix string
 	// PingURL is the base of the ping URLs shown to read-write keys, such
 	// as "https://vitals.example.com/ping/"; its scheme and host are also
@@ -70,16 +78,44 @@ type Options struct {
 	// Silences keeps the silences served under /silences (GET, POST,
 	// DELETE /silences/{id}). Default nil: those endpoints answer 404.
 	Silences SilenceBook
+	// Channels lists the notification channels (the config's notifiers,
+	// healthchecks.io's integrations) for GET /channels/ and for the
+	// "channels" field of create and update. Default nil: none.
+	Channels func() []model.Channel
+	// TestChannel sends a test notification through the configured
+	// channel name and reports the outcome, for POST
+	// /channels/{id}/test; it must bound its own time. Default nil: that
+	// endpoint answers 404.
+	TestChannel func(ctx context.Context, name string) ChannelTest
+	// BadgeURLs returns the paths of a tag's badges ("*": every check) by
+	// format (svg, svg3, json, json3, shields, shields3), for GET
+	// /badges/; the API prefixes them with its origin. Default nil: the
+	// list is empty.
+	BadgeURLs func(tag string) map[string]string
+	// CheckBadgeURL returns the path of a check's own badge (the
+	// "badge_url" field). Default nil: the field is omitted.
+	CheckBadgeURL func(id model.CheckID) string
+	// Status reports whether the store answers, for GET /status/.
+	// Default nil: always OK.
+	Status func(ctx context.Context) error
 	// Logger receives store errors. Default slog.Default().
 	Logger *slog.Logger
+	// Now returns the current time, for the statuses and times shown
+	// (grace, ?seconds= of flips). Default time.Now.
+	Now func() time.Time
 }
 
 // Default limits.
 const (
 	DefaultMaxBodyBytes = 64 << 10
-	// DefaultLimit and MaxLimit bound the page size of list endpoints.
-	DefaultLimit = 100
-	MaxLimit     = 1000
+	// MaxLimit bounds ?limit, the opt-in page size of list endpoints.
+	MaxLimit = 1000
+	// MaxPings is how many pings GET /pings answers without ?limit (the
+	// newest; healthchecks.io's cap too).
+	MaxPings = 1000
+	// MaxFlips is how many flips GET /flips answers without ?limit (the
+	// newest, with next_cursor when there are more).
+	MaxFlips = 10_000
 )
 
 // Handler serves the JSON API. It is safe for concurrent use.
@@ -96,6 +132,12 @@ type Handler struct {
 
 	// ukeys caches unique keys (see keyIndex).
 	ukeys keyIndex
+	// list orders the checks for the list endpoints (see listIndex).
+	list listIndex
+
+	// testMu lets one channel test run at a time (TryLock: a second one
+	// is answered 429), so that a client cannot flood a chat room.
+	testMu sync.Mutex
 }
 
 // New returns a handler. See Options for what is required and the
@@ -105,7 +147,7 @@ func New(opts Options) *Handler {
 		panic("api.New: Options.Engine and Options.Store are required")
 	}
 	if opts.Prefix == "" {
-		opts.Prefix = "/api/v1/"
+		opts.Prefix = "/api/"
 	}
 	if !strings.HasSuffix(opts.Prefix, "/") {
 		opts.Prefix += "/"
@@ -115,6 +157,9 @@ func New(opts Options) *Handler {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	return &Handler{e: opts.Engine, st: opts.Store, opts: opts, log: opts.Logger, keys: apikey.NewSet(opts.Keys)}
 }

@@ -13,7 +13,9 @@ import (
 )
 
 // readBody reads the request body, at most Options.MaxBodyBytes (413
-// past it). A non-empty body must be application/json (415 otherwise).
+// past it); nil when empty. The Content-Type is not checked, as
+// healthchecks.io does not (its documented curl examples send JSON as a
+// form), but a charset other than UTF-8 is refused (415).
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
 	if err != nil {
@@ -27,20 +29,16 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
 	}
-	ct := r.Header.Get("Content-Type")
-	mt, params, err := mime.ParseMediaType(ct)
-	if ct == "" || err != nil || mt != "application/json" {
-		return nil, errorf(http.StatusUnsupportedMediaType,
-			fmt.Sprintf("content type %q: the body must be application/json", ct))
-	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, errorf(http.StatusUnsupportedMediaType,
-			fmt.Sprintf("charset %q: the body must be UTF-8", cs))
+	if _, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return nil, errorf(http.StatusUnsupportedMediaType,
+				fmt.Sprintf("charset %q: the body must be UTF-8", clipPath(cs)))
+		}
 	}
 	// encoding/json would quietly turn invalid UTF-8 in a string into
 	// U+FFFD: a name would not be what the client sent.
 	if !utf8.Valid(body) {
-		return nil, errorf(http.StatusBadRequest,
+		return nil, errorf(http.StatusBadRequest, "could not parse request body",
 			fmt.Sprintf("invalid UTF-8 at byte %d: the body must be UTF-8", invalidUTF8At(body)))
 	}
 	return body, nil
@@ -60,20 +58,48 @@ func invalidUTF8At(b []byte) int {
 }
 
 // decodeStrict decodes one JSON object from body into v: unknown fields,
-// trailing data and wrong types are errors naming the field.
+// trailing data and wrong types are errors naming the field. The error
+// is healthchecks.io's text where it has one, Vitals' in the details.
 func decodeStrict(body []byte, v any) *apiError {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return errorf(http.StatusBadRequest, "empty body: expected a JSON object")
+	if _, err := parseObject(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errorf(http.StatusBadRequest, jsonError(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errorf(http.StatusBadRequest, "invalid JSON: data after the object")
+		msg := jsonError(err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" && !strings.Contains(te.Field, ".") {
+			return errorf(http.StatusBadRequest, "json validation error: "+hcTypeError(te), msg)
+		}
+		return errorf(http.StatusBadRequest, msg)
 	}
 	return nil
+}
+
+// hcTypeError is healthchecks.io's text for a value of the wrong type:
+// "timeout is not a number", "an item in 'unique' is not a string".
+func hcTypeError(te *json.UnmarshalTypeError) string {
+	field := te.Field
+	kind := te.Type.Kind().String()
+	if field == "unique" && kind == "string" {
+		return "an item in 'unique' is not a string"
+	}
+	switch kind {
+	case "string":
+		return field + " is not a string"
+	case "bool":
+		return field + " is not a boolean"
+	case "slice", "array":
+		if field == "tags" {
+			return field + " is not a string"
+		}
+		return field + " is not an array"
+	case "struct", "map":
+		return field + " is not an object"
+	default:
+		return field + " is not a number"
+	}
 }
 
 // jsonError turns encoding/json's errors into messages for API users.
@@ -119,4 +145,31 @@ func jsonType(kind string) string {
 	default:
 		return "a number"
 	}
+}
+
+// jsonKind names the JSON type of a value, for error messages.
+func jsonKind(b []byte) string {
+	switch c := firstByte(b); {
+	case c == '"':
+		return "string"
+	case c == '[':
+		return "array"
+	case c == '{':
+		return "object"
+	case c == 't' || c == 'f':
+		return "bool"
+	case c == 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+func firstByte(b []byte) byte {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c
+		}
+	}
+	return 0
 }

@@ -1,34 +1,41 @@
-// Package api is the watchdog's JSON management API, mounted under
-// /api/v1/: list, get, create, update, pause, resume and delete checks, and
-// read a check's pings and flips. Its shape follows healthchecks.io's
-// Management API v3 where that is cheap (field names name, slug, tags, desc,
-// timeout, grace, schedule, tz, manual_resume, methods, status, last_ping,
-// next_ping, n_pings, ping_url, unique_key), so its users feel at home;
-// docs/api.md lists every endpoint and every difference.
+// Package api is the watchdog's JSON management API: healthchecks.io's
+// Management API in its three versions, /api/v1/, /api/v2/ and /api/v3/,
+// served by one Handler mounted at /api/ (the version comes from the path).
+// Check objects are healthchecks.io's Check.to_dict(readonly, v) field for
+// field (tags as one string, whole seconds, its time format, its keyword
+// filters, channels), with Vitals' own fields alongside; docs/api.md lists
+// every endpoint and has the compatibility table.
 //
-//	GET    /api/v1/checks                 list (?limit, ?cursor, ?tag, ?slug)
-//	POST   /api/v1/checks                 create            (read-write key)
-//	GET    /api/v1/checks/{key}           get one (UUID or unique_key)
-//	POST   /api/v1/checks/{uuid}          update, partial   (read-write key; PATCH too)
-//	DELETE /api/v1/checks/{uuid}          delete            (read-write key)
-//	POST   /api/v1/checks/{uuid}/pause    pause             (read-write key)
-//	POST   /api/v1/checks/{uuid}/resume   resume            (read-write key)
-//	GET    /api/v1/checks/{key}/pings     pings, newest first (?limit, ?cursor)
-//	GET    /api/v1/checks/{key}/flips     flips, newest first (?limit, ?cursor)
+//	GET    /checks/                     list (?tag, ?slug; opt-in ?limit, ?cursor, ?name, ?name_prefix, ?status)
+//	GET    /counts                      how many checks by status (Vitals' own; the list's filters)
+//	POST   /checks/                     create, or with "unique" update (read-write key)
+//	GET    /checks/{key}                get one (UUID or unique_key)
+//	POST   /checks/{key}                update, partial (read-write key; PATCH too)
+//	DELETE /checks/{key}                delete (read-write key)
+//	POST   /checks/{key}/pause          pause (read-write key)
+//	POST   /checks/{key}/resume         resume (read-write key)
+//	GET    /checks/{key}/pings/         pings, newest first (read-write key)
+//	GET    /checks/{key}/pings/{n}/body a ping's body, text/plain (read-write key)
+//	GET    /checks/{key}/flips/         flips (?seconds, ?start, ?end)
+//	GET    /channels/                   notification channels (read-write key)
+//	POST   /channels/{id}/test          send a test notification (read-write key)
+//	GET    /badges/                     badge URLs by tag
+//	GET    /status/                     "OK" when the store answers (no key)
 //
-// Authentication: every request carries an API key in X-Api-Key (as
-// healthchecks.io) or Authorization: Bearer. Keys are read-only or
-// read-write, compared in constant time against every configured key. A
-// read-only key never sees a check's UUID (its ping secret) nor its ping
-// key: it sees unique_key instead, a SHA-1 of the UUID, and addresses checks
-// by it.
+// The versions differ as healthchecks.io's do: v1 reports a running check
+// as "started"; v1 and v2 derive a slug from a name given without one.
 //
-// Errors are JSON, {"error": "...", "details": ["...", ...]}, with 400 (bad
-// JSON, failed validation: every problem in details), 401 (no or unknown
-// key), 403 (read-only key on a write), 404, 405, 409 (a definition owned by
-// the config file, or a slug already used under the same ping key), 413
-// (body over Options.MaxBodyBytes), 415 (a body that is not
-// application/json) and 503 (the store could not be written).
+// Authentication: an API key in X-Api-Key (as healthchecks.io),
+// Authorization: Bearer, or "api_key" in a POST body. Keys are read-only
+// or read-write, compared in constant time against every configured key.
+// A read-only key never sees a check's UUID (its ping secret), ping key,
+// URLs or channels: it sees unique_key, and addresses checks by it.
+//
+// Errors are JSON, {"error": "...", "details": ["...", ...]}: error is
+// healthchecks.io's text where it has one ("missing api key", "wrong api
+// key", "could not parse request body", "check is not paused", ...),
+// details Vitals' explanation. Unknown body fields are a 400 (a Vitals
+// hardening; healthchecks.io ignores them).
 //
 // Checks defined in the config file (Source "config") are read-only through
 // the API: updating or deleting them answers 409, since the next reload

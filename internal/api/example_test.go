@@ -11,7 +11,8 @@ import (
 	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
-// The daemon mounts the handler under /api/v1/ with its keys; a client
+// The daemon mounts the handler under /api/ (it serves /api/v1/, /api/v2/
+// and /api/v3/) with its keys; a client
 // creates a check with a read-write key.
 func Example() {
 	st := memstore.New(memstore.Options{})
@@ -41,5 +42,5 @@ func Example() {
 	fmt.Print(rec.Code, " ", rec.Body)
 	// Output:
 	// 201
-	// 403 {"error":"read-only API key: DELETE needs a read-write key"}
+	// 401 {"error":"wrong api key","details":["read-only API key: DELETE /checks/{key} needs a read-write key"]}
 }

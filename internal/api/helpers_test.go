@@ -2,8 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -48,7 +46,7 @@ func newFixture(t *testing.T, opts api.Options) *fixture {
 		opts.Keys = []api.Key{{Name: "ops", Secret: rwKey}, {Name: "dash", Secret: roKey, ReadOnly: true}}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.New(opts))
+	mux.Handle("/api/", api.New(opts))
 	mux.Handle("/ping/", ping.New(e, ping.Options{}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
@@ -128,9 +126,4 @@ func storeFlipQuery() store.FlipQuery { return store.FlipQuery{Limit: 100} }
 // configless is a valid push check created directly in the engine.
 func configless(name string) model.Check {
 	return model.Check{Name: name, Kind: model.KindPush}
-}
-
-func uniqueKeyOf(id string) string {
-	sum := sha1.Sum([]byte(id))
-	return hex.EncodeToString(sum[:])
 }

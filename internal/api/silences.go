@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,11 +15,13 @@ import (
 )
 
 // SilenceBook is where the API keeps silences; *policy.Silences
-// implements it.
+// implements it (in the store: every replica sees them).
 type SilenceBook interface {
-	List() []policy.Silence
-	Add(policy.Silence) (policy.Silence, error)
-	Delete(id uuid.UUID) error
+	List(ctx context.Context) ([]policy.Silence, error)
+	// Add's refusals wrap policy.ErrInvalidSilence; its other errors
+	// are the store's.
+	Add(ctx context.Context, s policy.Silence) (policy.Silence, error)
+	Delete(ctx context.Context, id uuid.UUID) error
 }
 
 var _ SilenceBook = (*policy.Silences)(nil)
@@ -34,6 +37,8 @@ type silenceInput struct {
 	End      *time.Time `json:"end"`
 	Duration *int64     `json:"duration"`
 	Reason   string     `json:"reason"`
+	// APIKey is read by the authentication, not here.
+	APIKey any `json:"api_key"`
 }
 
 // silenceOutput names checks by unique_key only: a silence list is readable
@@ -64,10 +69,15 @@ func silenceOut(s policy.Silence, now time.Time) silenceOutput {
 }
 
 // listSilences: GET /silences, the silences that have not ended.
-func (h *Handler) listSilences(q *request, _ string) *apiError {
+func (h *Handler) listSilences(q *request, _ []string) *apiError {
+	list, err := h.opts.Silences.List(q.r.Context())
+	if err != nil {
+		h.log.Error("api: reading the silences", "err", err)
+		return errorf(http.StatusServiceUnavailable, "could not read the silences")
+	}
 	now := time.Now()
 	out := []silenceOutput{}
-	for _, s := range h.opts.Silences.List() {
+	for _, s := range list {
 		out = append(out, silenceOut(s, now))
 	}
 	writeJSON(q.w, http.StatusOK, map[string]any{"silences": out})
@@ -75,13 +85,12 @@ func (h *Handler) listSilences(q *request, _ string) *apiError {
 }
 
 // createSilence: POST /silences.
-func (h *Handler) createSilence(q *request, _ string) *apiError {
-	body, aerr := h.readBody(q.w, q.r)
-	if aerr != nil {
-		return aerr
+func (h *Handler) createSilence(q *request, _ []string) *apiError {
+	if q.body == nil {
+		return errorf(http.StatusBadRequest, "empty body: expected a JSON object")
 	}
 	var in silenceInput
-	if aerr := decodeStrict(body, &in); aerr != nil {
+	if aerr := decodeStrict(q.body, &in); aerr != nil {
 		return aerr
 	}
 	s := policy.Silence{Name: model.Truncate(in.Name, 200), Tags: in.Tags, Reason: model.Truncate(in.Reason, model.MaxReasonLen),
@@ -120,21 +129,25 @@ func (h *Handler) createSilence(q *request, _ string) *apiError {
 	if len(details) > 0 {
 		return &apiError{Status: http.StatusBadRequest, Message: "invalid silence", Details: details}
 	}
-	created, err := h.opts.Silences.Add(s)
-	if err != nil {
+	created, err := h.opts.Silences.Add(q.r.Context(), s)
+	if errors.Is(err, policy.ErrInvalidSilence) {
 		return &apiError{Status: http.StatusBadRequest, Message: "invalid silence", Details: strings.Split(err.Error(), "\n")}
+	}
+	if err != nil {
+		h.log.Error("api: saving a silence", "err", err)
+		return errorf(http.StatusServiceUnavailable, "could not save the silence")
 	}
 	writeJSON(q.w, http.StatusCreated, silenceOut(created, time.Now()))
 	return nil
 }
 
 // deleteSilence: DELETE /silences/{id}.
-func (h *Handler) deleteSilence(q *request, key string) *apiError {
-	id, err := uuid.Parse(key)
+func (h *Handler) deleteSilence(q *request, args []string) *apiError {
+	id, err := uuid.Parse(args[0])
 	if err != nil {
 		return errorf(http.StatusNotFound, "silence not found")
 	}
-	if err := h.opts.Silences.Delete(id); err != nil {
+	if err := h.opts.Silences.Delete(q.r.Context(), id); err != nil {
 		if errors.Is(err, policy.ErrSilenceNotFound) {
 			return errorf(http.StatusNotFound, "silence not found")
 		}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -9,12 +10,17 @@ import (
 	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/api"
 	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/store/sqlite"
 )
 
 func TestSilences(t *testing.T) {
 	sup := policy.NewSuppression(func(model.CheckID) (string, model.Status, bool) { return "", "", false }, 0)
-	path := filepath.Join(t.TempDir(), "silences.json")
-	book, err := policy.OpenSilences(path, sup, nil)
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "vitals.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	book, err := policy.NewSilences(context.Background(), st, sup, policy.SilencesOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,14 +50,17 @@ func TestSilences(t *testing.T) {
 	if r.code != 200 || !strings.Contains(r.body, id) {
 		t.Fatalf("list: %d %s", r.code, r.body)
 	}
-	if r = f.do(t, "POST", "/api/v1/silences", roKey, `{"duration":60}`); r.code != http.StatusForbidden {
+	if r = f.do(t, "POST", "/api/v1/silences", roKey, `{"duration":60}`); r.code != http.StatusUnauthorized {
 		t.Errorf("read-only create: %d %s", r.code, r.body)
 	}
 
-	// Durable: a new book over the same file has it.
-	book2, err := policy.OpenSilences(path, sup, nil)
-	if err != nil || len(book2.List()) != 1 {
-		t.Fatalf("reopened: %v %v", book2.List(), err)
+	// Kept in the store: a new book over it (a replica) has it.
+	book2, err := policy.NewSilences(context.Background(), st, sup, policy.SilencesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := book2.List(context.Background()); err != nil || len(l) != 1 || l[0].ID.String() != id {
+		t.Fatalf("another book: %v %v", l, err)
 	}
 
 	// Bad input, each with its reason.
@@ -79,6 +88,15 @@ func TestSilences(t *testing.T) {
 	}
 	if r = f.do(t, "GET", "/api/v1/silences", rwKey, ""); r.body != `{"silences":[]}`+"\n" {
 		t.Errorf("after delete: %s", r.body)
+	}
+
+	// The store failing is the server's trouble (503), never a 400.
+	st.Close()
+	if r = f.do(t, "POST", "/api/v1/silences", rwKey, `{"duration":60}`); r.code != http.StatusServiceUnavailable {
+		t.Errorf("create, store closed: %d %s", r.code, r.body)
+	}
+	if r = f.do(t, "GET", "/api/v1/silences", rwKey, ""); r.code != http.StatusServiceUnavailable {
+		t.Errorf("list, store closed: %d %s", r.code, r.body)
 	}
 }
 

@@ -4,15 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/actions/policy"
+	"github.com/vitals-go/vitals/internal/clip"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
@@ -78,9 +81,46 @@ func (o LoadOptions) notifiers() Notifiers {
 	return o.Notifiers
 }
 
+// NotifierOptions are the keys a notifier takes beside its one kind key
+// (`ops: {id: ..., webhook: {...}}`), decoded strictly like the rest of
+// the file. A key added here is known to the loader at once: the kind is
+// whichever key is not one of these.
+type NotifierOptions struct {
+	// ID pins the channel's id (a UUID), as healthchecks.io's API shows
+	// it and its clients store it: set it to keep the id a channel had
+	// elsewhere (an import) or across a rename. Unique across notifiers.
+	// Default: DeriveChannelID of the installation's secret and the
+	// notifier's name.
+	ID string `yaml:"id"`
+	// Template is the text/template the notifier's messages are rendered
+	// with (kinds that send text: slack, email, url), checked at load
+	// with a sample rendering of every event; docs/actions.md lists its
+	// data. Default "": the default text of each event.
+	Template string `yaml:"template"`
+	// Storm sets the channel's alert-storm protection: beyond Threshold
+	// notifications within Window, the rest are sent as digests (see
+	// notify.Storm). Default: notify.StormFor the kind (ten a minute for
+	// the kinds that tell people, none for webhook and for the actions
+	// docker, exec and process, which refuse it). `threshold: 0` turns it
+	// off.
+	Storm *StormOptions `yaml:"storm"`
+}
+
+// StormOptions are a notifier's `storm:` key.
+type StormOptions struct {
+	// Threshold: notifications sent one by one within Window; 0 off.
+	// Default notify.DefaultStorm's.
+	Threshold *int `yaml:"threshold"`
+	// Window: default notify.DefaultStorm's (1m).
+	Window Duration `yaml:"window"`
+}
+
+var notifierOptionsType = reflect.TypeOf(NotifierOptions{})
+
 // notifiers decodes the notifiers section: a mapping of channel name to a
-// mapping with one key, the kind, whose value is decoded strictly into the
-// kind's spec (the loader's Notifiers) and validated.
+// mapping of one kind key, whose value is decoded strictly into the kind's
+// spec (the loader's Notifiers) and validated, and the NotifierOptions
+// keys beside it.
 func (l *loader) notifiers(c *Config) map[string]notify.Spec {
 	n := &c.Notifiers
 	if n.IsZero() || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
@@ -95,19 +135,19 @@ func (l *loader) notifiers(c *Config) map[string]notify.Spec {
 	}
 	reg := l.kinds
 	specs := map[string]notify.Spec{}
+	ids := map[uuid.UUID]string{} // pinned id → the notifier that pins it
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		name, v := n.Content[i].Value, n.Content[i+1]
 		path := "notifiers." + name
 		if v.Kind == yaml.AliasNode && v.Alias != nil {
 			v = v.Alias
 		}
-		if v.Kind != yaml.MappingNode || len(v.Content) != 2 {
+		if v.Kind != yaml.MappingNode {
 			l.errorf(path, "expected one kind: %s: {...}", strings.Join(reg.Kinds(), ", "))
 			continue
 		}
-		kind, body := v.Content[0].Value, v.Content[1]
-		if !reg.Has(kind) {
-			l.errs = append(l.errs, &Error{File: l.file, Line: v.Content[0].Line, Path: path + "." + kind, Msg: "unknown notifier kind (known: " + strings.Join(reg.Kinds(), ", ") + ")"})
+		kind, body, opts, ok := l.notifierKeys(v, path)
+		if !ok {
 			continue
 		}
 		path += "." + kind
@@ -131,9 +171,152 @@ func (l *loader) notifiers(c *Config) map[string]notify.Spec {
 			l.subErrors(path, err)
 			continue
 		}
+		if opts != nil && !l.notifierOptions(c, name, kind, spec, opts, ids) {
+			continue
+		}
 		specs[name] = spec
+		if _, set := c.actions.Storms[name]; !set {
+			if s := notify.StormFor(kind, spec); s.Enabled() {
+				if c.actions.Storms == nil {
+					c.actions.Storms = map[string]notify.Storm{}
+				}
+				c.actions.Storms[name] = s
+			}
+		}
+		if c.notifierKinds == nil {
+			c.notifierKinds = map[string]string{}
+		}
+		c.notifierKinds[name] = kind
 	}
 	return specs
+}
+
+// notifierKeys splits the notifier mapping v into its kind (the one key
+// that is not a NotifierOptions field) with the kind's body, and a
+// mapping of the option keys (nil when there are none). ok is false when
+// it recorded an error.
+func (l *loader) notifierKeys(v *yaml.Node, path string) (kind string, body, opts *yaml.Node, ok bool) {
+	reg := l.kinds
+	var kinds []*yaml.Node // key, value pairs that are not options
+	for j := 0; j+1 < len(v.Content); j += 2 {
+		k := v.Content[j]
+		if _, isOpt := fieldByTag(notifierOptionsType, k.Value); isOpt {
+			if opts == nil {
+				opts = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column}
+			}
+			opts.Content = append(opts.Content, k, v.Content[j+1])
+			continue
+		}
+		kinds = append(kinds, k, v.Content[j+1])
+	}
+	known := strings.Join(reg.Kinds(), ", ")
+	switch {
+	case len(kinds) == 0:
+		l.errorf(path, "expected one kind: %s: {...}", known)
+		return "", nil, nil, false
+	case len(kinds) > 2:
+		// Name the keys that are no kind; several kinds is its own error.
+		var nkinds int
+		for j := 0; j < len(kinds); j += 2 {
+			if reg.Has(kinds[j].Value) {
+				nkinds++
+				continue
+			}
+			l.errs = append(l.errs, &Error{File: l.file, Line: kinds[j].Line, Path: path + "." + kinds[j].Value,
+				Msg: "unknown field (a notifier has one kind: " + known + "; and may set " + strings.Join(optionKeys(), ", ") + ")"})
+		}
+		if nkinds > 1 {
+			l.errorf(path, "has several kinds: a notifier has exactly one")
+		}
+		return "", nil, nil, false
+	}
+	if !reg.Has(kinds[0].Value) {
+		l.errs = append(l.errs, &Error{File: l.file, Line: kinds[0].Line, Path: path + "." + kinds[0].Value, Msg: "unknown notifier kind (known: " + known + ")"})
+		return "", nil, nil, false
+	}
+	return kinds[0].Value, kinds[1], opts, true
+}
+
+// optionKeys returns the keys of NotifierOptions.
+func optionKeys() []string {
+	var out []string
+	for i := range notifierOptionsType.NumField() {
+		tag, _, _ := strings.Cut(notifierOptionsType.Field(i).Tag.Get("yaml"), ",")
+		out = append(out, tag)
+	}
+	return out
+}
+
+// notifierOptions decodes and checks the option keys of the notifier
+// name (opts, a mapping) and records them on c, or on spec (of kind).
+// ids holds the ids pinned so far, by notifier. It reports whether they
+// were valid.
+func (l *loader) notifierOptions(c *Config, name, kind string, spec notify.Spec, opts *yaml.Node, ids map[uuid.UUID]string) bool {
+	path := "notifiers." + name
+	nerr := len(l.errs)
+	var o NotifierOptions
+	l.walk(opts, notifierOptionsType, path)
+	if err := opts.Decode(&o); err != nil {
+		l.yamlError(err)
+	}
+	if len(l.errs) > nerr {
+		return false
+	}
+	if o.ID != "" {
+		id, err := uuid.Parse(o.ID)
+		switch {
+		case err != nil || len(o.ID) != 36:
+			l.errorf(path+".id", "%q is not a UUID (8-4-4-4-12 hex digits)", clip.Text(o.ID, 60))
+		case id == uuid.Nil:
+			l.errorf(path+".id", "must be a non-nil UUID")
+		case ids[id] != "":
+			l.errorf(path+".id", "%s is also the id of notifiers.%s", id, ids[id])
+		default:
+			ids[id] = name
+			if c.notifierIDs == nil {
+				c.notifierIDs = map[string]uuid.UUID{}
+			}
+			c.notifierIDs[name] = id
+		}
+	}
+	if o.Template != "" {
+		t, ok := spec.(notify.Templater)
+		if !ok {
+			l.errorf(path+".template", "the %s kind sends no text for people: it takes no template", kind)
+		} else if _, err := notify.ParseTemplate(o.Template); err != nil {
+			l.errorf(path+".template", "%v", err)
+		} else {
+			t.SetTemplate(o.Template)
+		}
+	}
+	if o.Storm != nil {
+		l.stormOption(c, name, kind, *o.Storm)
+	}
+	return len(l.errs) == nerr
+}
+
+// stormOption checks the notifier name's `storm:` and records it on c.
+func (l *loader) stormOption(c *Config, name, kind string, o StormOptions) {
+	path := "notifiers." + name + ".storm"
+	s := notify.DefaultStorm
+	if o.Threshold != nil {
+		s.Threshold = *o.Threshold
+	}
+	if o.Window != 0 {
+		s.Window = o.Window.D()
+	}
+	if slices.Contains(model.ActionKinds, kind) {
+		l.errorf(path, "not for %s: an action (%s) acts on every check it is asked to, one by one; a digest would skip the restarts", kind, strings.Join(model.ActionKinds, ", "))
+		return
+	}
+	if err := s.Validate(); err != nil {
+		l.subErrors(path, err)
+		return
+	}
+	if c.actions.Storms == nil {
+		c.actions.Storms = map[string]notify.Storm{}
+	}
+	c.actions.Storms[name] = s // a zero threshold: off, and no default either
 }
 
 // subErrors records errors of the form "field: message" under path.
@@ -153,7 +336,8 @@ func (l *loader) subErrors(path string, err error) {
 }
 
 // buildActions resolves the actions part of the config, once the checks
-// are built (rules and parents name checks).
+// are built (parents name checks), and checks that every check's actions
+// name configured notifiers.
 func (l *loader) buildActions(c *Config) {
 	nerr := len(l.errs)
 	specs := l.notifiers(c)
@@ -163,7 +347,7 @@ func (l *loader) buildActions(c *Config) {
 			ids[cc.Name] = idOf(cc)
 		}
 	}
-	a := actions.Config{Notifiers: specs, Processes: c.Processes, Rules: map[model.CheckID]outbox.Rules{}, Parents: map[model.CheckID][]model.CheckID{}, DependencyDelay: c.DependencyDelay.D()}
+	a := actions.Config{Notifiers: specs, Storms: c.actions.Storms, Processes: c.Processes, Parents: map[model.CheckID][]model.CheckID{}, DependencyDelay: c.DependencyDelay.D()}
 	procs := map[string]int{}
 	for i, p := range c.Processes {
 		path := fmt.Sprintf("processes[%d]", i)
@@ -176,6 +360,7 @@ func (l *loader) buildActions(c *Config) {
 		procs[p.Name] = i
 	}
 	known := func(name string) bool { _, ok := specs[name]; return ok }
+	l.checkChannelSet("pings.channels", *c.Pings.Channels, known)
 	for i, cc := range c.Checks {
 		path := fmt.Sprintf("checks[%d]", i)
 		id, ok := ids[cc.Name]
@@ -183,10 +368,9 @@ func (l *loader) buildActions(c *Config) {
 			continue
 		}
 		if cc.Actions != nil {
-			if err := outbox.CheckRules(*cc.Actions, known); err != nil {
+			if err := outbox.CheckRoutes(*cc.Actions, known); err != nil {
 				l.subErrors(path, err)
 			}
-			a.Rules[id] = *cc.Actions
 		}
 		for j, p := range cc.Parents {
 			pid, ok := ids[p]

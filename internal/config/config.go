@@ -1,10 +1,10 @@
 package config
 
 import (
+	"github.com/google/uuid"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vitals-go/vitals/internal/actions"
-	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/actions/supervise"
 	"github.com/vitals-go/vitals/internal/apikey"
 	"github.com/vitals-go/vitals/internal/model"
@@ -29,8 +29,9 @@ type Config struct {
 
 	// Notifiers are the notification and action channels by name, each
 	// `name: {kind: {...}}` with kind one of LoadOptions.Notifiers' kinds
-	// (by default webhook, slack, email, docker, exec, process). Decoded by Load
-	// into Actions(ids).Notifiers.
+	// (by default webhook, slack, email, docker, exec, process), and
+	// beside it the keys of NotifierOptions (`id`). Decoded by Load into
+	// Actions(ids).Notifiers and Channels(ids).
 	Notifiers yaml.Node `yaml:"notifiers"`
 	// Processes are commands the watchdog starts and supervises (restarted
 	// by a "process" notifier).
@@ -43,6 +44,8 @@ type Config struct {
 	DependencyDelay Duration `yaml:"dependency_delay"`
 	// StatusPage configures /status/.
 	StatusPage StatusPage `yaml:"status_page"`
+	// Metrics configures /metrics.
+	Metrics Metrics `yaml:"metrics"`
 
 	// checks are the model checks built from Checks by validation;
 	// actions the resolved actions config.
@@ -53,6 +56,10 @@ type Config struct {
 	// derived maps the provisional id of each check that sets none (its
 	// LegacyCheckID) to its name, see IDs.
 	derived map[model.CheckID]string
+	// notifierKinds is the kind of each notifier, by name; notifierIDs
+	// the ids the notifiers that set one pin (NotifierOptions.ID).
+	notifierKinds map[string]string
+	notifierIDs   map[string]uuid.UUID
 }
 
 // Server is the daemon's HTTP server.
@@ -100,11 +107,12 @@ type Server struct {
 	WriteTimeout Duration `yaml:"write_timeout"`
 }
 
-// Store says where state is kept.
+// Store says where state is kept: in SQLite (the default) or, when
+// Postgres is set, in PostgreSQL. Setting both is an error.
 type Store struct {
 	SQLite SQLite `yaml:"sqlite"`
-	// Postgres is reserved for the PostgreSQL store (several replicas,
-	// SPEC §5); setting it is an error until then.
+	// Postgres, when set, keeps the state in PostgreSQL instead of the
+	// SQLite file (SPEC §5).
 	Postgres *Postgres `yaml:"postgres"`
 }
 
@@ -117,9 +125,18 @@ type SQLite struct {
 	Path string `yaml:"path"`
 }
 
-// Postgres is the PostgreSQL store (not yet available).
+// Postgres is the PostgreSQL store.
 type Postgres struct {
+	// DSN is the pgx (libpq) connection string: a URL
+	// postgres://user:password@host:port/database?sslmode=verify-full or
+	// key=value pairs; TLS and authentication as libpq. It is a secret:
+	// take it from the environment (dsn: ${VITALS_PG_DSN}); it is never
+	// logged nor quoted in an error. Required.
 	DSN string `yaml:"dsn"`
+	// LeaseTTL is how long a replica will own its checks without renewing
+	// its lease (several replicas, issue 12). Parsed and validated, not
+	// used yet. Default 10s.
+	LeaseTTL Duration `yaml:"lease_ttl"`
 }
 
 // APIKey is one key of the JSON API (and POST /-/reload).
@@ -151,6 +168,13 @@ type Pings struct {
 	// AutoCreate lets a ping to /ping/<ping_key>/<unknown-slug>?create=1
 	// create a push check (period and grace from defaults). Default false.
 	AutoCreate bool `yaml:"auto_create"`
+	// Channels are the channels of the checks such a ping creates (their
+	// Routes: every flip down, up and flapping goes to each), resolved
+	// against the notifiers in force when the check is created: "*" every
+	// notifier that is not an action (docker, exec, process: an action must
+	// be named), "" none, or a list of notifier names. Default "*", as
+	// healthchecks.io's auto-provisioning assigns every integration.
+	Channels *ChannelSet `yaml:"channels"`
 	// KeepLegacyIDs keeps the id (and so the ping URL) of a config check
 	// that sets none and already has the LegacyCheckID of its name in
 	// the store, from a version that derived ids from names alone; the
@@ -247,8 +271,10 @@ type Check struct {
 	Thresholds *Thresholds `yaml:"thresholds"`
 
 	// Actions name the notifiers told (or acting) when the check goes
-	// down, comes back up, or flaps. Default none.
-	Actions *outbox.Rules `yaml:"actions"`
+	// down, comes back up, or flaps: the check's channels
+	// (model.Check.Routes), kept with its definition in the store. Default
+	// none: the check never alerts (the status page says so).
+	Actions *model.Routes `yaml:"actions"`
 	// Parents name checks this one depends on: while a parent is down,
 	// this check's alerts are held back (one alert names the parent).
 	Parents []string `yaml:"parents"`

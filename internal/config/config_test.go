@@ -58,7 +58,14 @@ func TestLoadBadConfigs(t *testing.T) {
 			`missing.yaml:2: checks[0].name: is required`,
 			`missing.yaml:4: checks[1].http.url: is required`,
 		},
-		"postgres":      {`postgres.yaml:2: store.postgres: the PostgreSQL store is not available yet: use store.sqlite`},
+		"postgres": {
+			`postgres.yaml:3: store.postgres: store.sqlite is set too: choose one store`,
+			`postgres.yaml:3: store.postgres.lease_ttl: must be between 1s and 10m0s`,
+		},
+		"postgres_dsn": {
+			`postgres_dsn.yaml:2: store.postgres.dsn: is required (take it from the environment: dsn: ${VITALS_PG_DSN})`,
+			`postgres_dsn.yaml:2: store.postgres.lease_ttl: must be between 1s and 10m0s`,
+		},
 		"push_and_pull": {`push_and_pull.yaml:3: checks[0].period: applies to push checks only (a tcp probe is polled every interval)`},
 		"server_bounds": {
 			`server_bounds.yaml:2: server.max_connections: must be positive`,
@@ -282,8 +289,9 @@ checks:
 	if len(a.Notifiers) != 2 || len(a.Processes) != 1 || a.Processes[0].Restart.MaxRestarts != 3 || a.DependencyDelay != 30*time.Second {
 		t.Errorf("%+v", a)
 	}
-	if r := a.Rules[api]; len(r.Down) != 2 || r.Down[1] != "restart-api" || len(a.Rules[db].Up) != 1 {
-		t.Errorf("rules %+v", a.Rules)
+	checks := cfg.ModelChecks(testIDs)
+	if r := checks[1].Routes; checks[1].ID != api || len(r.Down) != 2 || r.Down[1] != "restart-api" || len(r.Flapping) != 1 || len(checks[0].Routes.Up) != 1 {
+		t.Errorf("routes %+v, %+v", checks[0].Routes, checks[1].Routes)
 	}
 	if p := a.Parents[api]; len(p) != 1 || p[0] != db {
 		t.Errorf("parents %+v", a.Parents)
@@ -313,7 +321,7 @@ checks:
     actions: {down: [ops, missing]}
     parents: [a, ghost]
 `), nil)
-	want := `b.yaml:3: notifiers.ops.webhok: unknown notifier kind (known: docker, email, exec, process, slack, webhook)
+	want := `b.yaml:3: notifiers.ops.webhok: unknown notifier kind (known: alertmanager, docker, email, exec, opsgenie, pagerduty, process, slack, webhook)
 b.yaml:5: notifiers.hook.webhook.sekret: unknown field (did you mean "secret"?)
 b.yaml:7: notifiers.bad.webhook.url: required
 b.yaml:9: notifiers.proc.process.name: no process named "nope" in processes

@@ -27,8 +27,16 @@ const (
 	DefaultAccess                 = ReadOnly
 	// MinAPIKeyLen is the shortest API key accepted.
 	MinAPIKeyLen = 16
-	// MaxFileSize bounds a config file.
-	MaxFileSize = 8 << 20
+	// MaxFileSize bounds a config file: 100,000 checks of about 300
+	// bytes each fit (BENCHMARKS.md, "100,000 checks in one process").
+	MaxFileSize = 32 << 20
+)
+
+// store.postgres.lease_ttl: its default and bounds.
+const (
+	DefaultLeaseTTL = 10 * time.Second
+	MinLeaseTTL     = time.Second
+	MaxLeaseTTL     = 10 * time.Minute
 )
 
 // The bounds on what the server holds for a client (docs/watchdog.md,
@@ -87,6 +95,9 @@ func (c *Config) applyDefaults() {
 	if s.WriteTimeout == 0 {
 		s.WriteTimeout = Duration(DefaultWriteTimeout)
 	}
+	if pg := c.Store.Postgres; pg != nil && pg.LeaseTTL == 0 {
+		pg.LeaseTTL = Duration(DefaultLeaseTTL)
+	}
 	if c.Store.SQLite.Path == "" {
 		c.Store.SQLite.Path = DefaultSQLitePath()
 	} else if !filepath.IsAbs(c.Store.SQLite.Path) && c.File != "" {
@@ -100,6 +111,10 @@ func (c *Config) applyDefaults() {
 	if c.Pings.BodyLimit == nil {
 		n := DefaultBodyLimit
 		c.Pings.BodyLimit = &n
+	}
+	if c.Pings.Channels == nil {
+		all := AllChannels
+		c.Pings.Channels = &all
 	}
 	if c.Pings.KeepLegacyIDs == nil {
 		keep := true

@@ -22,6 +22,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("a: &a [*a]"))
 	f.Add([]byte("notifiers:\n  ops: {webhook: {url: 'http://x', secret: s}}\n  p: {process: {name: api}}\nprocesses: [{name: api, command: [x], restart: {max_restarts: 2}}]\nmaintenance: [{checks: [a], cron: '0 2 * * *', duration: 1h}]\nchecks:\n  - {name: a, actions: {down: [ops, p]}, parents: [b]}\n  - {name: b}\n"))
+	f.Add([]byte("pings: {ping_key: abcdefghijklmnopqrstuv, auto_create: true, channels: [ops, ops]}\nnotifiers:\n  ops: {id: 5d1b7e3a-9c2f-4e8b-a6d4-1f0e2c3b4a59, webhook: {url: 'http://x'}}\n  b: {id: 5d1b7e3a-9c2f-4e8b-a6d4-1f0e2c3b4a59, idd: 1, slack: {url: 'http://x'}}\n"))
 	f.Add([]byte("checks: [{name: x, http: {url: 'http://x', json: ['$[\"a]\"] == 1']}}]"))
 	vars := env(map[string]string{"X": "1"})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -33,6 +34,9 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 			return
+		}
+		if _, err := cfg.Pings.Channels.Resolve(cfg.Channels(testIDs)); err != nil {
+			t.Fatalf("pings.channels loaded but does not resolve: %v", err)
 		}
 		for _, c := range cfg.ModelChecks(testIDs) {
 			if err := c.Validate(); err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitals-go/vitals/internal/actions"
-	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
@@ -48,6 +47,40 @@ func DeriveCheckID(secret []byte, name string) model.CheckID {
 	id[6] = id[6]&0x0f | 0x80 // version 8
 	id[8] = id[8]&0x3f | 0x80 // variant 10 (RFC 9562)
 	return id
+}
+
+// DeriveChannelID returns the id of the notifier (channel) named name
+// in the installation whose secret is secret: as DeriveCheckID, under
+// its own label ("vitals-channel:"), so a channel and a check of the same
+// name never share an id. Stable across reloads and restarts, and the same
+// on every replica sharing the store.
+func DeriveChannelID(secret []byte, name string) uuid.UUID {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("vitals-channel:" + name))
+	var id uuid.UUID
+	copy(id[:], mac.Sum(nil))
+	id[6] = id[6]&0x0f | 0x80 // version 8
+	id[8] = id[8]&0x3f | 0x80 // variant 10 (RFC 9562)
+	return id
+}
+
+// Channels returns the config's notifiers as channels, sorted by name,
+// each with the id it pins (`id:`, NotifierOptions.ID) or one derived by
+// DeriveChannelID from ids.Secret (the zero UUID without a secret, as for
+// checks).
+func (c *Config) Channels(ids IDs) []model.Channel {
+	names := slices.Sorted(maps.Keys(c.actions.Notifiers))
+	out := make([]model.Channel, 0, len(names))
+	for _, n := range names {
+		ch := model.Channel{Name: n, Kind: c.notifierKinds[n]}
+		if id, ok := c.notifierIDs[n]; ok {
+			ch.ID = id
+		} else if len(ids.Secret) > 0 {
+			ch.ID = DeriveChannelID(ids.Secret, n)
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 // IDs says which id each config check that sets none gets (see
@@ -115,17 +148,14 @@ func (c *Config) ModelChecks(ids IDs) []model.Check {
 }
 
 // Actions returns what the config says about actions (notifiers,
-// supervised processes, each check's rules and parents, maintenance
-// windows), resolved to check ids (given by ids, as in ModelChecks), as
+// supervised processes, each check's parents, maintenance windows; each
+// check's channels are in its definition, see ModelChecks), resolved to check ids (given by ids, as in ModelChecks), as
 // actions.System.Apply takes it. The maps and slices are copies.
 func (c *Config) Actions(ids IDs) actions.Config {
 	f := c.remap(ids)
 	a := c.actions
 	a.Notifiers = maps.Clone(a.Notifiers)
-	a.Rules = make(map[model.CheckID]outbox.Rules, len(c.actions.Rules))
-	for id, r := range c.actions.Rules {
-		a.Rules[f(id)] = r
-	}
+	a.Storms = maps.Clone(a.Storms)
 	a.Parents = make(map[model.CheckID][]model.CheckID, len(c.actions.Parents))
 	for id, ps := range c.actions.Parents {
 		a.Parents[f(id)] = mapIDs(ps, f)

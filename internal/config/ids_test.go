@@ -58,7 +58,7 @@ checks:
 				t.Errorf("ids %v %v %v", checks[0].ID, checks[1].ID, checks[2].ID)
 			}
 			a := cfg.Actions(tc.ids)
-			if len(a.Rules[tc.db].Down) != 1 || len(a.Parents[pinned]) != 1 || a.Parents[pinned][0] != tc.db ||
+			if len(checks[0].Routes.Down) != 1 || len(a.Parents[pinned]) != 1 || a.Parents[pinned][0] != tc.db ||
 				a.Parents[tc.job][0] != tc.db || a.Windows[0].Checks[0] != tc.db {
 				t.Errorf("actions not keyed by the same ids: %+v", a)
 			}

@@ -80,7 +80,7 @@ func (o LoadOptions) Parse(name string, data []byte, env LookupEnv) (*Config, er
 	}
 	l := &loader{file: name, env: env, lines: map[string]int{}, kinds: o.notifiers()}
 	cfg := l.parse(data)
-	if l.fatal || l.budget < 0 || l.expandFailed || l.decodeFailed {
+	if l.fatal || l.aliasBomb || l.expandFailed || l.decodeFailed {
 		return nil, l.joined()
 	}
 	cfg.File = name
@@ -102,7 +102,10 @@ type loader struct {
 	// shortByLine: line → the shortest path on it (the key of a flow
 	// list or mapping).
 	shortByLine map[int]string
-	budget      int // nodes the schema walk may still visit (aliases)
+	// walked counts the nodes the schema walk visited, aliased the ones
+	// it reached through an alias (aliasDepth > 0); see overAliased.
+	walked, aliased, aliasDepth int
+	aliasBomb                   bool // the walk stopped at overAliased
 	// fatal (syntax), expandFailed and decodeFailed stop the loading
 	// before validation.
 	fatal, expandFailed, decodeFailed bool
@@ -199,9 +202,8 @@ func (l *loader) parse(data []byte) *Config {
 			l.shortByLine[n] = p
 		}
 	}
-	l.budget = 100_000
 	l.walk(root, reflect.TypeOf(cfg).Elem(), "")
-	if l.budget < 0 || l.expandFailed {
+	if l.aliasBomb || l.expandFailed {
 		return cfg
 	}
 	// Unknown keys are ignored by Decode: go on, so that one file shows
@@ -270,7 +272,7 @@ func goTypeWord(t string) string {
 		return "a number"
 	case strings.HasPrefix(t, "[]"):
 		return "a list"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."), strings.HasPrefix(t, "pull."), strings.HasPrefix(t, "actions."), strings.HasPrefix(t, "notify."), strings.HasPrefix(t, "outbox."), strings.HasPrefix(t, "policy."), strings.HasPrefix(t, "supervise."), strings.HasPrefix(t, "restart."):
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "config."), strings.HasPrefix(t, "model."), strings.HasPrefix(t, "pull."), strings.HasPrefix(t, "actions."), strings.HasPrefix(t, "notify."), strings.HasPrefix(t, "outbox."), strings.HasPrefix(t, "policy."), strings.HasPrefix(t, "supervise."), strings.HasPrefix(t, "restart."):
 		return "a mapping"
 	}
 	return t
@@ -353,17 +355,50 @@ var (
 	nodeType        = reflect.TypeOf(yaml.Node{})
 )
 
+// overAliased reports whether the walk has reached too large a share of
+// its nodes through aliases: yaml.v3's own rule for decoding (more than
+// 100 aliased nodes of more than 1000, at a share above 99 % for
+// documents up to 400,000 nodes, falling to 10 % at 4,000,000). It bounds
+// alias expansion (an alias bomb reaches nearly all of its nodes through
+// aliases) and not the size of a file without aliases, whose nodes the
+// file size bounds (MaxFileSize).
+func (l *loader) overAliased() bool {
+	return l.aliased > 100 && l.walked > 1000 && float64(l.aliased)/float64(l.walked) > allowedAliasRatio(l.walked)
+}
+
+// allowedAliasRatio is yaml.v3's (decode.go): the share of a document's
+// nodes that may come from alias expansion.
+func allowedAliasRatio(nodes int) float64 {
+	const low, high = 400_000, 4_000_000
+	switch {
+	case nodes <= low:
+		return 0.99
+	case nodes >= high:
+		return 0.10
+	default:
+		return 0.99 - 0.89*float64(nodes-low)/float64(high-low)
+	}
+}
+
 // walk checks every mapping key against the schema t.
 func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
-	if l.budget--; l.budget < 0 {
-		if l.budget == -1 {
-			l.errorf(path, "too many nodes (aliases expand past 100000)")
-		}
+	if l.aliasBomb {
+		return
+	}
+	l.walked++
+	if l.aliasDepth > 0 {
+		l.aliased++
+	}
+	if l.overAliased() {
+		l.aliasBomb = true
+		l.errorf(path, "aliases expand too far (%d of %d nodes reached through aliases)", l.aliased, l.walked)
 		return
 	}
 	if n.Kind == yaml.AliasNode {
 		if n.Alias != nil {
+			l.aliasDepth++
 			l.walk(n.Alias, t, path)
+			l.aliasDepth--
 		}
 		return
 	}

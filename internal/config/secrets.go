@@ -34,6 +34,10 @@ func (l *loader) secret(n *yaml.Node, name, value string) {
 	l.secrets[n] = append(l.secrets[n], model.Secret{Name: name, Value: value})
 }
 
+// minClipped is the shortest prefix of a secret the scrubber recognises
+// in a quoted value cut short ("prefix...").
+const minClipped = 4
+
 // scrubber replaces every value taken from the environment by its
 // ${NAME}, longest first.
 func (l *loader) scrubber() *strings.Replacer {
@@ -46,6 +50,19 @@ func (l *loader) scrubber() *strings.Replacer {
 	})
 	pairs := make([]string, 0, 2*len(all))
 	for _, s := range all {
+		pairs = append(pairs, s.Value, s.Placeholder())
+	}
+	// A message may quote a value cut short (clip.Text: a prefix and
+	// "..."): each cut form is replaced too, longest first, after the
+	// whole values.
+	var cut []model.Secret
+	for _, s := range all {
+		for n := len(s.Value) - 1; n >= minClipped; n-- {
+			cut = append(cut, model.Secret{Name: s.Name, Value: s.Value[:n] + "..."})
+		}
+	}
+	slices.SortStableFunc(cut, func(a, b model.Secret) int { return cmp.Compare(len(b.Value), len(a.Value)) })
+	for _, s := range cut {
 		pairs = append(pairs, s.Value, s.Placeholder())
 	}
 	return strings.NewReplacer(pairs...)

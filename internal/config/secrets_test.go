@@ -74,6 +74,8 @@ server: {public_url: "${URL}"}
 api_keys: [{name: k, key: "0123456789abcdef", access: "${PASS}"}]
 notifiers:
   hook: {webhook: {url: "${HOOK}"}}
+  pd: {pagerduty: {routing_key: "${HOOK}", severity: "${PASS}"}}
+  og: {opsgenie: {api_key: "${HOOK}", region: "${PASS}", url: "${URL}"}}
 checks:
   - {name: a, http: {url: "http://user:${PASS}@db.example/"}}
   - {name: b, http: {url: "${URL}"}}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,8 +53,16 @@ func (l *loader) validate(c *Config) {
 	if s.WriteTimeout.D() < MinIOTimeout {
 		l.errorf("server.write_timeout", "must be at least %v", MinIOTimeout)
 	}
-	if c.Store.Postgres != nil {
-		l.errorf("store.postgres", "the PostgreSQL store is not available yet: use store.sqlite")
+	if pg := c.Store.Postgres; pg != nil {
+		if _, both := l.lines["store.sqlite"]; both {
+			l.errorf("store.postgres", "store.sqlite is set too: choose one store")
+		}
+		if pg.DSN == "" {
+			l.errorf("store.postgres.dsn", "is required (take it from the environment: dsn: ${VITALS_PG_DSN})")
+		}
+		if d := pg.LeaseTTL.D(); d < MinLeaseTTL || d > MaxLeaseTTL {
+			l.errorf("store.postgres.lease_ttl", "must be between %v and %v", MinLeaseTTL, MaxLeaseTTL)
+		}
 	}
 	names, keys := map[string]bool{}, map[string]bool{}
 	for i, k := range c.APIKeys {
@@ -151,6 +160,9 @@ func (l *loader) check(c *Config, cc *Check, path string) (model.Check, bool) {
 		ManualResume: cc.ManualResume,
 		PostOnly:     cc.PostOnly,
 		Source:       model.SourceConfig,
+	}
+	if cc.Actions != nil {
+		m.Routes = model.Routes{Down: slices.Clone(cc.Actions.Down), Up: slices.Clone(cc.Actions.Up), Flapping: slices.Clone(cc.Actions.Flapping), Late: slices.Clone(cc.Actions.Late), Cert: slices.Clone(cc.Actions.Cert)}
 	}
 	switch {
 	case cc.ID != "":

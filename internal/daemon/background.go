@@ -13,6 +13,7 @@ import (
 	"github.com/vitals-go/vitals/health/systemd"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/statuspage"
 )
 
 // startBackground starts the dead man's switch pinger and the systemd
@@ -104,12 +105,9 @@ func (d *Daemon) systemdWatchdog(ctx context.Context, every time.Duration) {
 // after the config is applied, so its checks count is what runs (config,
 // API and auto-provisioned checks together).
 func (d *Daemon) logStart(cfg *config.Config) {
-	addrs := make([]string, len(d.lns))
-	for i, ln := range d.lns {
-		addrs[i] = ln.Addr().String()
-	}
+	addrs := d.listenAddrs()
 	checks := d.eng.List()
-	d.log.Info("vitals watchdog started", "version", d.opts.Version, "listen", strings.Join(addrs, ","), "store", cfg.Store.SQLite.Path,
+	d.log.Info("vitals watchdog started", "version", d.opts.Version, "listen", strings.Join(addrs, ","), "store", storeName(cfg),
 		"config", d.opts.ConfigPath, "checks", len(checks))
 	base := strings.TrimSuffix(publicURL(cfg, addrs), "/")
 	shown := 0
@@ -119,7 +117,7 @@ func (d *Daemon) logStart(cfg *config.Config) {
 			continue
 		}
 		if shown++; shown > 10 {
-			d.log.Info("more push checks: list them with GET /api/v1/checks")
+			d.log.Info("more push checks: list them with GET /api/v3/checks/")
 			break
 		}
 		// The ping URL holds a secret (the UUID, or the ping key), which
@@ -131,9 +129,32 @@ func (d *Daemon) logStart(cfg *config.Config) {
 			continue
 		}
 		d.log.Info("heartbeat check: its ping URL is ping_url in the API's answer to a read-write key", "check", c.Name,
-			"api", "GET "+base+"/api/v1/checks/"+c.ID.UniqueKey())
+			"api", "GET "+base+"/api/v3/checks/"+c.ID.UniqueKey())
 	}
-	d.log.Info("endpoints", "readyz", base+"/readyz", "metrics", base+"/metrics", "api", base+"/api/v1/checks")
+	d.log.Info("endpoints", "readyz", base+"/readyz", "metrics", base+"/metrics", "api", base+"/api/v3/checks/")
+}
+
+// listenAddrs are the addresses the daemon listens on.
+func (d *Daemon) listenAddrs() []string {
+	d.lnsMu.Lock()
+	defer d.lnsMu.Unlock()
+	addrs := make([]string, len(d.lns))
+	for i, ln := range d.lns {
+		addrs[i] = ln.Addr().String()
+	}
+	return addrs
+}
+
+// checkURL is the absolute URL of a check's status page, for links in
+// notifications: server.public_url (as reloaded) + /status/check/<hid>.
+func (d *Daemon) checkURL(id model.CheckID) string {
+	return strings.TrimSuffix(publicURL(d.cfg.Load(), d.listenAddrs()), "/") + "/status/" + statuspage.CheckPath(id)
+}
+
+// statusURL is the absolute URL of the status page's overview, which alert
+// storm digests link to.
+func (d *Daemon) statusURL() string {
+	return strings.TrimSuffix(publicURL(d.cfg.Load(), d.listenAddrs()), "/") + "/status/"
 }
 
 // publicURL is server.public_url, with the real port when the config

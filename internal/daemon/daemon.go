@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +21,8 @@ import (
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/actions/policy"
+	"github.com/vitals-go/vitals/internal/badge"
+	"github.com/vitals-go/vitals/internal/cluster"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/metrics"
 	"github.com/vitals-go/vitals/internal/model"
@@ -30,7 +30,6 @@ import (
 	"github.com/vitals-go/vitals/internal/pull"
 	"github.com/vitals-go/vitals/internal/statuspage"
 	"github.com/vitals-go/vitals/internal/store"
-	"github.com/vitals-go/vitals/internal/store/sqlite"
 	"github.com/vitals-go/vitals/internal/watchdog"
 )
 
@@ -58,18 +57,27 @@ type Options struct {
 type Daemon struct {
 	opts  Options
 	log   *slog.Logger
-	st    *sqlite.Store
+	st    daemonStore
 	eng   *watchdog.Engine
 	sched *pull.Scheduler
-	sys   *actions.System
-	// silences are the API's silences, kept next to the store.
+	// cl is this replica's membership and leases (cluster.go); nil with
+	// SQLite.
+	cl *cluster.Cluster
+	// stopFollow stops the engine following the other replicas' writes
+	// (cluster.go); nil with SQLite.
+	stopFollow func()
+	sys        *actions.System
+	// silences are the API's silences, kept in the store.
 	silences *policy.Silences
 	page     *statuspage.Page
 	mon      *health.Monitor
 	rec      *metrics.Recorder
 	srv      *http.Server
-	lns      []net.Listener
-	mux      *http.ServeMux
+	// lnsMu guards lns while New appends to it: the notifiers' links
+	// (checkURL) read it from the moment the actions start, before.
+	lnsMu sync.Mutex
+	lns   []net.Listener
+	mux   *http.ServeMux
 	// lim bounds the connections of every listener (limits.go).
 	lim          *netlimit.Limiter
 	bodyTimeouts atomic.Uint64 // requests answered 408 by guard
@@ -77,8 +85,18 @@ type Daemon struct {
 	// idSecret is the store's installation secret, from which the ids of
 	// config checks that set none are derived (checkIDs).
 	idSecret []byte
+	// boot is every live check of the store, read once while New runs
+	// (nil after): what checkIDs and presyncRoutes look up at start, so
+	// that a restart reads 100,000 checks once rather than three times.
+	boot    []model.CheckState
+	bootIdx map[model.CheckID]int // d.boot's index by id, once a write needs it
+
+	// badges serves the status badges (/badge/, /b/); its keys give the
+	// API's badge URLs.
+	badges *badge.Handler
 
 	cfg   atomic.Pointer[config.Config]
+	chans atomic.Pointer[[]model.Channel] // the running config's channels (the status page reads them)
 	pings atomic.Pointer[http.Handler]
 	api   atomic.Pointer[http.Handler]
 
@@ -124,17 +142,18 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		}
 	}()
 
-	path := cfg.Store.SQLite.Path
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("store directory: %w", err)
-	}
-	d.st, err = sqlite.Open(path, sqlite.Options{PingRetention: cfg.Retention.Pings})
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	var stateDir string
+	if d.st, stateDir, err = openStore(ctx, cfg); err != nil {
+		return nil, err
 	}
 	cleanup = append(cleanup, func() { d.st.Close() })
 	if d.idSecret, err = d.st.InstallationSecret(ctx); err != nil {
-		return nil, fmt.Errorf("store %s: %w", path, err)
+		return nil, fmt.Errorf("store %s: %w", storeName(cfg), err)
+	}
+	if len(cfg.Checks) > manyLookups {
+		if d.boot, err = d.st.ListChecks(ctx); err != nil {
+			return nil, fmt.Errorf("store %s: %w", storeName(cfg), err)
+		}
 	}
 	ids, err := d.checkIDs(ctx, cfg)
 	if err != nil {
@@ -146,36 +165,65 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	// actions, the status page) are built over it and registered as its
 	// hooks before it starts.
 	d.rec = metrics.NewRecorder(metrics.RecorderOptions{})
+	deadlineLag := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vitals_deadline_lag_seconds",
+		Help:    "How long after a missed deadline the check's down flip was durable.",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
 	d.eng = watchdog.New(d.rec.Store(d.st), watchdog.Options{
 		Logger: d.log, // the engine logs flips itself
 		Now:    opts.Now,
 
 		RetiredRetention: cfg.Retention.RetiredChecks.D(),
+		Leased:           leased(cfg),
+		// The recorder's wrapper times the writes but is no store.Feed:
+		// the feed is the store's own.
+		Feed: feedOf(d.st),
+		ObserveDeadline: func(deadline, committed time.Time, to model.Status) {
+			if to == model.StatusDown {
+				deadlineLag.Observe(committed.Sub(deadline).Seconds())
+			}
+		},
 	})
+	// Badges read the engine's state with the engine's clock; their keys
+	// come from the installation secret, so their URLs survive restarts.
+	// The label of the all-checks badge is the status page's title, which
+	// takes effect at the next restart like the rest of status_page.
+	d.badges = badge.New(badge.Options{Engine: d.eng, Secret: d.idSecret, Label: cfg.StatusPage.Title, Now: opts.Now})
 	lateness := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vitals_pull_lateness_seconds",
 		Help:    "How late pull probes started against their schedule (waiting for a free slot included).",
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	})
-	d.sched = pull.New(timedReports{d.eng, d.rec.Reporter(d.eng)}, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log,
-		Observe: func(_ model.CheckID, scheduled, started time.Time, _ model.Result) {
+	var owns func(model.CheckID) bool
+	if leased(cfg) {
+		owns = d.eng.Owns
+	}
+	d.sched = pull.New(timedReports{d.eng, d.rec.Reporter(d.eng)}, pull.Options{MaxConcurrent: cfg.Pull.MaxConcurrent, Logger: d.log, Owns: owns,
+		Observe: func(id model.CheckID, scheduled, started time.Time, r model.Result) {
 			lateness.Observe(started.Sub(scheduled).Seconds())
+			if r.CertExpiring != nil { // the certificate notice, once per certificate
+				if cs, ok := d.eng.Get(id); ok {
+					d.sys.CertNotice(cs.Check, *r.CertExpiring)
+				}
+			}
 		}})
 	// Actions: notifiers, supervised processes, dependencies, maintenance.
 	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log, Registry: opts.Notifiers,
+		Deps: notify.Deps{CheckURL: d.checkURL, StatusURL: d.statusURL}, Checks: d.eng.List, // Checks: what an alertmanager channel re-sends
 		Status: func(id model.CheckID) (string, model.Status, bool) {
 			cs, ok := d.eng.Get(id)
 			return cs.Check.Name, cs.State.Status, ok
 		}})
 	d.page = statuspage.New(statuspage.Options{Engine: d.eng, Store: d.st, Public: cfg.StatusPage.Public, PublicTag: cfg.StatusPage.PublicTag,
-		Title: cfg.StatusPage.Title, Authorize: d.authorized(config.ReadOnly), Logger: d.log})
+		Title: cfg.StatusPage.Title, Authorize: d.authorized(config.ReadOnly), Logger: d.log, Channels: d.channels})
 	cleanup = append(cleanup, func() { d.page.Close() })
 	if err := d.hook(); err != nil {
 		return nil, err
 	}
-	// The actions' rules must be in place before the engine starts: Start
-	// fires the deadlines that passed while the watchdog was down, and
-	// their flips are planned then.
+	// The actions (channels, policy) must be in place before the engine
+	// starts: Start fires the deadlines that passed while the watchdog was
+	// down, and their flips are planned then.
 	if err := d.sys.Apply(cfg.Actions(ids)); err != nil {
 		return nil, fmt.Errorf("actions: %w", err)
 	}
@@ -184,24 +232,38 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if err := d.sys.Restore(ctx); err != nil {
 		return nil, fmt.Errorf("actions: %w", err)
 	}
-	// Silences created through the API live next to the store, so that
-	// they hold alerts across restarts too.
-	if d.silences, err = policy.OpenSilences(filepath.Join(filepath.Dir(path), "silences.json"), d.sys.Suppression(), nil); err != nil {
+	// And so are the channels of the config's checks, which the planner
+	// reads from their stored definitions.
+	if err := d.presyncRoutes(ctx, cfg, ids); err != nil {
 		return nil, err
 	}
-	if err := d.eng.Start(ctx); err != nil {
+	// Silences created through the API live in the store, so that they
+	// hold alerts across restarts and on every replica; the file of
+	// earlier versions is imported once.
+	if err := d.openSilences(ctx, cfg, stateDir); err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, d.silences.Stop)
+	startEngine := d.eng.Start
+	if d.boot != nil && !leased(cfg) { // boot is what the store holds now (presyncRoutes keeps it so)
+		startEngine = func(ctx context.Context) error { return d.eng.StartWith(ctx, d.boot) }
+	}
+	if err := startEngine(ctx); err != nil {
 		return nil, fmt.Errorf("start engine: %w", err)
 	}
 	cleanup = append(cleanup, func() { d.eng.Close() })
 	if reasons := d.guard(nil, cfg); len(reasons) > 0 {
 		return nil, fmt.Errorf("refusing to start (the store keeps every check): %s", strings.Join(reasons, "; "))
 	}
-	if _, err := d.apply(ctx, cfg); err != nil {
+	_, err = d.apply(ctx, cfg)
+	d.boot, d.bootIdx = nil, nil
+	if err != nil {
 		return nil, err
 	}
 	if err := d.sys.Start(ctx); err != nil { // stopped by the cleanup added after Apply
 		return nil, fmt.Errorf("start actions: %w", err)
 	}
+	d.sys.Late().Seed(d.eng.List()) // checks late across the restart
 	if err := d.sched.Start(); err != nil {
 		return nil, err
 	}
@@ -221,13 +283,17 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	cleanup = append(cleanup, func() { d.mon.Stop(context.Background()) })
 
+	// The per-check series are written by metrics.Handler, straight in
+	// the text format, not gathered through the registry.
+	checkMetrics := metrics.New(d.eng, metrics.Options{Recorder: d.rec, OmitPerCheck: true, MaxTags: cfg.Metrics.MaxTags})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		metrics.New(d.eng, metrics.Options{Recorder: d.rec}),
+		checkMetrics,
 		metrics.SQLite(d.st, ""), // the group-commit writer's counters, read on each scrape
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		lateness,
+		deadlineLag,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vitals_pull_probes_total", Help: "Probes run by the pull scheduler."},
 			func() float64 { return float64(d.sched.Stats().Probes) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vitals_pull_skipped_total", Help: "Probe turns skipped because the previous probe of the check was still running."},
@@ -237,9 +303,17 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	d.mux = http.NewServeMux()
 	d.mux.Handle("/ping/", swapped(&d.pings))
 	d.mux.Handle("/api/", swapped(&d.api))
-	d.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if cfg.Metrics.PerCheckSeries() {
+		d.mux.Handle("GET /metrics", metrics.Handler(reg, checkMetrics))
+	} else {
+		d.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	}
 	d.mux.HandleFunc("/-/reload", d.serveReload)
 	d.mux.Handle("/status/", http.StripPrefix("/status", d.page))
+	// Badges need no API key: they are embedded in READMEs, and their
+	// URLs are their secret.
+	d.mux.Handle("/badge/", d.badges)
+	d.mux.Handle("/b/", d.badges)
 	d.mux.Handle("GET /{$}", http.RedirectHandler("/status/", http.StatusFound))
 	d.mon.Mount(d.mux)
 	// What a client can hold is bounded: connections at accept time (lim),
@@ -261,8 +335,19 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		if err != nil {
 			return nil, err
 		}
+		d.lnsMu.Lock()
 		d.lns = append(d.lns, d.lim.Listen(ln))
+		d.lnsMu.Unlock()
 		cleanup = append(cleanup, func() { ln.Close() })
+	}
+	// Last, once the address other replicas may forward to is known: the
+	// leases, and with them the checks' timers and probes.
+	if d.cl = d.newCluster(cfg); d.cl != nil {
+		if err := d.cl.Start(); err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, func() { d.closeCluster(context.Background()) })
+		d.follow()
 	}
 	d.logStart(cfg)
 	return d, nil
@@ -275,10 +360,19 @@ func (d *Daemon) hook() error {
 	if err := d.eng.AddPlanner(d.sys.Planner()); err != nil {
 		return err
 	}
-	for _, l := range []model.Listener{d.sched, d.sys.Dispatcher(), d.page} {
+	for _, l := range []model.Listener{d.sched, d.sys.Dispatcher(), d.page, d.sys.Late()} {
 		if err := d.eng.AddListener(l); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// channels returns the running config's channels (none before the
+// first apply).
+func (d *Daemon) channels() []model.Channel {
+	if p := d.chans.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
@@ -296,8 +390,8 @@ func (d *Daemon) Addrs() []net.Addr {
 // Engine returns the daemon's engine (for tests and embedding).
 func (d *Daemon) Engine() *watchdog.Engine { return d.eng }
 
-// Store returns the daemon's store.
-func (d *Daemon) Store() *sqlite.Store { return d.st }
+// Store returns the daemon's store (SQLite or PostgreSQL).
+func (d *Daemon) Store() store.Store { return d.st }
 
 // Config returns the config in effect.
 func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
@@ -343,7 +437,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		AfterShutdown: func(ctx context.Context) error {
 			d.bg.Wait()
 			d.sys.Stop() // the dispatcher and the supervised processes
-			return errors.Join(d.sched.Close(), d.page.Close(), d.eng.Close(), d.mon.Stop(ctx), d.st.Close())
+			d.silences.Stop()
+			return errors.Join(d.sched.Close(), d.closeCluster(ctx), d.page.Close(), d.eng.Close(), d.mon.Stop(ctx), d.st.Close())
 		},
 	})
 	d.log.Info("stopped")
@@ -355,11 +450,35 @@ func (d *Daemon) Run(ctx context.Context) error {
 // system, which refuse every ping with 503, also turn /readyz DOWN and a
 // load balancer sends pings elsewhere.
 func (d *Daemon) checkStore(ctx context.Context) error {
-	if _, _, err := d.st.GetCheck(ctx, model.CheckID{}); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("store read: %w", err)
+	if err := d.readStore(ctx); err != nil {
+		return err
 	}
 	if err := d.st.ProbeWrite(ctx); err != nil {
 		return fmt.Errorf("store write: %w", err)
+	}
+	return nil
+}
+
+// storeStatus answers the API's unauthenticated GET /api/vN/status/
+// (healthchecks.io's "SELECT 1") from the readiness check's latest result,
+// refreshed every 5 s in the background, so that a flood of anonymous
+// requests never reaches the database; before that check has first run, it
+// reads the store once per request.
+func (d *Daemon) storeStatus(ctx context.Context) error {
+	res, ok := d.mon.Result("store")
+	if !ok || res.LastChecked.IsZero() {
+		return d.readStore(ctx)
+	}
+	if res.Status != health.StatusUp {
+		return fmt.Errorf("store: %s", res.Error)
+	}
+	return nil
+}
+
+// readStore reports whether the store answers a read, without a write.
+func (d *Daemon) readStore(ctx context.Context) error {
+	if _, _, err := d.st.GetCheck(ctx, model.CheckID{}); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("store read: %w", err)
 	}
 	return nil
 }

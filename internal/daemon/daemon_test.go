@@ -561,8 +561,8 @@ func TestShutdownClosesLiveStreams(t *testing.T) {
 	}
 }
 
-// TestSilencesSurviveRestart: a silence made through the API is kept next to
-// the store and is still there after the daemon restarts.
+// TestSilencesSurviveRestart: a silence made through the API is kept in the
+// store and is still there after the daemon restarts.
 func TestSilencesSurviveRestart(t *testing.T) {
 	h := start(t, "  - {name: a, period: 1h}\n")
 	req, _ := http.NewRequest("POST", h.base+"/api/v1/silences", strings.NewReader(`{"name":"upgrade","duration":3600}`))

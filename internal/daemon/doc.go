@@ -1,7 +1,9 @@
 // Package daemon wires the watchdog process (vitals watchdog): the SQLite
 // store, the engine, the pull scheduler, and one HTTP server carrying the
-// ping endpoints (/ping/), the JSON API (/api/v1/), Prometheus metrics
-// (/metrics), the daemon's own health (/livez, /readyz from the health
+// ping endpoints (/ping/), the JSON API (/api/v1/, /api/v2/ and /api/v3/:
+// healthchecks.io's Management API), the status badges (/badge/, /b/, no
+// API key: internal/badge), Prometheus metrics (/metrics), the daemon's
+// own health (/livez, /readyz from the health
 // library: the store is a readiness check, the pull scheduler's progress a
 // liveness check) and POST /-/reload.
 //

@@ -44,7 +44,7 @@ func TestMetricsDocMatchesServed(t *testing.T) {
 store: {sqlite: {path: v.db}}
 pings: {ping_key: pk}
 checks:
-  - {name: job, slug: job, period: 1h}
+  - {name: job, slug: job, period: 1h, tags: [batch]}
   - {name: port, tcp: {address: "`+ln.Addr().String()+`"}, interval: 1s}
 `, nil)
 	runDaemon(t, ctx, d)

@@ -20,11 +20,14 @@ import (
 	"github.com/vitals-go/vitals/internal/store"
 )
 
-// hookLog is a webhook receiver that keeps "check state" of every
-// notification it is sent.
+// hookLog is a webhook receiver on loopback that keeps "check state" of
+// every notification it is sent, and "channel check state" where the
+// channel is the URL's path without its slash (notifiers that post to
+// /<their name> tell themselves apart).
 type hookLog struct {
 	mu  sync.Mutex
-	got []string
+	got []string // check state
+	to  []string // channel check state
 	srv *httptest.Server
 }
 
@@ -38,6 +41,7 @@ func newHookLog(t *testing.T) *hookLog {
 		}
 		h.mu.Lock()
 		h.got = append(h.got, n.Check+" "+n.State)
+		h.to = append(h.to, strings.TrimPrefix(r.URL.Path, "/")+" "+n.Check+" "+n.State)
 		h.mu.Unlock()
 	}))
 	t.Cleanup(h.srv.Close)
@@ -48,6 +52,13 @@ func (h *hookLog) sent() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.got)
+}
+
+// sentTo returns "channel check state" of every notification, sorted.
+func (h *hookLog) sentTo() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Sorted(slices.Values(h.to))
 }
 
 // policyDaemon runs daemons over one config file and store, one after the

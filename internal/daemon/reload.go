@@ -59,8 +59,8 @@ func (d *Daemon) Reload(ctx context.Context) (watchdog.SyncResult, error) {
 		return watchdog.SyncResult{}, fmt.Errorf("%w: %w", ErrReloadRefused, errors.Join(errs...))
 	}
 	if !slices.Equal(old.Server.Listen, cfg.Server.Listen) || old.Server.DrainPeriod != cfg.Server.DrainPeriod || old.Server.ShutdownTimeout != cfg.Server.ShutdownTimeout ||
-		old.Store != cfg.Store || old.Pull != cfg.Pull || old.Retention != cfg.Retention || old.StatusPage != cfg.StatusPage {
-		d.log.Warn("server.listen, store, pull, retention and status_page take effect at the next restart")
+		old.Store != cfg.Store || old.Pull != cfg.Pull || old.Retention != cfg.Retention || old.StatusPage != cfg.StatusPage || !old.Metrics.Same(cfg.Metrics) {
+		d.log.Warn("server.listen, store, pull, retention, status_page and metrics take effect at the next restart")
 	}
 	res, err := d.apply(ctx, cfg)
 	if err != nil {
@@ -138,9 +138,9 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 		d.log.Error("reading the ids of the config's checks", "err", err)
 		return watchdog.SyncResult{}, err
 	}
-	// Actions first: the checks' rules must be in place before a synced
-	// check can flip. An actions config the System refuses (a process
-	// that cannot be started) stops the reload before any check changes.
+	// Actions first: the channels must be built before a synced check can
+	// flip to them. An actions config the System refuses (a process that
+	// cannot be started) stops the reload before any check changes.
 	if err := d.sys.Apply(cfg.Actions(ids)); err != nil {
 		d.log.Error("applying the config's actions", "err", err)
 		return watchdog.SyncResult{}, fmt.Errorf("actions: %w", err)
@@ -150,15 +150,19 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 		// Sync applied what it could; the file is the truth from now on.
 		d.log.Error("applying the config's checks", "err", err)
 	}
+	chans := cfg.Channels(ids)
+	d.chans.Store(&chans)
+	d.warnRoutes(chans)
 	pingOpts := ping.Options{BodyLimit: *cfg.Pings.BodyLimit, TrustProxyHeaders: cfg.Server.TrustProxyHeaders, Logger: d.log}
 	if cfg.Pings.AutoCreate {
-		key, defs := cfg.Pings.PingKey, cfg.Defaults
+		key, defs, set := cfg.Pings.PingKey, cfg.Defaults, *cfg.Pings.Channels
 		pingOpts.AutoProvision = func(pingKey, slug string) (model.Check, bool) {
 			if pingKey != key {
 				return model.Check{}, false
 			}
 			return model.Check{Name: slug, Slug: slug, PingKey: pingKey, Kind: model.KindPush, Source: model.SourceAuto,
-				Schedule: model.Schedule{Period: defs.Period.D(), Grace: defs.Grace.D(), TZ: defs.TZ}}, true
+				Schedule: model.Schedule{Period: defs.Period.D(), Grace: defs.Grace.D(), TZ: defs.TZ},
+				Routes:   d.autoRoutes(set, chans)}, true
 		}
 	}
 	var ph http.Handler = ping.New(d.rec.Pings(d.eng), pingOpts)
@@ -168,6 +172,11 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 		PingKey:       cfg.Pings.PingKey,
 		ValidateProbe: pull.ValidateProbe,
 		Silences:      d.silences,
+		Channels:      func() []model.Channel { return chans },
+		TestChannel:   d.testChannel,
+		BadgeURLs:     d.badges.Keys().BadgeURLs,
+		CheckBadgeURL: d.badges.Keys().CheckBadgeURL,
+		Status:        d.storeStatus,
 	})
 	d.pings.Store(&ph)
 	d.api.Store(&ah)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/api"
+	"github.com/vitals-go/vitals/internal/badge"
 	"github.com/vitals-go/vitals/internal/metrics"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/ping"
@@ -18,6 +19,7 @@ import (
 var (
 	_ ping.Engine       = (*watchdog.Engine)(nil)
 	_ api.Engine        = (*watchdog.Engine)(nil)
+	_ badge.Engine      = (*watchdog.Engine)(nil)
 	_ metrics.Source    = (*watchdog.Engine)(nil)
 	_ metrics.Reporter  = (*watchdog.Engine)(nil)
 	_ statuspage.Engine = (*watchdog.Engine)(nil)

@@ -19,8 +19,20 @@ type fixed struct {
 	pending int
 }
 
-func (f fixed) List() []model.CheckState { return f.checks }
-func (f fixed) PendingDeadlines() int    { return f.pending }
+func (f fixed) Refs() ([]model.CheckRef, uint64) {
+	refs := make([]model.CheckRef, len(f.checks))
+	for i := range f.checks {
+		refs[i] = ref{&f.checks[i]}
+	}
+	return refs, 0
+}
+func (f fixed) PendingDeadlines() int { return f.pending }
+
+// ref is a model.CheckRef to a fixed snapshot.
+type ref struct{ cs *model.CheckState }
+
+func (r ref) Load() *model.CheckState { return r.cs }
+func (r ref) Brief() model.Brief      { return model.PackBrief(&r.cs.State) }
 
 var (
 	t0    = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)

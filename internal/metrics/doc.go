@@ -6,8 +6,9 @@
 // path and the probe reports.
 //
 // A scrape never touches the store and never runs a probe: Collector reads
-// Engine.List, which copies published snapshots without waiting for any
-// check's lock.
+// the engine's published snapshots through Engine.Refs, without copying
+// them or waiting for any check's lock. Per-tag aggregates come with the
+// per-check series, which Options.OmitPerCheck leaves out.
 //
 // Wiring, in the daemon:
 //
@@ -16,9 +17,11 @@
 //	eng := watchdog.New(st, watchdog.Options{...})
 //	pings := ping.New(rec.Pings(eng), ping.Options{}) // pings by kind, ingest latency
 //	// the pull scheduler reports through rec.Reporter(eng) // probe durations
+//	c := metrics.New(eng, metrics.Options{Recorder: rec, OmitPerCheck: true})
 //	reg := prometheus.NewRegistry()
-//	reg.MustRegister(metrics.New(eng, metrics.Options{Recorder: rec}))
-//	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+//	reg.MustRegister(c)
+//	mux.Handle("/metrics", metrics.Handler(reg, c)) // per-check series written straight, in the text format
+//	// or, without per-check series: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 //
 // docs/metrics.md lists every series with its labels.
 package metrics

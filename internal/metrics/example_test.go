@@ -50,6 +50,6 @@ func Example() {
 		}
 	}
 	// Output:
-	// vitals_check_up{check="backup",kind="push",status="up",unique_key="7d800ad4321c25580c065cc55653f8d06e2a44ee"} 1
+	// vitals_check_up{check="backup",kind="push",status="up",unique_key="a386880ceaf12bb4ae2ccdfe62cc8ceb0ff07343"} 1
 	// vitals_pings_received_total{kind="success"} 1
 }

@@ -34,6 +34,9 @@ type checkLabels struct {
 	status       model.Status
 	key          string
 	per, upPairs []*dto.LabelPair
+	// perText and upText are per and upPairs in the text format
+	// ({name="value",...}), for WritePerCheck.
+	perText, upText string
 }
 
 func (k *labelCache) begin() {
@@ -56,11 +59,13 @@ func (k *labelCache) getLocked(c *Collector, ck *model.Check, status model.Statu
 	if e.per == nil || e.name != ck.Name {
 		e.name = ck.Name
 		e.per = prometheus.MakeLabelPairs(c.lastPing, []string{label(ck.Name), e.key})
+		e.perText = string(appendLabels(nil, e.per))
 		e.upPairs = nil
 	}
 	if e.upPairs == nil || e.kind != ck.Kind || e.status != status {
 		e.kind, e.status = ck.Kind, status
 		e.upPairs = prometheus.MakeLabelPairs(c.up, []string{label(ck.Name), e.key, label(string(ck.Kind)), string(status)})
+		e.upText = string(appendLabels(nil, e.upPairs))
 	}
 	return e
 }

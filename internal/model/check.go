@@ -96,6 +96,11 @@ type Check struct {
 	// PostOnly makes GET and HEAD pings be recorded but otherwise ignored
 	// (healthchecks.io's methods = "POST"), against link prefetchers.
 	PostOnly bool `json:"post_only,omitempty"`
+	// Routes are the channels the check's flips go to (see [Routes]).
+	// Empty: the check never alerts (the API and the status page say so).
+	Routes Routes `json:"routes,omitzero"`
+	// Filters are healthchecks.io's keyword filters, kept without effect.
+	Filters Filters `json:"filters,omitzero"`
 	// Probe is the pull check's probe definition, opaque to this package
 	// (the pull scheduler owns its format, e.g. a JSON-encoded probe spec).
 	// Empty for push checks.

@@ -74,3 +74,57 @@ func FuzzCheckText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGuessTZ feeds arbitrary schedules (from config files and the API),
+// host zones and ping times (clients choose when they ping) through
+// GuessTZ: never a panic, and a guess holds what it claims: every ping
+// fits the named zone and none fits the schedule's own.
+func FuzzGuessTZ(f *testing.F) {
+	f.Add("0 3 * * *", "UTC", "", int64(time.Hour), int64(1748746800), int64(86400), int64(-7200), uint64(0))
+	f.Add("0 9 * * 1-5", "America/New_York", "Europe/Berlin", int64(time.Minute), int64(1735689600), int64(86400), int64(3600*5), uint64(77))
+	f.Add("@hourly", "Asia/Kolkata", "Local", int64(0), int64(-1), int64(3600), int64(1800), uint64(1<<40))
+	f.Fuzz(func(t *testing.T, cron, tz, host string, grace, start, step, shift int64, jitter uint64) {
+		s := Schedule{Cron: cron, TZ: tz, Grace: time.Duration(grace)}
+		c := Check{ID: NewCheckID(), Name: "f", Kind: KindPush, Schedule: s}
+		if c.Validate() != nil {
+			return
+		}
+		var pings []time.Time
+		at := time.Unix(start%(1<<33), 0).UTC()
+		for i := range MaxTZPings + 2 {
+			next, err := s.NextDue(at)
+			if err != nil {
+				return
+			}
+			at = next
+			// Each ping: the cron time, moved by shift, plus a little jitter.
+			j := time.Duration(jitter>>(i*6)&63) * time.Second * time.Duration(step%7)
+			pings = append(pings, at.Add(time.Duration(shift%(16*3600))*time.Second+j))
+		}
+		g, ok := GuessTZ(s, pings, host)
+		if !ok {
+			return
+		}
+		if g.Zone == "" || g.Pings < TZMinPings || g.Pings > MaxTZPings || g.MinShift > g.MaxShift ||
+			g.MinShift < -MaxTZShift || g.MaxShift > MaxTZShift || (g.MinShift < 0) != (g.MaxShift < 0) || g.MinShift == 0 || g.MaxShift == 0 {
+			t.Fatalf("inconsistent guess %+v", g)
+		}
+		sch, _ := s.parse()
+		own, _ := loadLocation(s.TZ)
+		loc, err := loadLocation(g.Zone)
+		if err != nil {
+			t.Fatalf("guessed zone %q does not load: %v", g.Zone, err)
+		}
+		for _, p := range pings[len(pings)-g.Pings:] {
+			if _, ok := fitCron(sch, own, p, s.Grace); ok {
+				t.Fatalf("%v fits the schedule in its own zone, yet %+v", p, g)
+			}
+			if _, ok := fitCron(sch, loc, p, s.Grace); !ok {
+				t.Fatalf("%v does not fit %s", p, g.Zone)
+			}
+		}
+		if w := g.Warning(s.TZ); !strings.Contains(w, g.Zone) {
+			t.Fatalf("warning %q does not name %s", w, g.Zone)
+		}
+	})
+}

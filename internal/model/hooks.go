@@ -1,6 +1,9 @@
 package model
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrNotRunning is what the engine answers before it started and after it
 // was closed. It is declared here, below the engine, so that the faces
@@ -16,6 +19,10 @@ type Transition struct {
 	Check Check
 	Flip  Flip
 	State State
+	// FromSince is when the check entered Flip.From (the Since of the
+	// state before the flip): on a recovery, when the outage began. Zero
+	// when unknown.
+	FromSince time.Time
 }
 
 // Listener is told of every flip after it is durable, in order per check.

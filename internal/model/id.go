@@ -52,11 +52,16 @@ func (id CheckID) Secret() string { return uuid.UUID(id).String() }
 // IsZero reports whether id is the zero CheckID.
 func (id CheckID) IsZero() bool { return id == CheckID{} }
 
-// UniqueKey returns the check's unique_key: the hex SHA-1 of its UUID's
-// canonical string, as healthchecks.io computes it. It identifies the check
-// to readers who must not ping it.
+// UniqueKey returns the check's unique_key, as healthchecks.io computes it
+// (hc/api/models.py, Check.unique_key): the hex SHA-1 of the first 16 hex
+// digits of the UUID (its first 8 bytes, lower case, no dashes). A check
+// imported from healthchecks.io with its UUID keeps its unique_key, so
+// read-only clients that stored it still find it. It identifies the check
+// to readers who must not ping it: half the UUID goes into a one-way hash.
 func (id CheckID) UniqueKey() string {
-	sum := sha1.Sum([]byte(id.Secret()))
+	var half [16]byte
+	hex.Encode(half[:], id[:8])
+	sum := sha1.Sum(half[:])
 	return hex.EncodeToString(sum[:])
 }
 

@@ -67,3 +67,17 @@ func TestCheckIDEncodings(t *testing.T) {
 		t.Error("IsZero")
 	}
 }
+
+// TestUniqueKeyMatchesHealthchecks: unique_key is computed as
+// healthchecks.io does (sha1 of code.hex[:16]), so a check imported with its
+// UUID keeps the unique_key read-only clients know it by. The expected value
+// is the one healthchecks.io's API docs show for this UUID (templates/docs/api.md).
+func TestUniqueKeyMatchesHealthchecks(t *testing.T) {
+	id, err := ParseCheckID("31365bce-8da9-4729-8ff3-aaa71d56b712")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := id.UniqueKey(), "a6c7b0a8a66bed0df66abfdab3c77736861703ee"; got != want {
+		t.Errorf("UniqueKey = %s, want %s", got, want)
+	}
+}

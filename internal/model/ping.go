@@ -94,6 +94,18 @@ type Result struct {
 	Time time.Time `json:"time"`
 	// Duration is how long the probe took.
 	Duration time.Duration `json:"duration"`
+	// CertExpiring is set by a probe with min_cert_validity when the
+	// server's certificate expires within its notice period: for the
+	// certificate notice (actions.System.CertNotice), not stored.
+	CertExpiring *CertNotice `json:"-"`
+}
+
+// CertNotice says which certificate of a pull check's target expires soon.
+type CertNotice struct {
+	// Fingerprint is the SHA-256 (hex) of the certificate.
+	Fingerprint string
+	// Expiry is its NotAfter.
+	Expiry time.Time
 }
 
 // Truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -93,6 +93,16 @@ type State struct {
 	NPings int64 `json:"n_pings"`
 	// NFlips counts the flips.
 	NFlips int64 `json:"n_flips"`
+	// TZWarning, for a cron check, says that its last pings all came a
+	// whole number of hours away from the schedule, and names the time
+	// zone that would fit ("" when there is nothing to say).
+	TZWarning string `json:"tz_warning,omitempty"`
+	// TZPings, for a cron push check, are the times of its last success
+	// and failure pings (of the start of the run a ping finished, when it
+	// was timed from one), oldest first, at most MaxTZPings: what
+	// TZWarning is decided on (see GuessTZ). Cleared when the schedule or
+	// its time zone changes.
+	TZPings []time.Time `json:"tz_pings,omitempty"`
 }
 
 // NewState returns the state of a check created at now.
@@ -137,10 +147,13 @@ func (s State) Changes(window int) int {
 	return bits.OnesCount64(diff & mask)
 }
 
-// Clone returns a deep copy (Runs is the only shared slice).
+// Clone returns a deep copy (of Runs and TZPings, its slices).
 func (s State) Clone() State {
 	if s.Runs != nil {
 		s.Runs = append([]Run(nil), s.Runs...)
+	}
+	if s.TZPings != nil {
+		s.TZPings = append([]time.Time(nil), s.TZPings...)
 	}
 	return s
 }

@@ -17,7 +17,7 @@ import (
 // cleartext HTTP/2 with prior knowledge (h2c) for grpc targets, TLS with
 // ALPN "h2" for grpcs.
 func (p *Prober) probeGRPC(ctx context.Context, t Target) Result {
-	tr := p.transport(t)
+	tr := p.newTransport(t)
 	defer tr.CloseIdleConnections()
 	watch := &connWatch{overTLS: t.usesTLS()}
 	var protocols http.Protocols
@@ -64,7 +64,7 @@ func (p *Prober) probeGRPC(ctx context.Context, t Target) Result {
 		return Result{Err: watch.diagnose(ctx, err, p.tls)}
 	}
 	defer resp.Body.Close()
-	res := Result{StatusCode: resp.StatusCode, CertExpiry: certExpiry(resp.TLS)}
+	res := Result{StatusCode: resp.StatusCode, CertExpiry: certExpiry(resp.TLS), CertFingerprint: certFingerprint(resp.TLS)}
 	// Read the body to its end: only then are the trailers known.
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxGRPCResponse+1))
 	if err != nil {

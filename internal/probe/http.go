@@ -12,8 +12,9 @@ import (
 // maxResponseHeaderBytes bounds the response headers a probe accepts.
 const maxResponseHeaderBytes = 64 << 10
 
-// transport returns a fresh, non-pooling transport for one probe of t.
-func (p *Prober) transport(t Target) *http.Transport {
+// newTransport returns a non-pooling transport for probes of t (Conns
+// turns keep-alives on in the transports it keeps).
+func (p *Prober) newTransport(t Target) *http.Transport {
 	dialer := &net.Dialer{}
 	tr := &http.Transport{
 		// A probe talks to its target directly: never through a proxy.
@@ -54,8 +55,13 @@ func (p *Prober) setHeaders(req *http.Request) {
 }
 
 func (p *Prober) probeHTTP(ctx context.Context, t Target) Result {
-	tr := p.transport(t)
-	defer tr.CloseIdleConnections()
+	var tr *http.Transport
+	if p.opts.Conns != nil && !p.opts.Fresh {
+		tr = p.opts.Conns.transport(p, t)
+	} else {
+		tr = p.newTransport(t)
+		defer tr.CloseIdleConnections()
+	}
 	client := &http.Client{
 		Transport: tr,
 		// Redirects are judged as they are, as by curl -f without -L.
@@ -74,8 +80,15 @@ func (p *Prober) probeHTTP(ctx context.Context, t Target) Result {
 	if err != nil {
 		return Result{Err: classify(ctx, err)}
 	}
-	defer resp.Body.Close()
-	res := Result{StatusCode: resp.StatusCode, CertExpiry: certExpiry(resp.TLS)}
+	defer func() {
+		if p.opts.Conns != nil && !p.opts.Fresh {
+			// Read to the end (up to drainLimit) so that the connection
+			// goes back to the pool; a longer body closes it.
+			_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+		}
+		resp.Body.Close()
+	}()
+	res := Result{StatusCode: resp.StatusCode, CertExpiry: certExpiry(resp.TLS), CertFingerprint: certFingerprint(resp.TLS)}
 	if p.opts.MaxBody > 0 {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, int64(p.opts.MaxBody)+1))
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {

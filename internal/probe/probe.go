@@ -2,7 +2,10 @@ package probe
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,6 +61,18 @@ type Options struct {
 	// keeps. Zero means DefaultMaxBody (4 KiB); negative keeps none and does
 	// not read the body at all.
 	MaxBody int
+
+	// Conns, when set, keeps the connections of HTTP probes (http, https,
+	// unix) open between probes, shared per target with every Prober
+	// given the same Conns (see Conns). Default nil: every probe connects
+	// afresh and closes its connection, as an orchestrator's probe does.
+	// gRPC and TCP probes always connect afresh.
+	Conns *Conns
+	// Fresh makes every HTTP probe connect afresh even when Conns is set:
+	// the probe then proves that the server still accepts connections
+	// (its accept queue, its TLS handshake), which a reused connection
+	// does not. Default false.
+	Fresh bool
 }
 
 // Result is the verdict of one probe.
@@ -86,6 +101,10 @@ type Result struct {
 	// presented over TLS (https, grpcs), for certificate-expiry alerts; zero
 	// without TLS or when no response arrived.
 	CertExpiry time.Time
+	// CertFingerprint is the SHA-256 (hex) of the certificate that
+	// expires at CertExpiry: it names the certificate, so that a notice of
+	// its expiry is sent once ("" without TLS).
+	CertFingerprint string
 	// Body holds the first bytes of an HTTP response body, up to
 	// Options.MaxBody.
 	Body []byte
@@ -93,12 +112,14 @@ type Result struct {
 	Truncated bool
 }
 
-// Prober runs probes with one set of options. It is safe for concurrent use
-// and holds no connections between probes: every probe dials afresh, as an
-// orchestrator's probe does, and closes its connection before returning.
+// Prober runs probes with one set of options. It is safe for concurrent
+// use. Without Options.Conns it holds no connections between probes: every
+// probe dials afresh, as an orchestrator's probe does, and closes its
+// connection before returning.
 type Prober struct {
-	opts Options
-	tls  *tls.Config // nil when no TLS option is set
+	opts     Options
+	tls      *tls.Config // nil when no TLS option is set
+	tlsFiles string      // digest of the TLS files (Conns' key)
 }
 
 // New validates opts and loads the TLS files they name. The files are read
@@ -139,7 +160,7 @@ func New(opts Options) (*Prober, error) {
 		return nil, err
 	}
 	opts.Header = opts.Header.Clone()
-	return &Prober{opts: opts, tls: conf}, nil
+	return &Prober{opts: opts, tls: conf, tlsFiles: filesDigest(opts.TLS)}, nil
 }
 
 // Options returns the options in effect, with defaults filled in.
@@ -269,6 +290,25 @@ func oneLine(s string, n int) string {
 }
 
 // certExpiry returns the earliest NotAfter of the peer's certificates.
+// certFingerprint is the SHA-256 (hex) of the earliest expiring
+// certificate of cs ("" without one).
+func certFingerprint(cs *tls.ConnectionState) string {
+	if cs == nil {
+		return ""
+	}
+	var earliest *x509.Certificate
+	for _, c := range cs.PeerCertificates {
+		if earliest == nil || c.NotAfter.Before(earliest.NotAfter) {
+			earliest = c
+		}
+	}
+	if earliest == nil {
+		return ""
+	}
+	sum := sha256.Sum256(earliest.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
 func certExpiry(cs *tls.ConnectionState) time.Time {
 	var earliest time.Time
 	if cs == nil {

@@ -92,7 +92,15 @@ type HTTPProbe struct {
 	// MinCertValidity: https only; fails when the server certificate
 	// expires within it (e.g. 14d). Default 0: off.
 	MinCertValidity Duration `yaml:"min_cert_validity"`
-	TLS             *TLS     `yaml:"tls"`
+	// CertNotice: with min_cert_validity, the check's cert channels are
+	// told once per certificate when it expires within it. Default 2 ×
+	// min_cert_validity.
+	CertNotice Duration `yaml:"cert_notice"`
+	TLS        *TLS     `yaml:"tls"`
+	// FreshConnection: connect afresh for every probe instead of reusing
+	// a kept-alive connection to the target, to prove the server still
+	// accepts connections. Default false.
+	FreshConnection bool `yaml:"fresh_connection"`
 }
 
 // Kind implements Probe.
@@ -100,7 +108,8 @@ func (*HTTPProbe) Kind() string { return "http" }
 
 // Spec implements Probe.
 func (h *HTTPProbe) Spec() Spec {
-	return Spec{URL: h.URL, Method: h.Method, Header: h.Headers, Status: h.Status, JSON: h.JSON, MaxLatency: h.MaxLatency, MinCertValidity: h.MinCertValidity, TLS: h.TLS.value()}
+	return Spec{URL: h.URL, Method: h.Method, Header: h.Headers, Status: h.Status, JSON: h.JSON, MaxLatency: h.MaxLatency,
+		MinCertValidity: h.MinCertValidity, CertNotice: h.CertNotice, TLS: h.TLS.value(), FreshConnection: h.FreshConnection}
 }
 
 // Required implements Probe.
@@ -131,6 +140,8 @@ type GRPCProbe struct {
 	// MinCertValidity: with TLS; fails when the certificate expires
 	// within it. Default 0: off.
 	MinCertValidity Duration `yaml:"min_cert_validity"`
+	// CertNotice: as for http. Default 2 × min_cert_validity.
+	CertNotice Duration `yaml:"cert_notice"`
 }
 
 // Kind implements Probe.
@@ -142,7 +153,7 @@ func (g *GRPCProbe) Spec() Spec {
 	if g.TLS != nil {
 		scheme = string(probe.SchemeGRPCS)
 	}
-	s := Spec{URL: scheme + "://" + g.Address, Header: g.Headers, TLS: g.TLS.value(), MinCertValidity: g.MinCertValidity}
+	s := Spec{URL: scheme + "://" + g.Address, Header: g.Headers, TLS: g.TLS.value(), MinCertValidity: g.MinCertValidity, CertNotice: g.CertNotice}
 	if g.Service != "" {
 		s.URL += "/" + g.Service
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vitals-go/vitals/internal/deadlines"
 	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/probe"
 	"github.com/vitals-go/vitals/internal/store"
 )
 
@@ -54,6 +55,12 @@ type Options struct {
 	Observe func(id model.CheckID, scheduled, started time.Time, r model.Result)
 	// Logger receives scheduling and report errors. Default slog.Default().
 	Logger *slog.Logger
+	// Owns, when set, says whether this replica probes check id (it owns
+	// the check's lease: watchdog.Engine.Owns); a turn of a check it does
+	// not own is passed over, as a paused check's is. It must be fast and
+	// safe for concurrent use. Default nil: every check is probed (one
+	// process).
+	Owns func(id model.CheckID) bool
 
 	// compile turns a check into what runs it; tests replace it.
 	compile func(model.Check) (runner, error)
@@ -64,13 +71,14 @@ type runner interface {
 	Probe(ctx context.Context) model.Result
 }
 
-// compileCheck decodes and compiles a pull check's probe.
-func compileCheck(c model.Check) (runner, error) {
+// compileCheck decodes and compiles a pull check's probe, its HTTP probes
+// keeping their connections in conns.
+func compileCheck(c model.Check, conns *probe.Conns) (runner, error) {
 	spec, err := Decode(c.Probe)
 	if err != nil {
 		return nil, err
 	}
-	p, err := Compile(spec)
+	p, err := CompileWith(spec, conns)
 	if err != nil {
 		return nil, err
 	}
@@ -91,10 +99,11 @@ func compileCheck(c model.Check) (runner, error) {
 // resumed through the engine are scheduled accordingly. Lifecycle: New, register, Start (after
 // the engine's Start), Close. Safe for concurrent use.
 type Scheduler struct {
-	eng  Engine
-	opts Options
-	sem  chan struct{}
-	wake chan struct{}
+	eng   Engine
+	opts  Options
+	conns *probe.Conns // the HTTP probes' kept-alive connections, per target
+	sem   chan struct{}
+	wake  chan struct{}
 
 	probes, skipped, failed atomic.Int64
 
@@ -136,12 +145,14 @@ func New(eng Engine, opts Options) *Scheduler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	conns := probe.NewConns(probe.ConnsOptions{})
 	if opts.compile == nil {
-		opts.compile = compileCheck
+		opts.compile = func(c model.Check) (runner, error) { return compileCheck(c, conns) }
 	}
 	return &Scheduler{
 		eng:     eng,
 		opts:    opts,
+		conns:   conns,
 		sem:     make(chan struct{}, opts.MaxConcurrent),
 		wake:    make(chan struct{}, 1),
 		entries: map[model.CheckID]*entry{},
@@ -170,8 +181,9 @@ func (s *Scheduler) Start() error {
 	return nil
 }
 
-// Close stops scheduling, cancels the probes in flight and blocks until
-// every goroutine the scheduler started has returned.
+// Close stops scheduling, cancels the probes in flight, blocks until
+// every goroutine the scheduler started has returned and closes the
+// connections kept for the probes.
 func (s *Scheduler) Close() error {
 	s.mu.Lock()
 	cancel := s.cancel
@@ -181,6 +193,7 @@ func (s *Scheduler) Close() error {
 		cancel()
 	}
 	s.wg.Wait()
+	s.conns.Close()
 	return nil
 }
 
@@ -271,7 +284,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 				next = next.Add(e.interval * (now.Sub(next)/e.interval + 1))
 			}
 			s.queue.Set(id, next)
-			if e.paused {
+			if e.paused || s.opts.Owns != nil && !s.opts.Owns(id) {
 				continue
 			}
 			if e.inflight {

@@ -215,3 +215,38 @@ func TestInvalidProbeReported(t *testing.T) {
 		}
 	})
 }
+
+// TestOwns: with Options.Owns, only the checks this replica owns are
+// probed; a check it gains is probed from its next turn on.
+func TestOwns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mine := pullCheck("mine", 10*time.Second, "0s")
+		theirs := pullCheck("theirs", 10*time.Second, "0s")
+		eng := &fakeEngine{reports: map[model.CheckID][]time.Time{}}
+		eng.checks = []model.CheckState{{Check: mine}, {Check: theirs}}
+		var mu sync.Mutex
+		owned := map[model.CheckID]bool{mine.ID: true}
+		s := newTest(eng, Options{Owns: func(id model.CheckID) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return owned[id]
+		}})
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Second)
+		synctest.Wait()
+		if n, m := len(eng.times(mine.ID)), len(eng.times(theirs.ID)); n != 5 || m != 0 {
+			t.Fatalf("probes: mine %d, theirs %d; want 5 and 0", n, m)
+		}
+		mu.Lock()
+		owned[theirs.ID] = true
+		mu.Unlock()
+		time.Sleep(50 * time.Second)
+		synctest.Wait()
+		if m := len(eng.times(theirs.ID)); m != 5 {
+			t.Fatalf("theirs, once owned: %d probes in 50s, want 5", m)
+		}
+		s.Close()
+	})
+}

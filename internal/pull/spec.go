@@ -53,8 +53,19 @@ type Spec struct {
 	// certificate (the earliest expiring of the chain) expires within it.
 	// Default 0: off.
 	MinCertValidity Duration `json:"min_cert_validity,omitempty"`
+	// CertNotice, with MinCertValidity: a probe finding the certificate
+	// expiring within it sets model.Result.CertExpiring (the check's cert
+	// channels hear of it once per certificate). Default 2 ×
+	// MinCertValidity.
+	CertNotice Duration `json:"cert_notice,omitempty"`
 	// TLS configures https and grpcs targets.
 	TLS TLS `json:"tls,omitzero"`
+	// FreshConnection makes every probe of an HTTP target connect afresh
+	// instead of reusing a kept-alive connection to its target (shared
+	// with the other checks of the target): the probe then also proves
+	// the server accepts connections (and, over TLS, completes a
+	// handshake). Default false.
+	FreshConnection bool `json:"fresh_connection,omitempty"`
 	// Command is a program and its arguments (no shell), healthy when it
 	// exits 0.
 	Command []string `json:"command,omitempty"`
@@ -132,7 +143,14 @@ type Prober struct {
 
 // Compile checks s and prepares it (parses the target and conditions,
 // loads TLS files). Every problem is reported, joined, as a *FieldError.
-func Compile(s Spec) (*Prober, error) {
+// Its HTTP probes connect afresh each time; CompileWith shares
+// connections.
+func Compile(s Spec) (*Prober, error) { return CompileWith(s, nil) }
+
+// CompileWith is Compile whose HTTP probes keep their connections in
+// conns (shared per target with the other probers given it; see
+// probe.Conns), unless s.FreshConnection. A nil conns is Compile.
+func CompileWith(s Spec, conns *probe.Conns) (*Prober, error) {
 	var errs []error
 	bad := func(field string, err error) { errs = append(errs, &FieldError{Field: field, Err: err}) }
 	p := &Prober{spec: s, timeout: s.Timeout.D()}
@@ -147,6 +165,14 @@ func Compile(s Spec) (*Prober, error) {
 	}
 	if s.MinCertValidity < 0 {
 		bad("min_cert_validity", errors.New("must not be negative"))
+	}
+	switch {
+	case s.CertNotice < 0:
+		bad("cert_notice", errors.New("must not be negative"))
+	case s.CertNotice > 0 && s.MinCertValidity == 0:
+		bad("cert_notice", errors.New("needs min_cert_validity"))
+	case s.CertNotice > 0 && s.CertNotice <= s.MinCertValidity:
+		bad("cert_notice", fmt.Errorf("must be longer than min_cert_validity (%v): the notice comes before the check fails", s.MinCertValidity.D()))
 	}
 	switch {
 	case len(s.Command) > 0 && s.URL != "":
@@ -176,9 +202,13 @@ func Compile(s Spec) (*Prober, error) {
 			break
 		}
 		p.target = t
-		opts := probe.Options{Timeout: p.timeout, Method: s.Method, TLS: probe.TLSOptions(s.TLS), MaxBody: -1}
+		opts := probe.Options{Timeout: p.timeout, Method: s.Method, TLS: probe.TLSOptions(s.TLS), MaxBody: -1,
+			Conns: conns, Fresh: s.FreshConnection}
 		if !t.IsHTTP() && (s.Method != "" || s.Status != "" || len(s.JSON) > 0) {
 			bad("url", fmt.Errorf("method, status and json conditions need an HTTP target, not %s", t.Scheme))
+		}
+		if !t.IsHTTP() && s.FreshConnection {
+			bad("fresh_connection", fmt.Errorf("needs an HTTP target: %s probes always connect afresh", t.Scheme))
 		}
 		if s.Status != "" {
 			r, err := probe.ParseStatusRanges(s.Status)
@@ -257,6 +287,13 @@ func (p *Prober) Probe(ctx context.Context) (r model.Result) {
 		return r
 	}
 	if minv := p.spec.MinCertValidity.D(); minv > 0 && !res.CertExpiry.IsZero() {
+		notice := p.spec.CertNotice.D()
+		if notice == 0 {
+			notice = 2 * minv
+		}
+		if res.CertExpiry.Sub(start) < notice && res.CertFingerprint != "" {
+			r.CertExpiring = &model.CertNotice{Fingerprint: res.CertFingerprint, Expiry: res.CertExpiry.UTC()}
+		}
 		if left := res.CertExpiry.Sub(start); left < minv {
 			r.Error = fmt.Sprintf("certificate expires %s (in %v, under %v)", res.CertExpiry.UTC().Format(time.RFC3339), left.Round(time.Minute), minv)
 			return r

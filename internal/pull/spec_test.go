@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vitals-go/vitals/internal/probe"
 )
 
 func compile(t *testing.T, s Spec) *Prober {
@@ -131,6 +134,8 @@ func TestCompileErrors(t *testing.T) {
 		{Spec{URL: "http://x", Status: "999"}, "status: "},
 		{Spec{URL: "http://x", JSON: []string{"x"}}, `json[0]: bad condition "x"`},
 		{Spec{URL: "http://x", MinCertValidity: Duration(time.Hour)}, "min_cert_validity: needs an https or grpcs target, not http"},
+		{Spec{URL: "https://x", CertNotice: Duration(time.Hour)}, "cert_notice: needs min_cert_validity"},
+		{Spec{URL: "https://x", MinCertValidity: Duration(time.Hour), CertNotice: Duration(time.Hour)}, "cert_notice: must be longer than min_cert_validity (1h0m0s)"},
 		{Spec{URL: "http://x", Command: []string{"x"}}, "command: a probe is a URL or a command, not both"},
 		{Spec{Command: []string{""}}, "command[0]: the program must not be empty"},
 		{Spec{Command: []string{"x"}, Env: []string{"NOEQ"}}, `env[0]: "NOEQ" is not KEY=VALUE`},
@@ -189,4 +194,51 @@ func closedAddr(t *testing.T) string {
 	a := ln.Addr().String()
 	ln.Close()
 	return a
+}
+
+// HTTP probes compiled with one probe.Conns share a connection to their
+// target across checks; fresh_connection connects each time.
+func TestCompileWithSharesConnections(t *testing.T) {
+	var accepts atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"status":"UP"}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			accepts.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	conns := probe.NewConns(probe.ConnsOptions{})
+	t.Cleanup(conns.Close)
+	run := func(s Spec, n int) int64 {
+		t.Helper()
+		accepts.Store(0)
+		var ps []*Prober
+		for range 2 { // two checks of one target
+			p, err := CompileWith(s, conns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps = append(ps, p)
+		}
+		for i := range n {
+			if r := ps[i%2].Probe(context.Background()); !r.OK {
+				t.Fatalf("probe %d: %s", i, r.Error)
+			}
+		}
+		return accepts.Load()
+	}
+	spec := Spec{URL: srv.URL + "/readyz", JSON: []string{`$.status == "UP"`}}
+	if got := run(spec, 10); got != 1 {
+		t.Fatalf("10 probes of two checks made %d connections, want 1", got)
+	}
+	spec.FreshConnection = true
+	if got := run(spec, 10); got != 10 {
+		t.Fatalf("10 probes with fresh_connection made %d connections, want 10", got)
+	}
+	if _, err := Compile(Spec{URL: "tcp://127.0.0.1:1", FreshConnection: true}); err == nil || !strings.Contains(err.Error(), "fresh_connection") {
+		t.Fatalf("fresh_connection on a tcp probe: %v", err)
+	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/vitals-go/vitals/internal/statuspage/statuspagetest"
 )
 
-var bannerRE = regexp.MustCompile(`<p id=banner class="banner (\w+)">([^<]*)</p>`)
+var bannerRE = regexp.MustCompile(`<p id=banner class="banner (\w+)" role=status aria-live=polite>([^<]*)</p>`)
 
 // TestBannerIsTruthful: the banner says "All checks are up." only when every
 // check is up with no failure since its last success. A new check (never

@@ -1,8 +1,13 @@
-// Package statuspage is the watchdog's status page: an HTML overview of every
-// check (its state, 90 days of uptime bars, a response-time sparkline, recent
-// flips) and a detail page per check, served by the daemon with no front-end
-// build step. Templates, CSS and a small vanilla JS file are embedded
-// (embed.FS).
+// Package statuspage is the watchdog's status page: an HTML overview of the
+// checks (their states, 90 days of uptime bars, a response-time sparkline,
+// recent flips) and a detail page per check, served by the daemon with no
+// front-end build step. Templates, CSS and a small vanilla JS file are
+// embedded (embed.FS).
+//
+// Scale: the overview sends a summary, the checks needing attention, the
+// tag groups and one page of the list (PageSize rows), filtered by the
+// URL's q, tag and status; the script windows the rest from checks.json.
+// Requests read an index the listeners keep current, not every check.
 //
 // Live updates: the page's script subscribes to a Server-Sent Events stream
 // (events) fed by the engine's listeners, so a state change shows up without

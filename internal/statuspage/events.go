@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
@@ -27,10 +28,12 @@ type client struct {
 
 // serveEvents streams live updates as Server-Sent Events:
 //
-//	event: check   data: {"id": "<hid>", "html": "<li …>"}   a row changed
-//	event: remove  data: {"id": "<hid>"}                      a check is gone
-//	event: flips   data: {"html": "<li …>…"}                  new flips
-//	event: reload  data: {}                                   checks were added or renamed
+//	event: rows     data: {"rows": [jsonRow…]}   rows changed (at most maxLiveRows)
+//	event: stale    data: {}                     more rows changed: fetch the shown ones again
+//	event: remove   data: {"id": "<hid>"}        a check is gone
+//	event: summary  data: {"banner", "counts", "attention", "nattn"}  after changes
+//	event: flips    data: {"html": "<li …>…"}    new flips
+//	event: reload   data: {}                     checks were added or renamed
 //
 // The handler returns when the client goes away or the page is closed.
 func (p *Page) serveEvents(w http.ResponseWriter, r *http.Request, v view) {
@@ -145,43 +148,78 @@ func (p *Page) hub() {
 
 // warm fills the caches (rollups, rows, sparklines of push checks from
 // their stored pings) so that the first visitor does not wait for the
-// store. It reports false while the engine lists no check (not started
-// yet): the hub tries again at its next wake-up.
+// store. The rollups are read in one scan without holding the render lock,
+// so requests are served meanwhile (their rows' rollups read one by one).
+// It reports false while the engine lists no check (not started yet): the
+// hub tries again at its next wake-up.
 func (p *Page) warm() bool {
-	cs := p.opts.Engine.List()
-	if len(cs) == 0 {
+	p.rmu.Lock()
+	now := p.opts.Now().UTC()
+	rows := p.syncLocked(now)
+	if len(rows) == 0 {
+		p.rmu.Unlock()
 		return false
 	}
-	p.rmu.Lock()
-	p.refreshLocked(p.ctx, cs, p.opts.Now().UTC())
+	var missing []model.CheckID
+	push := make([]model.CheckID, 0, len(rows))
+	for _, r := range rows {
+		if _, ok := p.uptime[r.id]; !ok {
+			missing = append(missing, r.id)
+		}
+		if r.check.Kind == model.KindPush {
+			push = append(push, r.id)
+		}
+	}
+	p.warmDirty = make(map[model.CheckID]struct{})
 	p.rmu.Unlock()
-	p.seedSparklines(cs)
+	from, to := window(now)
+	byID, err := p.scanUptime(p.ctx, missing, from, to)
+	if err != nil && p.ctx.Err() == nil {
+		p.opts.Logger.Warn("status page: bulk uptime query", "err", err)
+	}
+	p.rmu.Lock()
+	for id, u := range byID {
+		// Not if read meanwhile, or flipped since (the scan may predate it).
+		if _, ok := p.uptime[id]; !ok {
+			if _, flipped := p.warmDirty[id]; !flipped {
+				p.uptime[id] = u
+			}
+		}
+	}
+	p.warmDirty = nil
+	p.rmu.Unlock()
+	p.warmed.Store(true)
+	p.seedSparklines(push)
 	return true
 }
+
+// Warmed reports whether the page has read every check's rollups since it
+// started (in the background, a few seconds after the engine lists
+// checks): until then a request reads the rollups of the rows it shows.
+func (p *Page) Warmed() bool { return p.warmed.Load() }
 
 // seedSparklines gives each push check whose sparkline is empty the run
 // times of its stored pings (pull checks' results are not stored: their
 // sparklines fill as probes report). One query per check, one at a time,
 // in the background; Close interrupts it.
-func (p *Page) seedSparklines(cs []model.CheckState) {
-	for i := range cs {
-		c := &cs[i].Check
-		if c.Kind != model.KindPush || p.ctx.Err() != nil {
-			continue
+func (p *Page) seedSparklines(ids []model.CheckID) {
+	for _, id := range ids {
+		if p.ctx.Err() != nil {
+			return
 		}
 		p.lmu.Lock()
-		r := p.spark[c.ID]
+		r := p.spark[id]
 		empty := r == nil || r.n == 0
 		p.lmu.Unlock()
 		if !empty {
 			continue
 		}
-		pings, err := p.opts.Store.Pings(p.ctx, c.ID, store.PingQuery{Limit: 2 * sparkLen})
+		pings, err := p.opts.Store.Pings(p.ctx, id, store.PingQuery{Limit: 2 * sparkLen})
 		if err != nil {
 			continue // deleted meanwhile, or the store is closing
 		}
 		p.lmu.Lock()
-		if r := p.spark[c.ID]; r == nil || r.n == 0 {
+		if r := p.spark[id]; r == nil || r.n == 0 {
 			r = &ring{}
 			for j := len(pings) - 1; j >= 0; j-- { // oldest first
 				if d := pings[j].Duration; d > 0 {
@@ -190,15 +228,16 @@ func (p *Page) seedSparklines(cs []model.CheckState) {
 				}
 			}
 			if r.n > 0 {
-				p.spark[c.ID] = r
+				p.spark[id] = r
 			}
 		}
 		p.lmu.Unlock()
 	}
 }
 
-// scan marks every check whose displayed status differs from the one last
-// rendered (only while streams are open: it lists every check).
+// scan syncs the index while streams are open: the checks whose due time
+// came turn late with no event, and the sync marks them for the streams
+// (syncLocked). It costs what changed, not a pass over every check.
 func (p *Page) scan() {
 	p.lmu.Lock()
 	n := len(p.clients)
@@ -206,25 +245,9 @@ func (p *Page) scan() {
 	if n == 0 {
 		return
 	}
-	now := p.opts.Now()
-	cs := p.opts.Engine.List()
-	var changed []model.CheckID
 	p.rmu.Lock()
-	for i := range cs {
-		if r := p.rows[cs[i].Check.ID]; r == nil || r.status != cs[i].State.Display(now) {
-			changed = append(changed, cs[i].Check.ID)
-		}
-	}
+	p.syncLocked(p.opts.Now().UTC())
 	p.rmu.Unlock()
-	if len(changed) == 0 {
-		return
-	}
-	p.lmu.Lock()
-	for _, id := range changed {
-		p.pending[id] = struct{}{}
-	}
-	p.lmu.Unlock()
-	p.poke()
 }
 
 // flush renders the pending changes and sends them to every stream.
@@ -283,62 +306,96 @@ type message struct {
 	only   *view // nil: every view; else only streams of that view
 }
 
+// maxLiveRows bounds the rows one batch of live updates carries; past it,
+// streams get "stale" and fetch the rows they show again.
+const maxLiveRows = 200
+
+// rowMessages makes the live updates of the pending checks: their rows
+// (each view its own), the removed checks, the new summary and flips.
 func (p *Page) rowMessages(pending map[model.CheckID]struct{}, flipsDirty bool) []message {
 	now := p.opts.Now().UTC()
-	cs := make([]model.CheckState, 0, len(pending))
-	var gone []model.CheckID
-	for id := range pending {
-		if c, ok := p.opts.Engine.Get(id); ok {
-			cs = append(cs, c)
-		} else {
-			gone = append(gone, id)
-		}
-	}
 	var msgs []message
 	p.rmu.Lock()
 	defer p.rmu.Unlock()
-	p.loadUptimeLocked(p.ctx, cs, now)
-	var buf []float32
-	for i := range cs {
-		c, s := &cs[i].Check, &cs[i].State
-		r := p.rows[c.ID]
+	rows := p.syncLocked(now)
+	chs := p.channels()
+	var changed []*row
+	for id := range pending {
+		r := p.rows[id]
 		if r == nil {
-			// Not rendered yet: the page that has it will reload.
+			msgs = append(msgs, message{data: event("remove", map[string]string{"id": hid(id)})})
 			continue
 		}
-		k := rowKey{name: c.Name, status: s.Display(now), last: s.LastPing, since: s.Since,
-			bars: computeBars(p.uptime[c.ID], s, now)}
-		p.lmu.Lock()
-		buf = buf[:0]
-		if rg := p.spark[c.ID]; rg != nil {
-			k.spark = rg.ver
-			buf = rg.values(buf)
-		}
-		p.lmu.Unlock()
-		if r.html != nil && r.key == k {
-			continue
-		}
-		r.check, r.key, r.status = *c, k, k.status
-		r.html = p.renderRow(r, s, k, buf)
-		pub := p.visible(view{}, c)
-		msgs = append(msgs, message{data: event("check", map[string]string{"id": r.hid, "html": string(r.html)}), public: &pub})
+		changed = append(changed, r)
 	}
-	for _, id := range gone {
-		if r := p.rows[id]; r != nil {
-			msgs = append(msgs, message{data: event("remove", map[string]string{"id": r.hid})})
+	if len(changed) > maxLiveRows {
+		msgs = append(msgs, message{data: event("stale", struct{}{})})
+	} else if len(changed) > 0 {
+		p.prepareLocked(p.ctx, changed, now)
+		var auth, pub []jsonRow
+		for _, r := range changed {
+			if r.html != nil && r.key == p.keyLocked(r, now, chs) {
+				continue // nothing shown changed
+			}
+			auth = append(auth, p.jsonRowLocked(r, authView, now, chs))
+			if p.visible(publicView, &r.check) {
+				pub = append(pub, p.jsonRowLocked(r, publicView, now, chs))
+			}
 		}
+		if len(auth) > 0 {
+			msgs = append(msgs, message{data: event("rows", map[string][]jsonRow{"rows": auth}), only: &authView})
+		}
+		if len(pub) > 0 {
+			msgs = append(msgs, message{data: event("rows", map[string][]jsonRow{"rows": pub}), only: &publicView})
+		}
+	}
+	for _, v := range [...]view{publicView, authView} {
+		o := p.overviewLocked(rows, v)
+		p.prepareLocked(p.ctx, o.Attention, now)
+		sum := liveSummary{NAttn: o.NAttn, Counts: countsText(o.Sum), Attention: []jsonRow{}}
+		sum.Banner.Class, sum.Banner.Text = banner(o.Sum)
+		for _, r := range o.Attention {
+			sum.Attention = append(sum.Attention, p.jsonRowLocked(r, v, now, chs))
+		}
+		msgs = append(msgs, message{data: event("summary", sum), only: &v})
 	}
 	if flipsDirty {
 		for _, v := range [...]view{{auth: false}, {auth: true}} {
 			d := pageData{Base: "", Flips: p.recentFlipsLocked(p.ctx, v)}
 			var b bytes.Buffer
 			if err := p.tmpl.ExecuteTemplate(&b, "flips", d); err == nil {
-				v := v
 				msgs = append(msgs, message{data: event("flips", map[string]string{"html": b.String()}), only: &v})
 			}
 		}
 	}
 	return msgs
+}
+
+// liveSummary is the "summary" event: the banner, the counts line and the
+// checks needing attention (the first attentionMax of NAttn).
+type liveSummary struct {
+	Banner struct {
+		Class string `json:"class"`
+		Text  string `json:"text"`
+	} `json:"banner"`
+	Counts    string    `json:"counts"`
+	Attention []jsonRow `json:"attention"`
+	NAttn     int       `json:"nattn"`
+}
+
+// countsText is the counts line as text (the template's, without markup).
+func countsText(s summary) string {
+	var b strings.Builder
+	b.WriteString(itoa(s.Total) + " checks: " + itoa(s.Up) + " up")
+	for _, c := range [...]struct {
+		n    int
+		what string
+	}{{s.Down, "down"}, {s.Grace, "late"}, {s.Started, "running"}, {s.Flapping, "flapping"}, {s.Paused, "paused"}, {s.New, "new"}} {
+		if c.n > 0 {
+			b.WriteString(", " + itoa(c.n) + " " + c.what)
+		}
+	}
+	return b.String()
 }
 
 // event frames one Server-Sent Event with a JSON payload (JSON has no raw

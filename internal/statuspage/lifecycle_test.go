@@ -115,12 +115,12 @@ func TestLateWithoutEvent(t *testing.T) {
 			p.ServeHTTP(w, httptest.NewRequestWithContext(ctx, "GET", "/events", nil))
 		}()
 		synctest.Wait()
-		if strings.Contains(w.String(), "s-grace") {
+		if strings.Contains(w.String(), `"grace"`) {
 			t.Fatal("late before its due time")
 		}
 		time.Sleep(2 * time.Minute) // past Due, before Deadline
 		synctest.Wait()
-		if !strings.Contains(w.String(), "event: check") || !strings.Contains(w.String(), `s-grace`) {
+		if !strings.Contains(w.String(), "event: rows") || !strings.Contains(w.String(), `"s":"grace"`) {
 			t.Fatalf("no late row streamed:\n%s", w.String())
 		}
 		cancel()

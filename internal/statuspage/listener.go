@@ -74,7 +74,7 @@ func (p *Page) OnCheck(c model.Check, deleted bool) {
 		p.created[hid(c.ID)] = c.ID
 	}
 	p.upDirty[c.ID] = struct{}{}
-	p.structural = true
+	p.structural, p.resync = true, true
 	p.lmu.Unlock()
 	p.poke()
 }
@@ -104,6 +104,7 @@ func (p *Page) sampleLocked(kind model.Kind, id model.CheckID, s model.State) {
 }
 
 func (p *Page) markLocked(id model.CheckID) {
+	p.changed[id] = struct{}{}
 	if len(p.clients) > 0 {
 		p.pending[id] = struct{}{}
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,9 +31,20 @@ type pageData struct {
 	Now            time.Time
 	Days           int
 	Sum            summary
-	Banner         struct{ Class, Text string }
-	Flips          []flipView
-	Check          *checkView
+	// Chans counts the checks shown whose channels are wrong (the
+	// authorised view only).
+	Chans  channelCounts
+	Banner struct{ Class, Text string }
+	// The overview: the checks needing attention (their fragments, of
+	// NAttn in all), the tag groups, the list.
+	Attention []template.HTML
+	NAttn     int
+	AttnLink  string
+	Groups    []group
+	NGroups   int
+	List      *listData
+	Flips     []flipView
+	Check     *checkView
 }
 
 type flipView struct {
@@ -56,7 +69,7 @@ func setHeaders(w http.ResponseWriter, v view, ctype string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	if v.auth {
 		h.Set("Cache-Control", "private, no-store")
 	} else {
@@ -64,34 +77,87 @@ func setHeaders(w http.ResponseWriter, v view, ctype string) {
 	}
 }
 
-// Render writes the overview as v sees it (the authorised view when auth)
-// to buf; it is what GET / serves, exported for the benchmarks.
+// Render writes the overview's first screen (no filter, first page) as v
+// sees it (the authorised view when auth) to buf; it is what GET / serves,
+// exported for the benchmarks.
 func (p *Page) Render(ctx context.Context, buf *bytes.Buffer, auth bool) error {
-	return p.renderOverview(ctx, buf, view{auth: auth})
+	return p.renderOverview(ctx, buf, view{auth: auth}, &filter{Page: 1})
 }
 
-func (p *Page) renderOverview(ctx context.Context, buf *bytes.Buffer, v view) error {
-	cs := p.opts.Engine.List()
+// listData is the overview's list: the page of rows f asks for.
+type listData struct {
+	Filter          *filter
+	Total, From, To int // To: one past the last row shown, 1-based From
+	Pages           int
+	Prev, Next      string
+	Size            int
+	Tags            []string // tags to suggest in the filter (authorised)
+	StatusOptions   []statusOption
+}
+
+type statusOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+func (p *Page) renderOverview(ctx context.Context, buf *bytes.Buffer, v view, f *filter) error {
 	now := p.opts.Now().UTC()
 	d := p.newPageData(v, "", now)
+	chs := p.channels()
 
 	p.rmu.Lock()
 	defer p.rmu.Unlock()
-	rows := p.refreshLocked(ctx, cs, now)
-	for _, r := range rows {
-		if p.visible(v, &r.check) {
-			d.Sum.add(r.status, r.key.failing)
-		}
-	}
+	rows := p.syncLocked(now)
+	o := p.overviewLocked(rows, v)
+	d.Sum, d.Chans = o.Sum, o.Chans
 	d.Banner.Class, d.Banner.Text = banner(d.Sum)
+	off := (f.Page - 1) * PageSize
+	total, page := p.selectLocked(rows, v, f, off, PageSize)
+	l := &listData{Filter: f, Total: total, From: off + 1, To: off + len(page), Size: PageSize,
+		Pages: (total + PageSize - 1) / PageSize}
+	if f.Page > 1 {
+		l.Prev = f.query(f.Page - 1)
+	}
+	if off+len(page) < total {
+		l.Next = f.query(f.Page + 1)
+	}
+	for _, w := range [...]string{"", attentionStatuses, "up", "down", "late", "running", "flapping", "failing", "paused", "new"} {
+		label := w
+		switch w {
+		case "":
+			label = "any status"
+		case attentionStatuses:
+			label = "needs attention"
+		case "failing":
+			label = "failing below threshold"
+		}
+		l.StatusOptions = append(l.StatusOptions, statusOption{Value: w, Label: label, Selected: w == f.Status})
+	}
+	for _, g := range o.Groups {
+		l.Tags = append(l.Tags, g.Tag)
+	}
+	show := append(append([]*row(nil), o.Attention...), page...)
+	for _, g := range o.Groups {
+		show = append(show, g.Rows...)
+	}
+	p.prepareLocked(ctx, show, now)
+	frag := func(r *row) template.HTML { return template.HTML(p.fragmentLocked(r, v, now, chs)) }
+	d.Attention = make([]template.HTML, len(o.Attention))
+	for i, r := range o.Attention {
+		d.Attention[i] = frag(r)
+	}
+	d.NAttn = o.NAttn
+	d.AttnLink = (&filter{Status: attentionStatuses}).query(0)
+	if !f.Active() && f.Page == 1 {
+		d.Groups, d.NGroups = o.Groups, o.NGroups
+	}
+	d.List = l
 	d.Flips = p.recentFlipsLocked(ctx, v)
 	if err := p.tmpl.ExecuteTemplate(buf, "top", d); err != nil {
 		return err
 	}
-	for _, r := range rows {
-		if p.visible(v, &r.check) {
-			buf.Write(r.html)
-		}
+	for _, r := range page {
+		buf.Write(p.fragmentLocked(r, v, now, chs))
 	}
 	return p.tmpl.ExecuteTemplate(buf, "bottom", d)
 }
@@ -100,9 +166,9 @@ func (p *Page) renderOverview(ctx context.Context, buf *bytes.Buffer, v view) er
 // check shown is up (or running) with no failure since its last success;
 // any down check makes the headline the outage; otherwise the headline
 // counts the checks by what they are, so that a new check (never reported)
-// or one failing below its threshold is not hidden in "all up". The page's
-// script (static/app.js, counts) recounts it the same way after live
-// updates: keep the two in step.
+// or one failing below its threshold is not hidden in "all up". Live
+// updates carry it too (the "summary" event): the page's script does not
+// count, it cannot see every check.
 func banner(s summary) (class, text string) {
 	switch {
 	case s.Total == 0:
@@ -138,16 +204,74 @@ func banner(s summary) (class, text string) {
 }
 
 func (p *Page) serveOverview(w http.ResponseWriter, r *http.Request, v view) {
+	f, err := parseFilter(r.URL.Query(), v)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
-	if err := p.renderOverview(r.Context(), buf, v); err != nil {
+	if err := p.renderOverview(r.Context(), buf, v, &f); err != nil {
 		p.opts.Logger.Error("status page: render", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	setHeaders(w, v, "text/html; charset=utf-8")
 	writeBody(w, r, buf.Bytes(), nil)
+}
+
+func badRequest(w http.ResponseWriter, err error) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, err.Error(), http.StatusBadRequest)
+}
+
+// serveRows serves checks.json: the rows of the list that f (the URL's q,
+// tag and status) selects, from offset (default 0) at most limit (default
+// PageSize, at most MaxLimit), and how many there are in all.
+func (p *Page) serveRows(w http.ResponseWriter, r *http.Request, v view) {
+	u := r.URL.Query()
+	f, err := parseFilter(u, v)
+	if err != nil {
+		badRequest(w, err)
+		return
+	}
+	off, limit := 0, PageSize
+	if s := u.Get("offset"); s != "" {
+		if off, err = strconv.Atoi(s); err != nil || off < 0 || off > maxPage*PageSize {
+			badRequest(w, errors.New("offset must be a number from 0 to 52428800"))
+			return
+		}
+	}
+	if s := u.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > MaxLimit {
+			badRequest(w, errors.New("limit must be a number from 1 to 500"))
+			return
+		}
+	}
+	now := p.opts.Now().UTC()
+	chs := p.channels()
+	out := struct {
+		Total  int       `json:"total"`
+		Offset int       `json:"offset"`
+		Rows   []jsonRow `json:"rows"`
+	}{Offset: off, Rows: []jsonRow{}}
+	p.rmu.Lock()
+	rows := p.syncLocked(now)
+	total, sel := p.selectLocked(rows, v, &f, off, limit)
+	p.prepareLocked(r.Context(), sel, now)
+	out.Total = total
+	for _, rw := range sel {
+		out.Rows = append(out.Rows, p.jsonRowLocked(rw, v, now, chs))
+	}
+	p.rmu.Unlock()
+	body, err := json.Marshal(out)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setHeaders(w, v, "application/json")
+	writeBody(w, r, body, nil)
 }
 
 // recentFlipsLocked returns the newest flips of the checks v may see, read
@@ -203,24 +327,40 @@ type jsonCheck struct {
 	// Days is one letter per day, oldest first: a 100 %, b ≥ 99 %,
 	// c ≥ 95 %, d below, n no data.
 	Days string `json:"days"`
+	// Channels are the names of the check's channels, and Warnings what
+	// is wrong with them (model.Check.RouteWarnings): the authorised
+	// view only, when the page knows the channels (Options.Channels).
+	Channels []string `json:"channels,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (p *Page) serveJSON(w http.ResponseWriter, r *http.Request, v view) {
-	cs := p.opts.Engine.List()
 	now := p.opts.Now().UTC()
 	out := struct {
 		Title  string      `json:"title"`
 		Time   time.Time   `json:"time"`
 		Checks []jsonCheck `json:"checks"`
-	}{Title: p.opts.Title, Time: now, Checks: make([]jsonCheck, 0, len(cs))}
+	}{Title: p.opts.Title, Time: now}
+	var chs *channelSet
+	if v.auth {
+		chs = p.channels()
+	}
 	p.rmu.Lock()
-	rows := p.refreshLocked(r.Context(), cs, now)
+	rows := p.syncLocked(now)
+	p.prepareLocked(r.Context(), rows, now)
+	out.Checks = make([]jsonCheck, 0, len(rows))
 	for _, rw := range rows {
 		if !p.visible(v, &rw.check) {
 			continue
 		}
-		out.Checks = append(out.Checks, jsonCheck{ID: rw.hid, Name: rw.check.Name, Status: rw.status,
-			Since: rw.key.since, Last: rw.key.last, Uptime: rw.key.bars.pct, Days: string(rw.key.bars.class[:])})
+		k := p.keyLocked(rw, now, nil)
+		jc := jsonCheck{ID: rw.hid, Name: rw.check.Name, Status: rw.status,
+			Since: k.since, Last: k.last, Uptime: k.bars.pct, Days: string(k.bars.class[:])}
+		if chs != nil {
+			jc.Channels = rw.check.Routes.Names()
+			jc.Warnings = rw.check.RouteWarnings(chs.all)
+		}
+		out.Checks = append(out.Checks, jc)
 	}
 	p.rmu.Unlock()
 	body, err := json.Marshal(out)
@@ -252,8 +392,39 @@ type privateView struct {
 	Tags      []string
 	Desc      string
 	LastError string
+	TZWarning string
 	NPings    int64
 	Pings     []pingView
+	// Channels say where the check's alerts go; ChannelWarnings what is
+	// wrong with them. ShowChannels is false when the page does not know
+	// the channels (Options.Channels nil).
+	ShowChannels    bool
+	Channels        []channelView
+	ChannelWarnings []string
+}
+
+// channelView is one channel of a check, with the flips it hears of.
+type channelView struct {
+	Name, On string
+}
+
+// channelViews lists the channels of r by name, each with the flips that
+// go to it ("down, up, flapping").
+func channelViews(r model.Routes) []channelView {
+	var out []channelView
+	for _, n := range r.Names() {
+		var on []string
+		for _, l := range []struct {
+			what  string
+			names []string
+		}{{"down", r.Down}, {"up", r.Up}, {"flapping", r.Flapping}, {"late", r.Late}, {"cert", r.Cert}} {
+			if slices.Contains(l.names, n) {
+				on = append(on, l.what)
+			}
+		}
+		out = append(out, channelView{Name: n, On: strings.Join(on, ", ")})
+	}
+	return out
 }
 
 type pingView struct {
@@ -283,7 +454,7 @@ func (p *Page) serveDetail(w http.ResponseWriter, r *http.Request, v view, h str
 	}
 	if !ok && !rendered {
 		p.rmu.Lock()
-		p.refreshLocked(r.Context(), p.opts.Engine.List(), p.opts.Now().UTC())
+		p.syncLocked(p.opts.Now().UTC())
 		id, ok = p.hids[h]
 		p.rmu.Unlock()
 	}
@@ -300,7 +471,7 @@ func (p *Page) serveDetail(w http.ResponseWriter, r *http.Request, v view, h str
 	cv := &checkView{Name: c.Name, Status: s.Display(now), Since: s.Since, Last: s.LastPing}
 
 	p.rmu.Lock()
-	p.loadUptimeLocked(ctx, []model.CheckState{cs}, now)
+	p.loadUptimeLocked(ctx, []model.CheckID{id}, len(p.rows), now)
 	b := computeBars(p.uptime[id], s, now)
 	p.rmu.Unlock()
 	cv.Pct, cv.Bars = b.pct, detailBars(&b, now)
@@ -325,7 +496,10 @@ func (p *Page) serveDetail(w http.ResponseWriter, r *http.Request, v view, h str
 	p.rmu.Unlock()
 	if v.auth {
 		pv := &privateView{ID: c.ID, Kind: c.Kind, Schedule: scheduleText(c), Tags: c.Tags, Desc: c.Desc,
-			LastError: s.LastError, NPings: s.NPings}
+			LastError: s.LastError, TZWarning: s.TZWarning, NPings: s.NPings}
+		if chs := p.channels(); chs != nil {
+			pv.ShowChannels, pv.Channels, pv.ChannelWarnings = true, channelViews(c.Routes), c.RouteWarnings(chs.all)
+		}
 		pings, err := p.opts.Store.Pings(ctx, id, store.PingQuery{Limit: 20})
 		if err != nil {
 			p.opts.Logger.Warn("status page: pings query", "check", id, "err", err)

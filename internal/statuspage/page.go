@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
@@ -52,6 +53,12 @@ type Options struct {
 	Authorize func(*http.Request) bool
 	// Title heads the page. Default "Status".
 	Title string
+	// Channels returns the configured channels (the daemon's notifiers),
+	// asked at each render: the authorised view shows each check's
+	// channels and warns where a check has none or names one that is
+	// not configured (model.Check.RouteWarnings). The public view never
+	// shows channels. Default nil: the page shows no channels.
+	Channels func() []model.Channel
 	// MaxClients bounds the live-update streams open at once; one more is
 	// answered 503. Default 100.
 	MaxClients int
@@ -95,8 +102,10 @@ type Page struct {
 	pending    map[model.CheckID]struct{} // checks to push to live streams
 	upDirty    map[model.CheckID]struct{} // checks whose rollups changed
 	flipsDirty bool
-	structural bool                     // checks created, deleted or renamed
-	created    map[string]model.CheckID // hid → id of checks created since the last render
+	structural bool                       // checks created, deleted or renamed
+	resync     bool                       // the same, for the index: list every check again
+	changed    map[model.CheckID]struct{} // checks to fetch again at the next sync
+	created    map[string]model.CheckID   // hid → id of checks created since the last render
 	clients    map[*client]struct{}
 	closed     bool
 
@@ -104,11 +113,28 @@ type Page struct {
 	rmu     sync.Mutex
 	rows    map[model.CheckID]*row
 	hids    map[string]model.CheckID
-	order   []*row // sorted by name; nil when it must be rebuilt
+	order   []*row // sorted by name; nil until the first sync
 	uptime  map[model.CheckID]*uptime
 	flips   []model.Flip // recent flips of every check, newest first
 	flipsOK bool
 	gen     uint64
+	due     dueHeap // rows that turn late at their due time
+	chanSig string  // the channel names the rows' warnings were computed with
+	// ver is bumped whenever a row's status, failing or warning, any
+	// check's tags or the order change: the caches below are of a ver.
+	ver     uint64
+	ovCache [2]struct {
+		ver uint64
+		ok  bool
+		o   overview
+	} // by view.auth
+	// warmDirty, while warm scans the rollups without rmu, collects the
+	// checks whose rollups were invalidated meanwhile.
+	warmDirty map[model.CheckID]struct{}
+	warmed    atomic.Bool
+	pubRows   []*row // the rows of the public view, in order, of pubVer
+	pubVer    uint64
+	pubOK     bool
 }
 
 var (
@@ -150,6 +176,7 @@ func New(opts Options) *Page {
 		spark:   make(map[model.CheckID]*ring),
 		pending: make(map[model.CheckID]struct{}),
 		upDirty: make(map[model.CheckID]struct{}),
+		changed: make(map[model.CheckID]struct{}),
 		created: make(map[string]model.CheckID),
 		clients: make(map[*client]struct{}),
 		rows:    make(map[model.CheckID]*row),
@@ -174,7 +201,8 @@ func (p *Page) Close() error {
 
 // ServeHTTP serves, relative to where the page is mounted:
 //
-//	GET /               the overview
+//	GET /               the overview (?q= ?tag= ?status= ?page=)
+//	GET /checks.json    rows of the overview's list (?q= ?tag= ?status= ?offset= ?limit=)
 //	GET /check/{id}     one check (id is the page's opaque id, not the UUID)
 //	GET /events         the live-update stream (text/event-stream)
 //	GET /status.json    the overview's data as JSON
@@ -217,6 +245,8 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveEvents(w, r, v)
 	case path == "status.json":
 		p.serveJSON(w, r, v)
+	case path == "checks.json":
+		p.serveRows(w, r, v)
 	default:
 		hid, ok := cutPrefix(path, "check/")
 		if !ok {
@@ -236,6 +266,9 @@ func cutPrefix(s, prefix string) (string, bool) {
 
 // view is who is looking: the authorised view or the public one.
 type view struct{ auth bool }
+
+// The two views, for messages meant for one of them.
+var authView, publicView = view{auth: true}, view{auth: false}
 
 // visible reports whether check c is shown to v.
 func (p *Page) visible(v view, c *model.Check) bool {
@@ -275,6 +308,11 @@ func notFound(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	http.Error(w, "not found", http.StatusNotFound)
 }
+
+// CheckPath is the path of a check's page relative to where the page is
+// mounted ("check/<hid>"): what a notification links to. It does not
+// contain the check's UUID.
+func CheckPath(id model.CheckID) string { return "check/" + hid(id) }
 
 // hid is a check's id on the page: a hash of its UUID, because the UUID is
 // the secret of its ping URL and must not appear on a public page.

@@ -2,28 +2,44 @@ package statuspage
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"html/template"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
 )
 
-// row is one check's cached fragment of the overview: an <li>, re-rendered
-// only when something it shows changed (its key). Guarded by Page.rmu.
+// row is one check in the page's index: its check and state as last
+// synced from the engine, its displayed status at the last sync, and its
+// cached fragment of the overview (an <li>), rendered only when it is shown
+// and something it shows changed (its key). Guarded by Page.rmu.
 type row struct {
-	id     model.CheckID
-	hid    string
-	check  model.Check
-	status model.Status // displayed status
-	key    rowKey
-	html   []byte
-	gen    uint64 // last render that saw the check
+	id      model.CheckID
+	hid     string
+	check   model.Check
+	state   model.State
+	lname   string       // lower-case name, for search
+	status  model.Status // displayed status at the last sync
+	failing bool         // failing below its threshold at the last sync
+	warn    string       // what is wrong with its channels at the last sync
+	key     rowKey
+	html    []byte
+	// authHTML is the fragment of the authorised view when it differs
+	// from html (the check's channels are wrong: key.warn); else nil.
+	authHTML []byte
+	gen      uint64 // last full sync that saw the check
+}
+
+// fragment returns the row's fragment as v sees it.
+func (r *row) fragment(v view) []byte {
+	if v.auth && r.authHTML != nil {
+		return r.authHTML
+	}
+	return r.html
 }
 
 // rowKey is everything a row's fragment shows.
@@ -35,6 +51,7 @@ type rowKey struct {
 	since   time.Time
 	bars    bars
 	spark   uint64
+	warn    string // what is wrong with its channels (authorised view only)
 }
 
 // rowData is what the row template is executed with.
@@ -45,94 +62,91 @@ type rowData struct {
 	Pct         string
 	Bars, Spark template.HTML
 	LastMS      string
+	Warn        string // authorised view only
 }
 
-// refreshLocked brings the row cache up to date with the snapshot cs at now
-// and returns the rows in display order (by name). It reads the store only
-// for rollups not cached yet.
-func (p *Page) refreshLocked(ctx context.Context, cs []model.CheckState, now time.Time) []*row {
-	p.loadUptimeLocked(ctx, cs, now)
-	p.gen++
-	type job struct {
-		r *row
-		s *model.State
-		k rowKey
-	}
-	var jobs []job
-	renamed := false
-	for i := range cs {
-		c, s := &cs[i].Check, &cs[i].State
-		r := p.rows[c.ID]
-		if r == nil {
-			r = &row{id: c.ID, hid: hid(c.ID)}
-			p.rows[c.ID] = r
-			p.hids[r.hid] = c.ID
-			renamed = true
-		}
-		if r.check.Name != c.Name {
-			renamed = true
-		}
-		r.check = *c
-		r.gen = p.gen
-		k := rowKey{name: c.Name, status: s.Display(now), last: s.LastPing, since: s.Since,
-			bars: computeBars(p.uptime[c.ID], s, now)}
-		k.failing = failingBelowThreshold(s, k.status)
-		p.lmu.Lock()
-		if rg := p.spark[c.ID]; rg != nil {
-			k.spark = rg.ver
-		}
-		p.lmu.Unlock()
-		if r.html != nil && r.key == k {
-			continue
-		}
-		r.key, r.status = k, k.status
-		jobs = append(jobs, job{r, s, k})
-	}
-	// Rendering is the cost of a cold cache: spread it over the CPUs.
-	workers := 1
-	if len(jobs) >= 512 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []float32
-			for j := w; j < len(jobs); j += workers {
-				jb := &jobs[j]
-				p.lmu.Lock()
-				buf = buf[:0]
-				if rg := p.spark[jb.r.id]; rg != nil {
-					buf = rg.values(buf)
-				}
-				p.lmu.Unlock()
-				jb.r.html = p.renderRow(jb.r, jb.s, jb.k, buf)
-			}
-		}()
-	}
-	wg.Wait()
+// syncLocked brings the index up to date at now and returns the rows in
+// display order (by name). It lists every check from the engine only on
+// the first sync and after checks were created, deleted or renamed
+// (OnCheck); otherwise it fetches just the checks the listeners marked
+// changed since the last sync. A check turns late with no event: the rows
+// whose displayed status changes at a time wait in a heap (Page.due) and
+// are looked at again when it comes. So a sync costs in proportion to the
+// changes, not to the checks. It renders nothing and reads no store.
+func (p *Page) syncLocked(now time.Time) []*row {
 	p.lmu.Lock()
-	for h := range p.created {
-		if _, ok := p.hids[h]; ok {
-			delete(p.created, h)
-		}
+	full := p.resync || p.order == nil
+	p.resync = false
+	changed := p.changed
+	if len(changed) > 0 {
+		p.changed = make(map[model.CheckID]struct{})
 	}
 	p.lmu.Unlock()
-	for id, r := range p.rows {
-		if r.gen != p.gen {
-			delete(p.rows, id)
-			delete(p.hids, r.hid)
-			renamed = true
+	reorder := p.order == nil
+	chs := p.channels()
+	if sig := chs.signature(); sig != p.chanSig {
+		p.chanSig, full = sig, true
+	}
+	if full {
+		cs := p.opts.Engine.List()
+		p.gen++
+		p.ver++
+		p.due = p.due[:0]
+		for i := range cs {
+			reorder = p.putRowLocked(&cs[i], now, chs) || reorder
+		}
+		for id, r := range p.rows {
+			if r.gen != p.gen {
+				delete(p.rows, id)
+				delete(p.hids, r.hid)
+				reorder = true
+			}
+		}
+		p.lmu.Lock()
+		for h := range p.created {
+			if _, ok := p.hids[h]; ok {
+				delete(p.created, h)
+			}
+		}
+		p.lmu.Unlock()
+	} else {
+		for id := range changed {
+			cs, ok := p.opts.Engine.Get(id)
+			if !ok {
+				if r := p.rows[id]; r != nil {
+					delete(p.rows, id)
+					delete(p.hids, r.hid)
+					reorder = true
+				}
+				continue
+			}
+			reorder = p.putRowLocked(&cs, now, chs) || reorder
 		}
 	}
-	if renamed || p.order == nil {
-		p.order = p.order[:0]
+	var turned []model.CheckID
+	for len(p.due) > 0 && !p.due[0].at.After(now) {
+		e := heap.Pop(&p.due).(dueEntry)
+		if r := p.rows[e.r.id]; r == e.r && r.state.Due.Equal(e.at) && p.restatusLocked(r, now, chs) {
+			turned = append(turned, r.id)
+		}
+	}
+	if len(turned) > 0 {
+		// No event announces these: tell the live streams.
+		p.lmu.Lock()
+		for _, id := range turned {
+			p.markLocked(id)
+		}
+		p.lmu.Unlock()
+		p.poke()
+	}
+	if reorder {
+		p.ver++
+		p.order = make([]*row, 0, len(p.rows))
 		for _, r := range p.rows {
 			p.order = append(p.order, r)
 		}
 		slices.SortFunc(p.order, func(a, b *row) int {
-			if c := strings.Compare(strings.ToLower(a.check.Name), strings.ToLower(b.check.Name)); c != 0 {
+			if c := strings.Compare(a.lname, b.lname); c != 0 {
 				return c
 			}
 			return strings.Compare(a.hid, b.hid)
@@ -141,12 +155,154 @@ func (p *Page) refreshLocked(ctx context.Context, cs []model.CheckState, now tim
 	return p.order
 }
 
-func (p *Page) renderRow(r *row, s *model.State, k rowKey, spark []float32) []byte {
+// restatusLocked computes r's displayed status, failing and channel
+// warning at now (bumping Page.ver and reporting true when one changed),
+// and queues r in Page.due when its status will change at its due time.
+func (p *Page) restatusLocked(r *row, now time.Time, chs *channelSet) bool {
+	st := r.state.Display(now)
+	failing := failingBelowThreshold(&r.state, st)
+	warn := chs.warning(&r.check)
+	changed := st != r.status || failing != r.failing || warn != r.warn
+	if changed {
+		r.status, r.failing, r.warn = st, failing, warn
+		p.ver++
+	}
+	s := &r.state
+	if s.Status == model.StatusUp && len(s.Runs) == 0 && !s.Due.IsZero() && now.Before(s.Due) {
+		if len(p.due) > 4*len(p.rows)+1024 {
+			p.rebuildDueLocked(now)
+		}
+		heap.Push(&p.due, dueEntry{at: s.Due, r: r})
+	}
+	return changed
+}
+
+// rebuildDueLocked drops the heap's stale entries (rows whose due time
+// moved on before it came): one entry per row that has one.
+func (p *Page) rebuildDueLocked(now time.Time) {
+	p.due = p.due[:0]
+	for _, r := range p.rows {
+		s := &r.state
+		if s.Status == model.StatusUp && len(s.Runs) == 0 && !s.Due.IsZero() && now.Before(s.Due) {
+			p.due = append(p.due, dueEntry{at: s.Due, r: r})
+		}
+	}
+	heap.Init(&p.due)
+}
+
+// dueEntry is a row whose displayed status changes at at (up → late).
+type dueEntry struct {
+	at time.Time
+	r  *row
+}
+
+// dueHeap is a min-heap of dueEntry by at (container/heap).
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// putRowLocked stores cs in its row (creating it), computes its status at
+// now and reports whether the display order may have changed (a new row
+// or a new name).
+func (p *Page) putRowLocked(cs *model.CheckState, now time.Time, chs *channelSet) bool {
+	c := &cs.Check
+	r := p.rows[c.ID]
+	reorder := false
+	if r == nil {
+		r = &row{id: c.ID, hid: hid(c.ID)}
+		p.rows[c.ID] = r
+		p.hids[r.hid] = c.ID
+		reorder = true
+	}
+	if r.check.Name != c.Name || r.lname == "" {
+		r.lname = strings.ToLower(c.Name)
+		reorder = true
+	}
+	if !slices.Equal(r.check.Tags, c.Tags) {
+		p.ver++
+	}
+	r.check, r.state, r.gen = *c, cs.State, p.gen
+	p.restatusLocked(r, now, chs)
+	return reorder
+}
+
+// prepareLocked loads the rollups of rows not cached yet (one store query
+// each, or one scan when most are missing): call it before keyLocked or
+// fragmentLocked on them.
+func (p *Page) prepareLocked(ctx context.Context, rows []*row, now time.Time) {
+	ids := make([]model.CheckID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.id
+	}
+	p.loadUptimeLocked(ctx, ids, len(p.rows), now)
+}
+
+// keyLocked returns what r's fragment shows at now.
+func (p *Page) keyLocked(r *row, now time.Time, chs *channelSet) rowKey {
+	k := p.rowKey(&r.check, &r.state, now, chs)
+	p.lmu.Lock()
+	if rg := p.spark[r.id]; rg != nil {
+		k.spark = rg.ver
+	}
+	p.lmu.Unlock()
+	return k
+}
+
+// fragmentLocked returns r's fragment as v sees it at now, rendering it
+// again when what it shows changed.
+func (p *Page) fragmentLocked(r *row, v view, now time.Time, chs *channelSet) []byte {
+	k := p.keyLocked(r, now, chs)
+	if r.html == nil || r.key != k {
+		r.key = k
+		p.renderRow(r, k, p.sparkValues(r.id, nil))
+	}
+	return r.fragment(v)
+}
+
+// sparkValues appends the samples of id's sparkline to dst.
+func (p *Page) sparkValues(id model.CheckID, dst []float32) []float32 {
+	p.lmu.Lock()
+	defer p.lmu.Unlock()
+	if rg := p.spark[id]; rg != nil {
+		return rg.values(dst)
+	}
+	return dst
+}
+
+// rowKey returns what the row of c in state s shows at now; chs are the
+// channels of this render (nil: none shown).
+func (p *Page) rowKey(c *model.Check, s *model.State, now time.Time, chs *channelSet) rowKey {
+	k := rowKey{name: c.Name, status: s.Display(now), last: s.LastPing, since: s.Since,
+		bars: computeBars(p.uptime[c.ID], s, now), warn: chs.warning(c)}
+	k.failing = failingBelowThreshold(s, k.status)
+	return k
+}
+
+// renderRow renders r's fragments for k: html, and authHTML when the
+// authorised view shows more (a warning about the check's channels).
+func (p *Page) renderRow(r *row, k rowKey, spark []float32) {
 	d := rowData{HID: r.hid, Name: k.name, Status: k.status, Failing: k.failing, Pct: k.bars.pct,
 		Bars: barsSVG(&k.bars), Spark: sparkSVG(spark)}
 	if n := len(spark); n > 0 && spark[n-1] > 0 {
 		d.LastMS = formatMS(spark[n-1])
 	}
+	r.html, r.authHTML = p.execRow(d), nil
+	if k.warn != "" {
+		d.Warn = k.warn
+		r.authHTML = p.execRow(d)
+	}
+}
+
+func (p *Page) execRow(d rowData) []byte {
 	var b bytes.Buffer
 	if err := p.tmpl.ExecuteTemplate(&b, "row", d); err != nil {
 		// The templates are fixed and tested: an error here is a bug.
@@ -207,15 +363,24 @@ func barsSVG(b *bars) template.HTML {
 // to their maximum, with relative moves ("l2-3") to keep it short. Nothing
 // when there are fewer than two samples or all are zero.
 func sparkSVG(ms []float32) template.HTML {
+	d := sparkPath(ms)
+	if d == "" {
+		return `<svg class=s viewBox="0 0 58 20"></svg>`
+	}
+	return template.HTML(`<svg class=s viewBox="0 0 58 20" preserveAspectRatio=none><path d="` + d + `"/></svg>`)
+}
+
+// sparkPath is the path data of sparkSVG's line, "" when it draws none.
+func sparkPath(ms []float32) string {
 	var hi float32
 	for _, v := range ms {
 		hi = max(hi, v)
 	}
 	if len(ms) < 2 || hi <= 0 {
-		return `<svg class=s viewBox="0 0 58 20"></svg>`
+		return ""
 	}
 	var sb strings.Builder
-	sb.WriteString(`<svg class=s viewBox="0 0 58 20" preserveAspectRatio=none><path d="M`)
+	sb.WriteByte('M')
 	y0 := 0
 	for i, v := range ms {
 		y := 19 - int(v/hi*18+0.5)
@@ -237,8 +402,7 @@ func sparkSVG(ms []float32) template.HTML {
 		}
 		y0 = y
 	}
-	sb.WriteString(`"/></svg>`)
-	return template.HTML(sb.String())
+	return sb.String()
 }
 
 // failingBelowThreshold reports whether a check shown as st has failed its

@@ -136,7 +136,8 @@ func TestSamples(t *testing.T) {
 var allowedRowTags = map[string]bool{"li": true, "a": true, "span": true, "svg": true, "path": true}
 
 // FuzzRowEscaping renders a row for an arbitrary check name and parses it
-// as a browser would: the name must never become markup.
+// as a browser would: the name must never become markup, nor must a
+// channel name in the authorised view's warning (a title attribute).
 func FuzzRowEscaping(f *testing.F) {
 	for _, s := range []string{"api", `<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`, `</li><li>`, "&amp;", "\x00<", `<svg onload=alert(1)>`} {
 		f.Add(s)
@@ -144,34 +145,47 @@ func FuzzRowEscaping(f *testing.F) {
 	p := &Page{tmpl: templates}
 	f.Fuzz(func(t *testing.T, name string) {
 		r := &row{hid: "0123456789ab"}
-		out := p.renderRow(r, &model.State{}, rowKey{name: name, status: model.StatusUp}, []float32{1, 2})
-		z := html.NewTokenizer(bytes.NewReader(out))
-		var text strings.Builder
-		for {
-			tt := z.Next()
-			if tt == html.ErrorToken {
-				if z.Err() != io.EOF {
-					t.Fatalf("tokenizer: %v", z.Err())
-				}
-				break
-			}
-			tok := z.Token()
-			switch tt {
-			case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-				if !allowedRowTags[tok.Data] {
-					t.Fatalf("name %q produced element <%s> in %s", name, tok.Data, out)
-				}
-				for _, a := range tok.Attr {
-					if strings.HasPrefix(a.Key, "on") {
-						t.Fatalf("name %q produced attribute %s", name, a.Key)
-					}
-				}
-			case html.TextToken:
-				text.WriteString(tok.Data)
-			}
+		warn := (&channelSet{}).warning(&model.Check{Routes: model.Routes{Down: []string{name}}})
+		p.renderRow(r, rowKey{name: name, status: model.StatusUp, warn: warn}, []float32{1, 2})
+		if bytes.Equal(r.html, r.authHTML) || !bytes.Contains(r.authHTML, []byte(" cw")) {
+			t.Fatalf("the authorised fragment does not differ: %s", r.authHTML)
 		}
-		if !strings.Contains(text.String(), strings.ReplaceAll(name, "\x00", "\uFFFD")) && !strings.ContainsRune(name, '\r') && !strings.ContainsRune(name, 0) {
-			t.Fatalf("name %q not shown as text: %q", name, text.String())
+		for _, out := range [][]byte{r.html, r.authHTML} {
+			wantRowText(t, name, out)
 		}
 	})
+}
+
+// wantRowText fails unless the row out parses into allowed elements only,
+// without event attributes, with name shown as text.
+func wantRowText(t *testing.T, name string, out []byte) {
+	t.Helper()
+	z := html.NewTokenizer(bytes.NewReader(out))
+	var text strings.Builder
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			if z.Err() != io.EOF {
+				t.Fatalf("tokenizer: %v", z.Err())
+			}
+			break
+		}
+		tok := z.Token()
+		switch tt {
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			if !allowedRowTags[tok.Data] {
+				t.Fatalf("name %q produced element <%s> in %s", name, tok.Data, out)
+			}
+			for _, a := range tok.Attr {
+				if strings.HasPrefix(a.Key, "on") {
+					t.Fatalf("name %q produced attribute %s", name, a.Key)
+				}
+			}
+		case html.TextToken:
+			text.WriteString(tok.Data)
+		}
+	}
+	if !strings.Contains(text.String(), strings.ReplaceAll(name, "\x00", "\uFFFD")) && !strings.ContainsRune(name, '\r') && !strings.ContainsRune(name, 0) {
+		t.Fatalf("name %q not shown as text: %q", name, text.String())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -40,23 +41,26 @@ func window(now time.Time) (from, to time.Time) {
 	return today.AddDate(0, 0, -(Days - 1)), today.AddDate(0, 0, 1)
 }
 
-// loadUptimeLocked fills the uptime cache for every check in cs that has no
-// entry yet or whose rollups changed: one scan (UptimeAll) when more than
-// an eighth of the checks (and 64) are missing, otherwise one query per
-// check (four at a time). Stored rollups change only when a flip closes an
+// loadUptimeLocked fills the uptime cache for every check of ids that has
+// no entry yet or whose rollups changed: one scan (UptimeAll) when more
+// than an eighth of the total checks (and 64) are missing, otherwise one
+// query per check (four at a time). Stored rollups change only when a flip closes an
 // interval, so after the first render only flipped checks are read again.
-func (p *Page) loadUptimeLocked(ctx context.Context, cs []model.CheckState, now time.Time) {
+func (p *Page) loadUptimeLocked(ctx context.Context, ids []model.CheckID, total int, now time.Time) {
 	p.lmu.Lock()
 	dirty := p.upDirty
 	p.upDirty = make(map[model.CheckID]struct{})
 	p.lmu.Unlock()
 	for id := range dirty {
 		delete(p.uptime, id)
+		if p.warmDirty != nil {
+			p.warmDirty[id] = struct{}{}
+		}
 	}
 	var missing []model.CheckID
-	for i := range cs {
-		if _, ok := p.uptime[cs[i].Check.ID]; !ok {
-			missing = append(missing, cs[i].Check.ID)
+	for _, id := range ids {
+		if _, ok := p.uptime[id]; !ok {
+			missing = append(missing, id)
 		}
 	}
 	if len(missing) == 0 {
@@ -65,30 +69,10 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []model.CheckState, now 
 	from, to := window(now)
 	// A scan reads every check's rows: worth it when many are missing (at
 	// the first render), not for the few that flipped since the last one.
-	if len(missing) > 64 && len(missing)*8 > len(cs) {
-		byID := make(map[model.CheckID]*uptime, len(missing))
-		for _, id := range missing {
-			byID[id] = &uptime{}
-		}
-		var last *uptime
-		var lastID model.CheckID
-		err := p.opts.Store.UptimeAll(ctx, from, to, func(d model.UptimeDay) {
-			if last == nil || d.CheckID != lastID {
-				last, lastID = byID[d.CheckID], d.CheckID
-			}
-			if last == nil {
-				return // not missing, or not listed
-			}
-			if last.days == nil {
-				last.days = make([]day, 0, Days)
-			}
-			last.days = append(last.days, newDay(d))
-		})
+	if len(missing) > 64 && len(missing)*8 > total {
+		byID, err := p.scanUptime(ctx, missing, from, to)
 		if err == nil {
-			for id, u := range byID {
-				slices.SortFunc(u.days, func(a, b day) int { return int(a.n - b.n) })
-				p.uptime[id] = u
-			}
+			maps.Copy(p.uptime, byID)
 			return
 		}
 		p.opts.Logger.Warn("status page: bulk uptime query", "err", err)
@@ -123,6 +107,36 @@ func (p *Page) loadUptimeLocked(ctx context.Context, cs []model.CheckState, now 
 	}
 	close(next)
 	wg.Wait()
+}
+
+// scanUptime reads the rollups of ids in [from, to) in one scan of every
+// check's (UptimeAll). It touches no cache: the caller holds no lock.
+func (p *Page) scanUptime(ctx context.Context, ids []model.CheckID, from, to time.Time) (map[model.CheckID]*uptime, error) {
+	byID := make(map[model.CheckID]*uptime, len(ids))
+	for _, id := range ids {
+		byID[id] = &uptime{}
+	}
+	var last *uptime
+	var lastID model.CheckID
+	err := p.opts.Store.UptimeAll(ctx, from, to, func(d model.UptimeDay) {
+		if last == nil || d.CheckID != lastID {
+			last, lastID = byID[d.CheckID], d.CheckID
+		}
+		if last == nil {
+			return // not missing, or not listed
+		}
+		if last.days == nil {
+			last.days = make([]day, 0, Days)
+		}
+		last.days = append(last.days, newDay(d))
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range byID {
+		slices.SortFunc(u.days, func(a, b day) int { return int(a.n - b.n) })
+	}
+	return byID, nil
 }
 
 func (p *Page) readUptime(ctx context.Context, id model.CheckID, from, to time.Time) (*uptime, error) {

@@ -2,10 +2,11 @@
 // interface, the atomic [Update] the engine writes on every change, and the
 // sentinel errors every implementation returns.
 //
-// Implementations: store/sqlite (embedded, the default), store/memstore (in
-// memory, for tests and as a benchmark baseline) and, later, PostgreSQL for
-// several replicas (SPEC §5). Each runs the same contract suite,
-// store/storetest.Run, and a new implementation is done when it passes.
+// Implementations: store/sqlite (embedded, the default), store/postgres
+// (PostgreSQL, for several replicas: SPEC §5) and store/memstore (in
+// memory, for tests and as a benchmark baseline). Each runs the same
+// contract suite, store/storetest.Run, and a new implementation is done
+// when it passes. The persistent ones version their schema with [Migrate].
 //
 // What every store can do is a method of [Store]. What only some stores can
 // do stays out of it: an optional interface declared by its user, or a

@@ -170,6 +170,26 @@ type Update struct {
 	// flip without what the policy decided about its alert, nor the
 	// reverse. Policy.CheckID must be CheckID.
 	Policy *PolicyState
+	// Fence, when not zero, makes the write a compare-and-set on the
+	// check's lease: a store shared by replicas (one that implements
+	// Leaser) writes nothing and answers ErrFenced unless the lease is
+	// held by Fence.Owner at Fence.Epoch. Stores of one process ignore it.
+	Fence Fence
+	// CAS makes the write a compare-and-set on the check's state: a store
+	// shared by replicas (one that implements Feed) writes only if the
+	// stored state's revision is still Rev (the revision the write was
+	// decided on, as Feed.GetCheckRev returned it), and then adds one to
+	// it; otherwise it writes nothing and answers ErrConflict. Two
+	// replicas deciding on one state at once thus never both write: one
+	// gets ErrConflict, re-reads and decides again. Stores of one process
+	// ignore CAS and Rev. Every written state moves the revision on,
+	// whether or not the write was a compare-and-set.
+	CAS bool
+	Rev int64
+	// Notify asks a Feed store to tell every replica listening
+	// (Feed.Listen) that the check changed, once the write is committed:
+	// the owner of a check learns at once of a write another replica made.
+	Notify bool
 }
 
 // PolicyState is what the alert policy (policy.Suppression: dependencies,

@@ -32,4 +32,10 @@
 //   - Create / Update / Upsert / Delete (config reload, JSON API),
 //     Pause / Resume (API), Report (pull scheduler), Ping (ping handler),
 //     Get / List / LookupSlug (API, metrics, status page, ping handler).
+//   - Acquire / Release / Owns (internal/cluster, the pull scheduler), with
+//     Options.Leased: several replicas on one store, each check's timers
+//     run by its lease's owner only, its writes fenced (ownership.go,
+//     docs/ha-ownership.md); Follow (the daemon, on a store.Feed): writes
+//     from any replica are compare-and-set on the state's revision, and
+//     the owner re-reads a check another replica wrote (follow.go).
 package watchdog

@@ -40,6 +40,40 @@ type Options struct {
 	// RetiredRetention (it also runs once at Start). Default one hour, or
 	// RetiredRetention when shorter.
 	SweepInterval time.Duration
+	// HostTZ is the IANA name of the host's time zone, the first zone the
+	// time-zone warning suggests (model.GuessTZ). Default: HostTZ().
+	HostTZ string
+	// Leased makes the engine one replica among several sharing a store
+	// (ownership.go): it runs the deadline timers only of the checks it
+	// was given with Acquire, writes their events fenced with their lease,
+	// and reads a check's state from the store before each event. Default
+	// false: one process, which owns every check and writes unfenced.
+	Leased bool
+	// Feed is the shared store's change feed (follow.go), for a Leased
+	// engine: state writes are then compare-and-set on the state's
+	// revision, a non-owner's writes notify the owner, and Follow keeps
+	// the owned checks in step. Default: the store itself, when it is a
+	// store.Feed. Set it when the store given to New is a wrapper (the
+	// daemon's timing wrapper) that hides the feed of the store beneath:
+	// a Leased engine without a feed lets a ping on a replica that does
+	// not own its check go unseen by the owner's timers.
+	Feed store.Feed
+	// ResultFlush is how long a routine probe result (machine.Outcome.
+	// Routine: it confirms the check's status and changes nothing a flip
+	// or an action depends on) may stay in memory only: it is applied to
+	// memory at once (Get, List and the listeners see it) and written with
+	// every other such result in one batch, every ResultFlush and at
+	// Close (coalesce.go). A crash loses at most the routine results of
+	// the last ResultFlush, never a flip. Default DefaultResultFlush;
+	// negative writes every result before Report returns.
+	ResultFlush time.Duration
+	// ObserveDeadline, when set, is told of every missed deadline whose
+	// flip committed: the deadline, when the flip became durable, and the
+	// status the check went to (down, for a heartbeat past its grace time).
+	// committed minus deadline is how late the watchdog acted (the daemon's
+	// vitals_deadline_lag_seconds). It runs on a deadline worker with the
+	// check's lock held: it must be quick and must not call the engine.
+	ObserveDeadline func(deadline, committed time.Time, to model.Status)
 }
 
 // Engine runs the watchdog's checks. It is safe for concurrent use.
@@ -48,7 +82,11 @@ type Options struct {
 // store.ErrNotFound for an unknown id, store.ErrExists for a Create over
 // a taken one; model.ErrNotRunning before Start and after Close.
 type Engine struct {
-	st    store.Store
+	st store.Store
+	// feed is st's store.Feed, when Options.Leased and st is shared
+	// (follow.go): state writes are then compare-and-set on the state's
+	// revision, and non-owners' writes notify the owner.
+	feed  store.Feed
 	opts  Options
 	log   *slog.Logger
 	now   func() time.Time
@@ -70,6 +108,12 @@ type Engine struct {
 	running bool
 	checks  map[model.CheckID]*entry
 	slugs   map[slugKey][]model.CheckID
+
+	held heldResults // routine results not written yet (coalesce.go)
+	// gen changes with the set of checks or a definition, and changes
+	// records which check each generation changed (view.go).
+	gen     atomic.Uint64
+	changes changeLog
 }
 
 type slugKey struct{ key, slug string }
@@ -82,17 +126,32 @@ type entry struct {
 	state   model.State
 	deleted bool
 	stale   bool // a write failed and the state could not be re-read
+	// owned: this engine runs the check's timers (always, unless
+	// Options.Leased); fence is the lease its writes carry (zero unless
+	// Options.Leased).
+	owned bool
+	fence store.Fence
+	// rev is the store's revision of state (with a feed; see
+	// store.Update.CAS).
+	rev int64
+	// ownedSnap is owned, published for Owns (read without mu).
+	ownedSnap atomic.Pointer[bool]
+	// dirty: state holds routine results not written yet (coalesce.go).
+	dirty bool
 
 	// snap is a copy of (check, state) published after every change, so
 	// that readers (Get, List: the API, metrics, the status page) never
 	// wait for a check's lock, which is held across store writes.
 	snap atomic.Pointer[model.CheckState]
+	// brief is the snapshot's model.Brief (view.go).
+	brief atomic.Uint64
 }
 
 // publishLocked refreshes the entry's snapshot; en.mu must be held (or the
 // entry not yet shared).
 func (en *entry) publishLocked() {
 	en.snap.Store(&model.CheckState{Check: en.check, State: en.state.Clone()})
+	en.brief.Store(uint64(model.PackBrief(&en.state)))
 }
 
 // New returns an engine over st, not started. See Options for defaults.
@@ -118,8 +177,21 @@ func New(st store.Store, opts Options) *Engine {
 	if opts.SweepInterval <= 0 {
 		opts.SweepInterval = min(time.Hour, opts.RetiredRetention)
 	}
+	if opts.HostTZ == "" {
+		opts.HostTZ = HostTZ()
+	}
+	if opts.ResultFlush == 0 {
+		opts.ResultFlush = DefaultResultFlush
+	}
+	var feed store.Feed
+	if opts.Leased {
+		if feed = opts.Feed; feed == nil {
+			feed, _ = st.(store.Feed)
+		}
+	}
 	return &Engine{
 		st:     st,
+		feed:   feed,
 		opts:   opts,
 		log:    opts.Logger,
 		now:    opts.Now,
@@ -141,6 +213,25 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watchdog: load checks: %w", err)
 	}
+	return e.start(ctx, all)
+}
+
+// StartWith is Start with the checks given rather than read: all must be
+// what the store's ListChecks answers at the time of the call (the
+// daemon reads them once at start for lookups of its own: with 100,000
+// checks, a second read is seconds of a restart). Not for a Leased
+// engine, whose store other replicas write meanwhile: it is an error.
+func (e *Engine) StartWith(ctx context.Context, all []model.CheckState) error {
+	e.hooksMu.Lock()
+	e.started = true
+	e.hooksMu.Unlock()
+	if e.opts.Leased {
+		return errors.New("watchdog: StartWith on a leased engine")
+	}
+	return e.start(ctx, all)
+}
+
+func (e *Engine) start(ctx context.Context, all []model.CheckState) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.running {
@@ -148,6 +239,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	for _, cs := range all {
 		en := &entry{check: cs.Check, state: cs.State}
+		en.setOwnedLocked(!e.opts.Leased)
 		en.publishLocked()
 		e.checks[cs.Check.ID] = en
 		e.indexLocked(cs.Check)
@@ -159,12 +251,15 @@ func (e *Engine) Start(ctx context.Context) error {
 		go e.worker()
 	}
 	for id, en := range e.checks {
-		e.sched.Set(id, en.state.Deadline)
+		if en.owned {
+			e.sched.Set(id, en.state.Deadline)
+		}
 	}
 	sweepCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stopSweep = stop
 	e.wg.Add(1)
 	go e.sweep(sweepCtx)
+	e.held.start(e)
 	e.running = true
 	// Debug, not Info: the owner (the daemon) applies its config after Start
 	// and announces the checks it then runs; this count is only the store's.
@@ -183,6 +278,7 @@ func (e *Engine) Close() error {
 	}
 	e.running = false
 	e.mu.Unlock()
+	e.held.stop(e) // the last batch of routine results is written
 	e.stopSweep()
 	e.sched.Close() // no more fire calls after this
 	close(e.expired)
@@ -208,7 +304,13 @@ func (e *Engine) expire(id model.CheckID) {
 	}
 	en.mu.Lock()
 	defer en.mu.Unlock()
-	if en.deleted || en.state.Deadline.IsZero() {
+	if en.deleted || !en.owned {
+		return
+	}
+	if e.opts.Leased && !e.reloadLocked(en) {
+		return
+	}
+	if en.state.Deadline.IsZero() {
 		return
 	}
 	now := e.now()
@@ -219,7 +321,19 @@ func (e *Engine) expire(id model.CheckID) {
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.WriteTimeout)
 	defer cancel()
 	ev := machine.Event{Kind: machine.Deadline, Now: now, Deadline: en.state.Deadline}
-	if _, err := e.commitLocked(ctx, en, ev); err != nil {
+	out, err := e.commitLocked(ctx, en, ev)
+	if err == nil && out.Flip != nil && e.opts.ObserveDeadline != nil {
+		e.opts.ObserveDeadline(ev.Deadline, e.now(), out.Flip.To)
+	}
+	e.log.Debug("watchdog: deadline applied", "unique_key", model.UniqueKey(id), "deadline", ev.Deadline,
+		"status", en.state.Status, "next", en.state.Deadline, "err", err)
+	if errors.Is(err, store.ErrFenced) {
+		return // lost: commitLocked disowned it
+	} else if errors.Is(err, store.ErrConflict) {
+		// Another replica wrote the check since the reload (a ping):
+		// fire again at once, to reload and decide on its state.
+		e.sched.Set(id, now)
+	} else if err != nil {
 		e.log.Error("watchdog: persisting a missed deadline failed; retrying", "check", id, "err", err)
 		e.sched.Set(id, now.Add(e.opts.RetryDelay))
 	}
@@ -252,13 +366,13 @@ func (e *Engine) lookup(id model.CheckID) (*entry, error) {
 func (e *Engine) resyncLocked(en *entry) {
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.WriteTimeout)
 	defer cancel()
-	_, st, err := e.st.GetCheck(ctx, en.check.ID)
+	_, st, rev, err := e.read(ctx, en.check.ID)
 	if err != nil {
 		en.stale = true
 		return
 	}
-	en.stale = false
-	if !st.Deadline.Equal(en.state.Deadline) {
+	en.stale, en.rev, en.dirty = false, rev, false
+	if en.owned && !st.Deadline.Equal(en.state.Deadline) {
 		e.sched.Set(en.check.ID, st.Deadline)
 	}
 	en.state = st
@@ -274,11 +388,16 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 			return machine.Outcome{State: en.state}, fmt.Errorf("check %s: state not readable from the store", en.check.ID)
 		}
 	}
+	ev.HostTZ = e.opts.HostTZ
 	out := machine.Apply(&en.check, en.state, ev)
 	if !out.Changed && ev.Ping == nil {
 		return out, nil
 	}
-	u := store.Update{CheckID: en.check.ID, State: out.State, Ping: ev.Ping, Uptime: out.Uptime}
+	if out.Routine && e.holdLocked(en, out.State) {
+		return out, nil
+	}
+	u := store.Update{CheckID: en.check.ID, State: out.State, Ping: ev.Ping, Uptime: out.Uptime, Fence: en.fence,
+		CAS: e.feed != nil, Rev: en.rev, Notify: e.feed != nil && !en.owned}
 	var tr model.Transition
 	var committed []func() // UpdatePlanners' memory, applied once durable
 	if out.Flip != nil {
@@ -288,7 +407,7 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 		}
 		out.Flip.ID = id
 		u.Flips = []model.Flip{*out.Flip}
-		tr = model.Transition{Check: en.check, Flip: *out.Flip, State: out.State}
+		tr = model.Transition{Check: en.check, Flip: *out.Flip, State: out.State, FromSince: en.state.Since}
 		for _, p := range e.planners {
 			if up, ok := p.(store.UpdatePlanner); ok {
 				if done := up.PlanUpdate(tr, &u); done != nil {
@@ -305,13 +424,20 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 	// leaves memory as it was; resync covers stores whose errors may be
 	// ambiguous (a network store).
 	if err := e.st.Apply(context.WithoutCancel(ctx), u); err != nil {
-		e.resyncLocked(en)
-		return out, fmt.Errorf("check %s: %w", en.check.ID, err)
+		if errors.Is(err, store.ErrFenced) {
+			e.disownLocked(en, "a write was fenced: another replica holds the check's lease")
+		}
+		if !errors.Is(err, store.ErrConflict) { // the caller reloads
+			e.resyncLocked(en)
+		}
+		return out, fmt.Errorf("check %s: %w", model.UniqueKey(en.check.ID), err)
 	}
-	old := en.state.Deadline
+	old, oldTZ := en.state.Deadline, en.state.TZWarning
 	en.state = out.State
+	en.dirty = false // the write carried the routine results held
+	en.rev++
 	en.publishLocked()
-	if !old.Equal(out.State.Deadline) {
+	if en.owned && !old.Equal(out.State.Deadline) {
 		e.sched.Set(en.check.ID, out.State.Deadline)
 	}
 	for _, done := range committed {
@@ -324,6 +450,11 @@ func (e *Engine) commitLocked(ctx context.Context, en *entry, ev machine.Event) 
 		for _, l := range e.listeners {
 			l.OnFlip(tr)
 		}
+	}
+	if oldTZ == "" && out.State.TZWarning != "" {
+		// Once per appearance: the text changes with every ping after.
+		e.log.Warn("check's pings fit another time zone", "check", en.check.Name, "unique_key", model.UniqueKey(en.check.ID),
+			"warning", out.State.TZWarning)
 	}
 	e.notifyState(en)
 	return out, nil
@@ -343,12 +474,21 @@ func (e *Engine) Ping(ctx context.Context, id model.CheckID, p model.Ping) (mode
 	if en.deleted {
 		return model.State{}, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
-	now := e.now()
-	p.CheckID = id
-	if p.Time.IsZero() {
-		p.Time = now.UTC()
+	if !e.freshLocked(en) {
+		return model.State{}, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
-	out, err := e.commitLocked(ctx, en, machine.Event{Kind: machine.Ping, Now: now, Ping: &p})
+	p.CheckID = id
+	stamp := p.Time.IsZero() // the ping's time is when it is decided
+	out, err := e.decideLocked(ctx, en, func() machine.Event {
+		// Decided afresh after a conflict: the machine sets N, and a
+		// ping the engine stamps gets the decision's instant, so that
+		// its time and the state's last ping are one instant.
+		q, now := p, e.now()
+		if stamp {
+			q.Time = now.UTC()
+		}
+		return machine.Event{Kind: machine.Ping, Now: now, Ping: &q}
+	})
 	if err != nil {
 		return model.State{}, err
 	}
@@ -383,8 +523,18 @@ func (e *Engine) event(ctx context.Context, id model.CheckID, ev machine.Event) 
 	if en.deleted {
 		return model.State{}, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
 	}
-	ev.Now = e.now()
-	out, err := e.commitLocked(ctx, en, ev)
+	if e.opts.Leased {
+		if ev.Kind == machine.Result && !en.owned {
+			return model.State{}, fmt.Errorf("check %s: %w", id, ErrNotOwner)
+		}
+		if !e.freshLocked(en) {
+			return model.State{}, fmt.Errorf("check %s: %w", id, store.ErrNotFound)
+		}
+	}
+	out, err := e.decideLocked(ctx, en, func() machine.Event {
+		ev.Now = e.now()
+		return ev
+	})
 	if err != nil {
 		return model.State{}, err
 	}
@@ -421,7 +571,12 @@ func (e *Engine) Create(ctx context.Context, c model.Check) (model.Check, error)
 		return model.Check{}, err
 	}
 	e.mu.Lock()
+	if e.checks[c.ID] != nil { // Leased: Acquire loaded it first
+		e.mu.Unlock()
+		return c, nil
+	}
 	en := &entry{check: c, state: st}
+	en.setOwnedLocked(!e.opts.Leased)
 	en.publishLocked()
 	e.checks[c.ID] = en
 	e.indexLocked(c)
@@ -459,7 +614,10 @@ func (e *Engine) Update(ctx context.Context, c model.Check) (model.Check, error)
 	en.publishLocked()
 	e.indexLocked(c)
 	e.mu.Unlock()
-	if _, err := e.commitLocked(ctx, en, machine.Event{Kind: machine.Reschedule, Now: e.now()}); err != nil {
+	changed := old.Kind != c.Kind || old.Schedule.Cron != c.Schedule.Cron || old.Schedule.TZ != c.Schedule.TZ
+	if _, err := e.decideLocked(ctx, en, func() machine.Event {
+		return machine.Event{Kind: machine.Reschedule, Now: e.now(), ScheduleChanged: changed}
+	}); err != nil {
 		// The definition is stored; the deadline is re-derived at the
 		// next event or restart.
 		e.log.Warn("watchdog: rescheduling after update failed", "check", c.Name, "unique_key", model.UniqueKey(c.ID), "err", err)
@@ -492,7 +650,7 @@ func equalChecks(a, b model.Check) bool {
 		slices.Equal(a.Tags, b.Tags) && a.Desc == b.Desc && a.Kind == b.Kind &&
 		a.Schedule == b.Schedule && a.MinRunTime == b.MinRunTime && a.Thresholds == b.Thresholds &&
 		a.ManualResume == b.ManualResume && a.PostOnly == b.PostOnly && string(a.Probe) == string(b.Probe) &&
-		a.Source == b.Source
+		a.Source == b.Source && a.Filters == b.Filters && a.Routes.Equal(b.Routes)
 }
 
 // Delete removes check id with its history. ErrNotFound if absent.
@@ -508,6 +666,7 @@ func (e *Engine) Delete(ctx context.Context, id model.CheckID) error {
 // after that the sweep purges it. ErrNotFound if absent.
 func (e *Engine) Retire(ctx context.Context, id model.CheckID) error {
 	return e.remove(id, func(en *entry) error {
+		e.flushLocked(en) // the state kept is the one shown last
 		if err := e.st.RetireCheck(ctx, id, e.now().UTC()); err != nil {
 			return err
 		}
@@ -543,6 +702,7 @@ func (e *Engine) remove(id model.CheckID, write func(en *entry) error) error {
 }
 
 func (e *Engine) indexLocked(c model.Check) {
+	e.changed(c.ID)
 	if c.PingKey == "" || c.Slug == "" {
 		return
 	}
@@ -551,6 +711,7 @@ func (e *Engine) indexLocked(c model.Check) {
 }
 
 func (e *Engine) unindexLocked(c model.Check) {
+	e.changed(c.ID)
 	k := slugKey{c.PingKey, c.Slug}
 	ids := slices.DeleteFunc(e.slugs[k], func(id model.CheckID) bool { return id == c.ID })
 	if len(ids) == 0 {
@@ -581,6 +742,13 @@ func (e *Engine) Get(id model.CheckID) (model.CheckState, bool) {
 
 // List returns copies of every check and its state, ordered by id, as of
 // their last committed changes. It never waits for a store write.
+// Len returns how many checks the engine holds, without copying them.
+func (e *Engine) Len() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.checks)
+}
+
 func (e *Engine) List() []model.CheckState {
 	e.mu.RLock()
 	out := make([]model.CheckState, 0, len(e.checks))

@@ -243,6 +243,19 @@ func TestCRUDAndSlugs(t *testing.T) {
 		if _, changed, err := e.Upsert(ctx, b); err != nil || changed {
 			t.Fatalf("no-op upsert: changed=%v err=%v", changed, err)
 		}
+		// A check's channels and filters are part of its definition: a
+		// reload that changes only them updates it.
+		b.Routes = model.Routes{Down: []string{"ops"}}
+		if _, changed, err := e.Upsert(ctx, b); err != nil || !changed {
+			t.Fatalf("upsert of new routes: changed=%v err=%v", changed, err)
+		}
+		b.Filters.SuccessKW = "ok"
+		if _, changed, err := e.Upsert(ctx, b); err != nil || !changed {
+			t.Fatalf("upsert of new filters: changed=%v err=%v", changed, err)
+		}
+		if cs, _ := e.Get(b.ID); cs.Check.Routes.Down[0] != "ops" || cs.Check.Filters.SuccessKW != "ok" {
+			t.Fatalf("after upserts %+v %+v", cs.Check.Routes, cs.Check.Filters)
+		}
 		// Update reschedules from the last ping.
 		if _, err := e.Ping(ctx, a.ID, model.Ping{Kind: model.PingSuccess}); err != nil {
 			t.Fatal(err)
@@ -420,6 +433,69 @@ func TestUpdatePlannerCommittedOnlyWhenDurable(t *testing.T) {
 		ps, _ := mem.PolicyStates(ctx)
 		if len(flips) != 1 || len(p.committed) != 1 || p.committed[0] != flips[0].ID || len(ps) != 1 || ps[0].FlipID != flips[0].ID {
 			t.Fatalf("flips %+v, committed %v, policy states %+v", flips, p.committed, ps)
+		}
+	})
+}
+
+// ObserveDeadline hears each deadline whose flip committed, with the
+// deadline and the time of the commit (in a bubble, the same instant).
+func TestObserveDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		var seen []time.Duration
+		var to []model.Status
+		e := start(t, memstore.New(memstore.Options{}), watchdog.Options{ObserveDeadline: func(deadline, committed time.Time, s model.Status) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen, to = append(seen, committed.Sub(deadline)), append(to, s)
+		}})
+		c, err := e.Create(ctx, pushCheck("backup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Ping(ctx, c.ID, model.Ping{Kind: model.PingSuccess, ExitStatus: -1}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute + 30*time.Second + time.Millisecond)
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 1 || seen[0] != 0 || to[0] != model.StatusDown {
+			t.Fatalf("observed %v %v, want one down flip on time", seen, to)
+		}
+	})
+}
+
+// StartWith starts from the checks given (what the store holds), arming
+// their deadlines as Start does; a leased engine refuses it.
+func TestStartWith(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		st := memstore.New(memstore.Options{})
+		first := start(t, st, watchdog.Options{})
+		c, err := first.Create(ctx, pushCheck("backup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := first.Ping(ctx, c.ID, model.Ping{Kind: model.PingSuccess, ExitStatus: -1}); err != nil {
+			t.Fatal(err)
+		}
+		first.Close()
+		all, err := st.ListChecks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := watchdog.New(st, watchdog.Options{})
+		if err := e.StartWith(ctx, all); err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		if cs, ok := e.Get(c.ID); !ok || cs.State.NPings != 1 || e.PendingDeadlines() != 1 {
+			t.Fatalf("after StartWith: %+v %v, %d deadlines", cs.State, ok, e.PendingDeadlines())
+		}
+		if err := watchdog.New(st, watchdog.Options{Leased: true}).StartWith(ctx, all); err == nil {
+			t.Fatal("a leased engine started from a list")
 		}
 	})
 }

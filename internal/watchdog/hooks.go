@@ -65,6 +65,7 @@ func (e *Engine) notifyState(en *entry) {
 }
 
 func (e *Engine) notifyCheck(c model.Check, deleted bool) {
+	e.changed(c.ID) // after the change is published (see Generation)
 	for _, l := range e.listeners {
 		if cl, ok := l.(model.CheckListener); ok {
 			cl.OnCheck(c, deleted)

@@ -42,12 +42,15 @@ func (e *Engine) restore(ctx context.Context, c model.Check) (_ model.Check, ok 
 	en := &entry{check: got, state: st}
 	en.mu.Lock()
 	defer en.mu.Unlock()
+	en.setOwnedLocked(!e.opts.Leased)
 	en.publishLocked()
 	e.mu.Lock()
 	e.checks[got.ID] = en
 	e.indexLocked(got)
 	e.mu.Unlock()
-	e.sched.Set(got.ID, st.Deadline)
+	if en.owned {
+		e.sched.Set(got.ID, st.Deadline)
+	}
 	if _, err := e.commitLocked(ctx, en, machine.Event{Kind: machine.Reschedule, Now: e.now()}); err != nil {
 		e.log.Warn("watchdog: rescheduling a restored check failed", "check", got.Name, "unique_key", model.UniqueKey(got.ID), "err", err)
 	}

@@ -65,6 +65,14 @@ func PushCheck(i int) model.Check {
 	}
 }
 
+// Routed returns PushCheck(i) with routes r: the channels its flips go
+// to.
+func Routed(i int, r model.Routes) model.Check {
+	c := PushCheck(i)
+	c.Routes = r
+	return c
+}
+
 // The check, flip and time of Notification.
 var (
 	CheckID = model.CheckID(uuid.MustParse("0b7e2f7c-58a3-4f9a-9e59-2c1c0c7b9d10"))

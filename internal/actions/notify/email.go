@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -20,10 +21,11 @@ import (
 // STARTTLS when the server offers it, or implicit TLS; PLAIN auth when a
 // username is set). Build it with [NewEmail] or from config (kind "email").
 type Email struct {
-	cfg  EmailConfig
-	from *mail.Address
-	to   []*mail.Address
-	now  func() time.Time
+	cfg   EmailConfig
+	from  *mail.Address
+	to    []*mail.Address
+	now   func() time.Time
+	texts Texts
 }
 
 var _ Notifier = (*Email)(nil)
@@ -51,6 +53,8 @@ type EmailConfig struct {
 	SubjectPrefix *string `yaml:"subject_prefix" json:"subject_prefix,omitempty"`
 	// TLSConfig is for tests and embedding (custom roots); not in config.
 	TLSConfig *tls.Config `yaml:"-" json:"-"`
+	// TextOptions: the notifier's template (`template:` beside the kind).
+	TextOptions `yaml:"-" json:"-"`
 }
 
 // Validate reports every problem of c, naming the fields.
@@ -76,15 +80,27 @@ func (c *EmailConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Build returns the Email notifier c describes.
-func (c *EmailConfig) Build(Deps) (Notifier, error) { return NewEmail(*c) }
+// Build returns the Email notifier c describes, linking to checks with
+// d.CheckURL.
+func (c *EmailConfig) Build(d Deps) (Notifier, error) {
+	e, err := NewEmail(*c)
+	if err != nil {
+		return nil, err
+	}
+	e.texts.Link = d.CheckURL
+	return e, nil
+}
 
-// NewEmail returns an Email notifier for c.
+// NewEmail returns an Email notifier for c (without links to checks).
 func NewEmail(c EmailConfig) (*Email, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("email: %w", err)
 	}
-	e := &Email{cfg: c, now: time.Now}
+	texts, err := NewTexts(c.Template, Deps{})
+	if err != nil {
+		return nil, fmt.Errorf("email: %w", err)
+	}
+	e := &Email{cfg: c, now: time.Now, texts: texts}
 	e.from, _ = mail.ParseAddress(c.From)
 	for _, t := range c.To {
 		a, _ := mail.ParseAddress(t)
@@ -190,7 +206,8 @@ func (e *Email) message(n Notification) []byte {
 	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, noCRLF.Replace(v)) }
 	hdr("From", e.from.String())
 	hdr("To", strings.Join(to, ", "))
-	hdr("Subject", mime.QEncoding.Encode("utf-8", noCRLF.Replace(prefix+n.Title())))
+	m := e.texts.Message(n)
+	hdr("Subject", mime.QEncoding.Encode("utf-8", noCRLF.Replace(prefix+m.Title)))
 	hdr("Date", e.now().Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+strings.ReplaceAll(n.Key, "/", ".")+"@vitals>")
 	hdr("X-Vitals-Key", n.Key)
@@ -199,14 +216,14 @@ func (e *Email) message(n Notification) []byte {
 	hdr("Content-Transfer-Encoding", "quoted-printable")
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
-	fmt.Fprintf(qp, "%s\r\n\r\n", n.Title())
-	if n.Reason != "" {
-		fmt.Fprintf(qp, "Reason: %s\r\n", n.Reason)
+	io.WriteString(qp, strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
+	io.WriteString(qp, "\r\n")
+	if n.Digest != nil { // one line per check digested
+		io.WriteString(qp, "\r\n")
+		for _, e := range n.Digest.Entries {
+			fmt.Fprintf(qp, "%s  %-8s %q: %s\r\n", e.Time.UTC().Format(time.RFC3339), e.Event, noCRLF.Replace(e.Check), noCRLF.Replace(e.Reason))
+		}
 	}
-	if len(n.Suppressed) > 0 {
-		fmt.Fprintf(qp, "Also affected: %s\r\n", strings.Join(n.Suppressed, ", "))
-	}
-	fmt.Fprintf(qp, "State: %s (was %s)\r\nTime: %s\r\nCheck: %s\r\n", n.State, n.Previous, n.Time.UTC().Format(time.RFC3339), n.CheckID)
 	qp.Close()
 	return b.Bytes()
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // smtpServer is a real SMTP server (github.com/emersion/go-smtp) on a
@@ -181,5 +184,35 @@ func TestEmailConfigValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v lacks %q", err, want)
 		}
+	}
+}
+
+// A template sets the subject (its title, kept on one line whatever the
+// check's name holds) and the body.
+func TestEmailTemplate(t *testing.T) {
+	s, _ := startSMTP(t, false)
+	c := EmailConfig{Addr: s.addr, From: "v@example.com", To: []string{"ops@example.com"}}
+	c.SetTemplate("{{define \"title\"}}{{upper .Status}}: {{.Check}}{{end}}{{.Check}} went {{.Status}}.\n{{.Link}}")
+	sp := &c
+	n, err := sp.Build(Deps{CheckURL: func(id model.CheckID) string { return "https://status.example.com/status/check/x" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nt := testNotification("email")
+	nt.Check = "api\r\nBcc: evil@example.com"
+	if err := n.Send(context.Background(), nt); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg, err := mail.ReadMessage(bytes.NewReader(s.msgs[0].data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if subj != "[vitals] DOWN: api Bcc: evil@example.com" || msg.Header.Get("Bcc") != "" ||
+		string(body) != "api\r\nBcc: evil@example.com went down.\r\nhttps://status.example.com/status/check/x\r\n" {
+		t.Errorf("subject %q, body %q", subj, body)
 	}
 }

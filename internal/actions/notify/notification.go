@@ -1,10 +1,10 @@
 package notify
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vitals-go/vitals/internal/clip"
 	"github.com/vitals-go/vitals/internal/model"
 )
 
@@ -16,6 +16,12 @@ const (
 	EventUp       = string(model.StatusUp)
 	EventFlapping = string(model.StatusFlapping)
 	EventGaveUp   = "gave_up"
+	// EventLate: the check is past its due time, within its grace time
+	// (not a flip: State is "grace"; see model.Routes.Late).
+	EventLate = "late"
+	// EventCertExpiring: a pull check's TLS certificate expires soon
+	// (not a flip; sent once per certificate).
+	EventCertExpiring = "cert_expiring"
 )
 
 // Notification is what a [Notifier] is asked to send or do: one outbox row,
@@ -31,6 +37,9 @@ type Notification struct {
 	CheckID model.CheckID `json:"check_id"`
 	Check   string        `json:"check"`
 	Tags    []string      `json:"tags,omitempty"`
+	// Kind is the check's kind (push or pull); empty in rows written
+	// before it was added, and for a supervised process's "gave up".
+	Kind model.Kind `json:"kind,omitempty"`
 	// FlipID is the flip that caused the notification.
 	FlipID uuid.UUID `json:"flip_id"`
 	// State and Previous are the check's status after and before the flip.
@@ -40,6 +49,10 @@ type Notification struct {
 	Reason string `json:"reason"`
 	// Time is when the flip was decided (UTC).
 	Time time.Time `json:"time"`
+	// PreviousSince is when the check entered Previous: on a recovery,
+	// when the outage began (see Outage). Zero when unknown (rows stored
+	// by earlier versions, raised notifications).
+	PreviousSince time.Time `json:"previous_since,omitzero"`
 	// Suppressed names the checks whose own alerts this one stands for
 	// (children of a down parent), when a Policy folded them in.
 	Suppressed []string `json:"suppressed,omitempty"`
@@ -52,6 +65,25 @@ type Notification struct {
 	Attempt int `json:"attempt,omitempty"`
 	// Sent is when this attempt was made (set by the Dispatcher).
 	Sent time.Time `json:"sent,omitzero"`
+	// Test marks a test notification (`vitals notify test`, POST
+	// /channels/{id}/test): nothing happened to the check.
+	Test bool `json:"test,omitempty"`
+	// Digest is set on a digest (Event EventDigest): the notifications it
+	// stands for, during an alert storm (see Storm). CheckID, Check and
+	// FlipID are then zero.
+	Digest *Digest `json:"digest,omitempty"`
+}
+
+// Outage is how long the check was down or flapping, for a recovery (an
+// up event from down or flapping) whose start is known; 0 otherwise.
+func (n Notification) Outage() time.Duration {
+	if n.Event != EventUp || n.PreviousSince.IsZero() || n.Time.Before(n.PreviousSince) {
+		return 0
+	}
+	if n.Previous != model.StatusDown && n.Previous != model.StatusFlapping {
+		return 0
+	}
+	return n.Time.Sub(n.PreviousSince)
 }
 
 // Key returns the idempotency key of the row for (check, flip, channel).
@@ -60,30 +92,20 @@ func Key(check model.CheckID, flip uuid.UUID, channel string) string {
 }
 
 // Title is a one-line summary for subjects and chat messages, such as
-// `"api" is DOWN`.
+// `"api" is DOWN` (the default title, see Data).
 func (n Notification) Title() string {
-	switch n.Event {
-	case EventGaveUp:
-		return fmt.Sprintf("%q: gave up restarting", n.Check)
-	default:
-		return fmt.Sprintf("%q is %s", n.Check, upper(string(n.State)))
+	if n.Event == EventDigest && n.Digest != nil {
+		return n.Digest.title()
 	}
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
+	d := TemplateData{Event: n.Event, Check: clip.Text(n.Check, 2*model.MaxNameLen), Test: n.Test}
+	t, _ := defaultTitle(d)
+	return t
 }
 
 // FromTransition is the Notification announcing a flip (without Channel).
 func FromTransition(c model.Check, f model.Flip) Notification {
 	return Notification{
-		Event: string(f.To), CheckID: c.ID, Check: c.Name, Tags: c.Tags, FlipID: f.ID,
+		Event: string(f.To), CheckID: c.ID, Check: c.Name, Tags: c.Tags, Kind: c.Kind, FlipID: f.ID,
 		State: f.To, Previous: f.From, Reason: f.Reason, Time: f.Time,
 	}
 }

@@ -37,3 +37,13 @@ type permanentError struct{ err error }
 
 func (e permanentError) Error() string   { return e.err.Error() }
 func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
+
+// Runner is an optional interface of a Notifier with work of its own
+// between sends (the alertmanager kind re-sends its firing alerts). The
+// actions System calls Run in a goroutine it owns once the channel is in
+// use (at Start, or when a reload adds or changes the channel while
+// running), and cancels ctx and waits for Run to return when the channel
+// is removed or replaced by a reload, or the System stops.
+type Runner interface {
+	Run(ctx context.Context)
+}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"sync"
+
+	"github.com/vitals-go/vitals/internal/model"
 )
 
 // Spec is the configuration of one channel of some kind: a pointer to a
@@ -36,8 +38,31 @@ type Deps struct {
 	// "gave up") to the named channels; the daemon sets it to
 	// Dispatcher.Raise. Default none: giving up is only recorded on the row.
 	Raise func(n Notification, channels []string)
+	// CheckURL returns the absolute URL of a check's page on the status
+	// page, for links in messages (never containing the check's UUID, the
+	// secret of its ping URL). Default none: messages carry no link.
+	CheckURL func(id model.CheckID) string
+	// StatusURL returns the absolute URL of the status page's overview,
+	// which digests link to (every check of an alert storm is listed
+	// there). Default none: digests carry no link.
+	StatusURL func() string
+	// Firing lists the checks whose alert on the channel being built is
+	// firing: down or flapping, routed to the channel for that status,
+	// and not dropped or held by the alert policy. actions.System sets it
+	// for each channel (from SystemOptions.Checks). The alertmanager kind
+	// re-sends them (after a restart too). Default none: a notifier knows
+	// only what it sent since it was built.
+	Firing func() []model.CheckState
 	// Logger: default slog.Default().
 	Logger *slog.Logger
+}
+
+// Link returns d.CheckURL(id), or "" when it is not set.
+func (d Deps) Link(id model.CheckID) string {
+	if d.CheckURL == nil {
+		return ""
+	}
+	return d.CheckURL(id)
 }
 
 // Registry knows every channel kind: the single place where kinds are
@@ -51,15 +76,19 @@ type Registry struct {
 var ErrUnknownKind = errors.New("unknown notifier kind")
 
 // NewRegistry returns a registry with the built-in kinds: "webhook",
-// "slack", "email", "docker", "exec" and "process".
+// "slack", "email", "pagerduty", "opsgenie", "alertmanager", "docker",
+// "exec" and "process".
 func NewRegistry() *Registry {
 	r := &Registry{kinds: map[string]func() Spec{}}
 	r.Register("webhook", func() Spec { return new(WebhookConfig) })
 	r.Register("slack", func() Spec { return new(SlackConfig) })
 	r.Register("email", func() Spec { return new(EmailConfig) })
+	r.Register("pagerduty", func() Spec { return new(PagerDutyConfig) })
+	r.Register("opsgenie", func() Spec { return new(OpsgenieConfig) })
 	r.Register("docker", func() Spec { return new(DockerConfig) })
 	r.Register("exec", func() Spec { return new(ExecConfig) })
 	r.Register("process", func() Spec { return new(ProcessConfig) })
+	r.Register("alertmanager", func() Spec { return new(AlertmanagerConfig) })
 	return r
 }
 

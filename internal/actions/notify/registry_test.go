@@ -12,7 +12,7 @@ import (
 
 func TestRegistry(t *testing.T) {
 	r := NewRegistry()
-	if got := strings.Join(r.Kinds(), ","); got != "docker,email,exec,process,slack,webhook" {
+	if got := strings.Join(r.Kinds(), ","); got != "alertmanager,docker,email,exec,opsgenie,pagerduty,process,slack,webhook" {
 		t.Fatalf("kinds = %s", got)
 	}
 	if _, err := r.New("pager"); !errors.Is(err, ErrUnknownKind) || !strings.Contains(err.Error(), "webhook") {
@@ -38,6 +38,20 @@ func TestRegistry(t *testing.T) {
 		{"exec", `{"command":[]}`, "command: required"},
 		{"process", `{"name":"worker"}`, ""},
 		{"process", `{}`, "name: required"},
+		{"pagerduty", `{"routing_key":"k","url":"https://proxy.example/pd","severity":"error","flapping_severity":"info","source":"db"}`, ""},
+		{"pagerduty", `{"routing_key":"k","severity":"high"}`, "severity:"},
+		{"opsgenie", `{"api_key":"k","region":"eu","priority":"P1","flapping_priority":"P5","source":"vitals"}`, ""},
+		{"opsgenie", `{"api_key":"k","region":"mars"}`, "region:"},
+		{"alertmanager", `{"url":"http://am:9093","resend":60000000000,"labels":{"team":"ops"}}`, ""},
+		{"alertmanager", `{"urls":["http://am1:9093","https://am2:9093/prefix"],"bearer_token":"t"}`, ""},
+		{"alertmanager", `{}`, "url: required"},
+		{"alertmanager", `{"url":"http://a","urls":["http://b"]}`, "not both"},
+		{"alertmanager", `{"urls":["http://a","ftp://b"]}`, "urls[1]: not an http(s) URL"},
+		{"alertmanager", `{"url":"http://a","basic_auth":{"username":"u","password":"p"},"bearer_token":"t"}`, "bearer_token: set basic_auth or bearer_token, not both"},
+		{"alertmanager", `{"url":"http://a","resend":1000}`, "resend: 1µs is not between 1s and 1h"},
+		{"alertmanager", `{"url":"http://a","labels":{"check":"x"}}`, "labels.check: set by Vitals"},
+		{"alertmanager", `{"url":"http://a","labels":{"__x":"y"}}`, "not a label name"},
+		{"alertmanager", `{"url":"http://a","labels":{"a-b":"y"}}`, "not a label name"},
 	} {
 		_, err := r.Decode(tc.kind, dec(tc.cfg))
 		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {

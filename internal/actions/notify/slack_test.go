@@ -95,3 +95,30 @@ func TestSlackErrors(t *testing.T) {
 		t.Fatalf("err = %v, want permanent no_service", err)
 	}
 }
+
+// A template's output is the section's message, escaped for mrkdwn like
+// the default text: a check's name cannot mention a channel.
+func TestSlackTemplate(t *testing.T) {
+	got := make(chan SlackMessage, 1)
+	srv := slackServer(t, got)
+	defer srv.Close()
+	c := SlackConfig{URL: srv.URL}
+	c.SetTemplate(`{{define "title"}}{{.Check}} down{{end}}*{{.Check}}* {{.Reason}}`)
+	s, err := NewSlack(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testNotification("slack")
+	n.Check = "<!channel> api"
+	if err := s.Send(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	m := <-got
+	if m.Text != "&lt;!channel&gt; api down" || !strings.HasSuffix(m.Blocks[0].Text.Text, "\n*&lt;!channel&gt; api* 3 consecutive failures: connection refused") {
+		t.Errorf("text %q, section %q", m.Text, m.Blocks[0].Text.Text)
+	}
+	c.SetTemplate("{{.Nope}}")
+	if _, err := NewSlack(c, nil); !errors.Is(err, ErrTemplate) {
+		t.Errorf("a bad template: %v", err)
+	}
+}

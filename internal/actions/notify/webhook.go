@@ -63,6 +63,11 @@ func (c *WebhookConfig) Validate() error { return validateHTTPURL("url", c.URL) 
 // Build returns the Webhook c describes.
 func (c *WebhookConfig) Build(d Deps) (Notifier, error) { return NewWebhook(*c, d.HTTPClient) }
 
+// DefaultStorm implements StormDefaulter: a webhook has no storm protection
+// unless its config sets `storm:`. Its receivers are programs that expect
+// one body per check and flip; a digest changes the body's shape.
+func (c *WebhookConfig) DefaultStorm() Storm { return Storm{} }
+
 // validateHTTPURL checks a channel's URL. Its errors never quote it: the
 // URL of a webhook (a Slack one's path) is a secret.
 func validateHTTPURL(field, s string) error {
@@ -147,17 +152,26 @@ func (w *Webhook) Send(ctx context.Context, n Notification) error {
 
 // post does req and classifies the answer.
 func post(c *http.Client, req *http.Request, what string) error {
+	return postWith(c, req, what, func(b []byte) string { return strings.TrimSpace(string(b)) })
+}
+
+// postWith is post with describe turning the first maxErrorBody bytes of
+// a failed answer's body into the text its error quotes (a receiver's
+// JSON error decoded, a key it echoed cut out). The status is quoted by
+// its code and standard text, not the receiver's reason phrase.
+func postWith(c *http.Client, req *http.Request, what string, describe func(body []byte) string) error {
 	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, withoutURLSecrets(err))
 	}
 	defer resp.Body.Close()
+	recordAnswer(req.Context(), req.Method+" "+req.URL.Scheme+"://"+req.URL.Host+": "+resp.Status)
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = fmt.Errorf("%s: %s: %s", what, resp.Status, strings.TrimSpace(string(msg)))
+	err = fmt.Errorf("%s: %d %s: %s", what, resp.StatusCode, http.StatusText(resp.StatusCode), describe(msg))
 	if resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		if at, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			return &RetryAtError{At: at, Err: err, Failed: true}

@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,7 +65,7 @@ func percentiles(b *testing.B, prefix string, at map[model.CheckID]time.Time, de
 func BenchmarkDeadlineToWebhook(b *testing.B) {
 	for range b.N {
 		const n = 1000
-		flips, hooks := newArrivals(n), newArrivals(n)
+		hooks := newArrivals(n)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			now := time.Now()
 			var m struct {
@@ -77,57 +76,49 @@ func BenchmarkDeadlineToWebhook(b *testing.B) {
 				hooks.add(m.CheckID, now)
 			}
 		}))
-		st, err := sqlite.Open(filepath.Join(b.TempDir(), "d.db"), sqlite.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
 		wh, _ := notify.NewWebhook(notify.WebhookConfig{URL: srv.URL}, nil)
-		disp := NewDispatcher(st, notify.Channels{"ops": wh}, DispatcherOptions{Logger: quiet})
-		planner := NewPlanner(nil, PlannerOptions{Logger: quiet})
-		e := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{planner},
-			model.ListenerFunc(func(t model.Transition) {
-				if t.Flip.To == model.StatusDown {
-					flips.add(t.Check.ID, time.Now())
-				}
-			}),
-			disp,
-		)
-		ctx := context.Background()
-		if err := e.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		disp.Start(ctx)
-		rules := map[model.CheckID]Rules{}
-		deadlines := map[model.CheckID]time.Time{}
-		for i := range n {
-			// Period 2 s + i*10 ms, grace 1 s: deadlines from ~3 s to ~13 s.
-			c := model.Check{ID: model.NewCheckID(), Name: fmt.Sprint(i), Kind: model.KindPush,
-				Schedule: model.Schedule{Period: 2*time.Second + time.Duration(i)*10*time.Millisecond, Grace: time.Second}}
-			rules[c.ID] = Rules{Down: []string{"ops"}}
-			planner.SetRules(rules)
-			if _, err := e.Create(ctx, c); err != nil {
-				b.Fatal(err)
-			}
-			s, err := e.Ping(ctx, c.ID, model.Ping{Kind: model.PingSuccess})
-			if err != nil {
-				b.Fatal(err)
-			}
-			deadlines[c.ID] = s.Deadline
-		}
-		timeout := time.NewTimer(60 * time.Second)
-		select {
-		case <-hooks.done:
-		case <-timeout.C:
-			b.Fatalf("only %d of %d alerts arrived", len(hooks.at), n)
-		}
-		timeout.Stop()
-		disp.Stop()
-		e.Close()
-		st.Close()
+		deadlines, flips := deadlineRun(b, n, notify.Channels{"ops": wh}, nil, map[string]*arrivals{"ops": hooks})
 		srv.Close()
 		percentiles(b, "flip-", flips.at, deadlines)
 		percentiles(b, "hook-", hooks.at, deadlines)
 	}
+}
+
+// deadlineRun is the run of the deadline benchmarks: n push checks on the
+// SQLite store, period 2 s + i×10 ms and grace 1 s (deadlines from ~3 s to
+// ~13 s), each check's down routed to every channel of ch, through a
+// planner and a dispatcher wired as the daemon wires them. created is told
+// of each check before its first ping (may be nil). It returns when every
+// arrivals of got is complete (at most 90 s), with each check's deadline
+// and when its down flip was published.
+func deadlineRun(b *testing.B, n int, ch notify.Channels, created func(model.Check), got map[string]*arrivals) (map[model.CheckID]time.Time, *arrivals) {
+	flips := newArrivals(n)
+	st, err := sqlite.Open(filepath.Join(b.TempDir(), "d.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	disp := NewDispatcher(st, ch, DispatcherOptions{Logger: quiet})
+	e := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(PlannerOptions{Logger: quiet})},
+		model.ListenerFunc(func(t model.Transition) {
+			if t.Flip.To == model.StatusDown {
+				flips.add(t.Check.ID, time.Now())
+			}
+		}),
+		disp,
+	)
+	ctx := context.Background()
+	if err := e.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	disp.Start(ctx)
+	deadlines := staggeredChecks(b, e, n, ch.Names(), created)
+	for name, a := range got {
+		awaitArrivals(b, a, name+" alerts")
+	}
+	disp.Stop()
+	e.Close()
+	st.Close()
+	return deadlines, flips
 }
 
 // BenchmarkOutage: 1000 alerts pending while the webhook receiver refuses
@@ -148,15 +139,13 @@ func BenchmarkOutage(b *testing.B) {
 		}
 		wh, _ := notify.NewWebhook(notify.WebhookConfig{URL: url}, nil)
 		disp := NewDispatcher(st, notify.Channels{"ops": wh}, DispatcherOptions{Logger: quiet})
-		rules := map[model.CheckID]Rules{}
-		e := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})})
+		e := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(PlannerOptions{Logger: quiet})})
 		ctx := context.Background()
 		if err := e.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
 		for i := range n {
-			c := pushCheck(i)
-			rules[c.ID] = Rules{Down: []string{"ops"}}
+			c := routed(i, model.Routes{Down: []string{"ops"}})
 			e.Create(ctx, c)
 			e.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
 		}

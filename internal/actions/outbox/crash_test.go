@@ -30,7 +30,11 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(envChild); mode != "" {
+	switch mode := os.Getenv(envChild); mode {
+	case "":
+	case "claim":
+		os.Exit(claimChild())
+	default:
 		os.Exit(watchdogChild(mode))
 	}
 	os.Exit(m.Run())
@@ -53,10 +57,6 @@ func watchdogChild(mode string) int {
 		fmt.Println("error", err)
 		return 1
 	}
-	rules := map[model.CheckID]Rules{}
-	for i := range n {
-		rules[pushCheck(i).ID] = Rules{Down: []string{"ops"}}
-	}
 	var delivered atomic.Int64
 	disp := NewDispatcher(st, notify.Channels{"ops": wh}, DispatcherOptions{
 		Logger:  quiet,
@@ -67,7 +67,7 @@ func watchdogChild(mode string) int {
 			}
 		},
 	})
-	eng := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})}, disp)
+	eng := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(PlannerOptions{Logger: quiet})}, disp)
 	ctx := context.Background()
 	if err := eng.Start(ctx); err != nil {
 		fmt.Println("error", err)
@@ -76,7 +76,7 @@ func watchdogChild(mode string) int {
 	disp.Start(ctx)
 	if mode == "flip" {
 		for i := range n {
-			c, err := eng.Create(ctx, pushCheck(i))
+			c, err := eng.Create(ctx, routed(i, model.Routes{Down: []string{"ops"}}))
 			if err == nil {
 				_, err = eng.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
 			}
@@ -100,8 +100,16 @@ func watchdogChild(mode string) int {
 // stdout lines.
 func startChild(t *testing.T, mode, db, hook string, n int) (*exec.Cmd, <-chan string) {
 	t.Helper()
+	return startChildEnv(t, []string{envChild + "=" + mode, envDB + "=" + db, envHook + "=" + hook, envN + "=" + strconv.Itoa(n)})
+}
+
+// startChildEnv runs the test binary as a child process with env added
+// (envChild says what it is) and returns it with a channel of its stdout
+// lines.
+func startChildEnv(t *testing.T, env []string) (*exec.Cmd, <-chan string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChild+"="+mode, envDB+"="+db, envHook+"="+hook, envN+"="+strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,30 @@ type DispatcherOptions struct {
 	// attempt's error (nil on delivery). For metrics and tests; it must
 	// return quickly. Default nil.
 	OnResult func(row model.Notification, err error)
+
+	// The options below apply when the store is a store.OutboxClaimer
+	// (PostgreSQL, several replicas: claim.go).
+
+	// Name is this dispatcher's name in the claims it takes (the
+	// outbox's claimed_by). Default: host name, process id and a random
+	// suffix.
+	Name string
+	// ClaimTTL is how long a claimed row is reserved for this
+	// dispatcher: another takes it after that (this one died). Default:
+	// the longest attempt timeout of the channels times (1 +
+	// ⌈Concurrency/PerChannel⌉), the most a claimed row can wait for its
+	// channel's slot and then be attempted, plus 10s. Shorter, a row
+	// whose attempt outlives its claim may be sent by another dispatcher
+	// too (a duplicate, with the same key).
+	ClaimTTL time.Duration
+	// Poll is how often the outbox is read even when nothing woke the
+	// dispatcher, for rows another replica enqueued and could not
+	// deliver (it died). Default 2s.
+	Poll time.Duration
+
+	// StatusURL returns the status page's overview URL, which digests
+	// link to (storm.go). Default nil: digests carry no link.
+	StatusURL func() string
 }
 
 // Dispatcher delivers the outbox: every pending row whose NextAttempt has
@@ -66,6 +90,13 @@ type DispatcherOptions struct {
 // delivered once; failed ones are rescheduled with Backoff. It wakes when a
 // flip is committed (it is a model.Listener: register it with the
 // engine) and when its earliest retry is due; it does not poll.
+//
+// Over a store.OutboxClaimer (PostgreSQL shared by several replicas, one
+// dispatcher each) rows are claimed before they are sent, as many as there
+// are free slots, for ClaimTTL: any replica's dispatcher delivers any row,
+// never two at once, and the rows of a replica that died mid-delivery are
+// claimed by another when their claim ends (claim.go). It then also reads
+// the outbox every Poll.
 //
 // Start starts its goroutine, Stop stops it and waits for it and for every
 // attempt in flight. Rows still pending (including those whose Send was
@@ -77,9 +108,10 @@ type DispatcherOptions struct {
 // Channels can be replaced at any time with SetChannels (config reload).
 // All methods are safe for concurrent use.
 type Dispatcher struct {
-	st   store.Store
-	opts DispatcherOptions
-	log  *slog.Logger
+	st      store.Store
+	claimer store.OutboxClaimer // nil: the store is one process's, rows are read, not claimed
+	opts    DispatcherOptions
+	log     *slog.Logger
 
 	wake  chan struct{} // capacity 1: scan the outbox
 	freed chan struct{} // capacity 1: an attempt ended (slot free, maybe a retry time in soonest)
@@ -97,6 +129,8 @@ type Dispatcher struct {
 	soonest  time.Time                         // earliest retry set since the loop last looked
 	release  bool                              // the next scan takes held rows as due (ReleaseHeld)
 	busy     map[string]int                    // attempts in flight per channel
+	storms   map[string]notify.Storm           // storm protection per channel (storm.go)
+	storming map[string]*stormState            // per channel: rows sent in the window, next digest
 	cancel   context.CancelFunc
 	running  bool
 	wg       sync.WaitGroup
@@ -137,14 +171,25 @@ func NewDispatcher(st store.Store, channels notify.Channels, opts DispatcherOpti
 	if log == nil {
 		log = slog.Default()
 	}
+	claimer, _ := st.(store.OutboxClaimer)
+	if claimer != nil {
+		if opts.Name == "" {
+			opts.Name = defaultName()
+		}
+		if opts.Poll <= 0 {
+			opts.Poll = 2 * time.Second
+		}
+	}
 	return &Dispatcher{
-		st: st, opts: opts, log: log, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
+		st: st, claimer: claimer, opts: opts, log: log, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
 		channels: channels, inflight: map[uuid.UUID]bool{}, busy: map[string]int{}, volatile: map[uuid.UUID]*model.Notification{},
+		storming: map[string]*stormState{},
 	}
 }
 
-// SetChannels replaces the channels (config reload). Rows for a channel no
-// longer configured are marked failed when they come due.
+// SetChannels replaces the channels (config reload). Rows for a channel
+// not configured (one a check names that was renamed or removed) are
+// marked failed, with ErrUnknownChannel, when they come due.
 func (d *Dispatcher) SetChannels(c notify.Channels) {
 	d.mu.Lock()
 	d.channels = c
@@ -301,7 +346,7 @@ func (d *Dispatcher) Raise(n notify.Notification, channels []string) {
 
 func (d *Dispatcher) loop(ctx context.Context) {
 	defer d.wg.Done()
-	l := &dispatchLoop{d: d, ctx: ctx, sem: make(chan struct{}, d.opts.Concurrency)}
+	l := &dispatchLoop{d: d, ctx: ctx, sem: make(chan struct{}, d.opts.Concurrency), gathered: map[string][]model.Notification{}}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	next := l.scan()
@@ -312,6 +357,7 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			l.abandon()
 			return
 		case <-d.wake:
 			next = l.scan()
@@ -340,6 +386,12 @@ type dispatchLoop struct {
 	sem   chan struct{}
 	queue []model.Notification // due rows waiting for a slot, earliest due first
 	more  bool                 // the last read returned BatchSize rows
+	// groups are the digests in the queue: a queued row whose ID is a key
+	// here stands for these rows (storm.go).
+	groups map[uuid.UUID][]model.Notification
+	// gathered are rows claimed (store.OutboxClaimer) for a channel in an
+	// alert storm, waiting for its next digest.
+	gathered map[string][]model.Notification
 }
 
 // scan reads the pending rows, queues the due ones that are not in flight
@@ -349,6 +401,9 @@ type dispatchLoop struct {
 // is due (zero: none).
 func (l *dispatchLoop) scan() time.Time {
 	d := l.d
+	if d.claimer != nil {
+		return l.claim()
+	}
 	d.mu.Lock()
 	for id, ended := range d.inflight {
 		if ended {
@@ -395,6 +450,7 @@ func (l *dispatchLoop) scan() time.Time {
 		l.queue = append(l.queue, r)
 	}
 	d.mu.Unlock()
+	next = l.storms(now, next)
 	l.start()
 	return next
 }
@@ -419,16 +475,29 @@ func (l *dispatchLoop) start() {
 			l.queue = kept
 			return
 		}
+		group, isGroup := l.groups[r.ID]
+		delete(l.groups, r.ID)
 		d.mu.Lock()
 		d.inflight[r.ID] = false
+		for _, g := range group {
+			d.inflight[g.ID] = false
+		}
 		d.busy[r.Channel]++
 		d.mu.Unlock()
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			retryAt := d.attempt(l.ctx, r)
+			var retryAt time.Time
+			if isGroup {
+				retryAt = d.attemptDigest(l.ctx, r.Channel, group)
+			} else {
+				retryAt = d.attempt(l.ctx, r)
+			}
 			<-l.sem
 			d.mu.Lock()
+			for _, g := range group {
+				d.inflight[g.ID] = true
+			}
 			d.inflight[r.ID] = true // the next read may predate the outcome: skip it once
 			if d.busy[r.Channel]--; d.busy[r.Channel] == 0 {
 				delete(d.busy, r.Channel)
@@ -460,7 +529,10 @@ func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) time.Tim
 	case err != nil:
 		err = notify.Permanent(err)
 	case !ok:
-		err = notify.Permanent(fmt.Errorf("no channel %q configured", r.Channel))
+		// The check names a notifier the config does not have (renamed
+		// or removed since the check was given it): fail the row, so
+		// the flip's actions show it, rather than drop it silently.
+		err = notify.Permanent(fmt.Errorf("%w %q: the config has no notifier of that name (renamed or removed?); not retried", ErrUnknownChannel, r.Channel))
 	case !n.HeldUntil.IsZero() && d.opts.Policy != nil:
 		if at, done := d.recheck(ctx, r, n); done {
 			return at
@@ -478,7 +550,8 @@ func (d *Dispatcher) attempt(ctx context.Context, r model.Notification) time.Tim
 		cancel()
 	}
 	if err != nil && ctx.Err() != nil {
-		return time.Time{} // stopped mid-attempt: leave the row as it was
+		d.unclaim(ctx, r) // stopped mid-attempt: leave the row as it was, for any dispatcher
+		return time.Time{}
 	}
 	var retry *notify.RetryAtError
 	switch {
@@ -555,29 +628,35 @@ func (d *Dispatcher) finish(ctx context.Context, r model.Notification, state mod
 		d.retried.Add(1)
 		log.Warn("outbox: attempt failed", "err", lastErr, "next", r.NextAttempt)
 	}
+	d.record(ctx, r, log)
+	if d.opts.OnResult != nil {
+		d.opts.OnResult(r, sendErr)
+	}
+}
+
+// record writes r's outcome (r.State) with a compare-and-set on
+// "pending", or keeps it in memory for a volatile row.
+func (d *Dispatcher) record(ctx context.Context, r model.Notification, log *slog.Logger) {
 	d.mu.Lock()
 	if v := d.volatile[r.ID]; v != nil {
-		if state == model.NotificationPending {
+		if r.State == model.NotificationPending {
 			*v = r
 		} else {
 			delete(d.volatile, r.ID)
 		}
 		d.mu.Unlock()
-	} else {
-		d.mu.Unlock()
-		// The outcome is recorded even when Stop is under way: the
-		// receiver has it, and a restart must not send it again.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		ok, err := d.st.UpdateNotification(wctx, r, model.NotificationPending)
-		cancel()
-		if err != nil {
-			log.Error("outbox: record outcome", "err", err)
-		} else if !ok {
-			log.Warn("outbox: row was no longer pending (another deliverer marked it)")
-		}
+		return
 	}
-	if d.opts.OnResult != nil {
-		d.opts.OnResult(r, sendErr)
+	d.mu.Unlock()
+	// The outcome is recorded even when Stop is under way: the
+	// receiver has it, and a restart must not send it again.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ok, err := d.st.UpdateNotification(wctx, r, model.NotificationPending)
+	cancel()
+	if err != nil {
+		log.Error("outbox: record outcome", "err", err)
+	} else if !ok {
+		log.Warn("outbox: row was no longer pending (another deliverer marked it)")
 	}
 }
 

@@ -113,13 +113,13 @@ type watchdogUnderTest struct {
 	disp *Dispatcher
 }
 
-func startWatchdog(t *testing.T, st store.Store, rules map[model.CheckID]Rules, ch notify.Channels, opts DispatcherOptions) *watchdogUnderTest {
+func startWatchdog(t *testing.T, st store.Store, ch notify.Channels, opts DispatcherOptions) *watchdogUnderTest {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = quiet
 	}
 	disp := NewDispatcher(st, ch, opts)
-	eng := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(rules, PlannerOptions{Logger: quiet})}, disp)
+	eng := hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{NewPlanner(PlannerOptions{Logger: quiet})}, disp)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +146,7 @@ func TestOutboxDeliversOnceThroughOutageAndRestart(t *testing.T) {
 	const checks = 40
 	path := filepath.Join(t.TempDir(), "vitals.db")
 	rcv := newReceiver(t)
-	rules := map[model.CheckID]Rules{}
-	for i := range checks {
-		rules[pushCheck(i).ID] = Rules{Down: []string{"ops"}, Up: []string{"ops"}}
-	}
+	ops := model.Routes{Down: []string{"ops"}, Up: []string{"ops"}}
 	wh, err := notify.NewWebhook(notify.WebhookConfig{URL: rcv.url()}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -165,9 +162,9 @@ func TestOutboxDeliversOnceThroughOutageAndRestart(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	w := startWatchdog(t, open(), rules, ch, opts)
+	w := startWatchdog(t, open(), ch, opts)
 	for i := range checks {
-		c, err := w.eng.Create(ctx, pushCheck(i))
+		c, err := w.eng.Create(ctx, routed(i, ops))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +202,7 @@ func TestOutboxDeliversOnceThroughOutageAndRestart(t *testing.T) {
 		}
 	}
 
-	w = startWatchdog(t, open(), rules, ch, opts)
+	w = startWatchdog(t, open(), ch, opts) // the checks' routes come back from the store
 	defer w.stop(t)
 	rcv.up(t, false) // accepts
 	waitUntil(t, "every notification delivered", func() bool { k, _, _ := rcv.counts(); return k == want })
@@ -236,7 +233,7 @@ func TestDispatcherBackoffSchedule(t *testing.T) {
 			return nil
 		})
 		delivered := make(chan model.Notification, 1)
-		w := startWatchdog(t, st, map[model.CheckID]Rules{pushCheck(0).ID: {Down: []string{"ops"}}}, notify.Channels{"ops": fail}, DispatcherOptions{
+		w := startWatchdog(t, st, notify.Channels{"ops": fail}, DispatcherOptions{
 			Rand: func() float64 { return 0 },
 			OnResult: func(r model.Notification, err error) {
 				if err == nil {
@@ -246,7 +243,7 @@ func TestDispatcherBackoffSchedule(t *testing.T) {
 		})
 		defer w.stop(t)
 		ctx := context.Background()
-		c, _ := w.eng.Create(ctx, pushCheck(0))
+		c, _ := w.eng.Create(ctx, routed(0, model.Routes{Down: []string{"ops"}}))
 		t0 := time.Now()
 		w.eng.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
 		r := <-delivered
@@ -293,11 +290,10 @@ func TestDispatcherFailures(t *testing.T) {
 				return nil
 			}),
 		}
-		w := startWatchdog(t, st, map[model.CheckID]Rules{pushCheck(0).ID: {Down: []string{"perm", "panicky", "gone"}}}, ch,
-			DispatcherOptions{OnResult: func(r model.Notification, _ error) { results <- r }})
+		w := startWatchdog(t, st, ch, DispatcherOptions{OnResult: func(r model.Notification, _ error) { results <- r }})
 		defer w.stop(t)
 		ctx := context.Background()
-		c, _ := w.eng.Create(ctx, pushCheck(0))
+		c, _ := w.eng.Create(ctx, routed(0, model.Routes{Down: []string{"perm", "panicky", "gone"}}))
 		w.eng.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
 		got := map[string]model.Notification{}
 		for len(got) < 3 || got["panicky"].State != model.NotificationDelivered {
@@ -307,7 +303,8 @@ func TestDispatcherFailures(t *testing.T) {
 		if r := got["perm"]; r.State != model.NotificationFailed || r.Attempts != 1 || r.LastError != "410 gone" {
 			t.Errorf("perm: %+v", r)
 		}
-		if r := got["gone"]; r.State != model.NotificationFailed || r.LastError != `no channel "gone" configured` {
+		if r := got["gone"]; r.State != model.NotificationFailed || r.Attempts != 1 ||
+			r.LastError != `unknown notifier "gone": the config has no notifier of that name (renamed or removed?); not retried` {
 			t.Errorf("gone: %+v", r)
 		}
 		if r := got["panicky"]; r.Attempts != 2 {
@@ -329,9 +326,9 @@ func TestDispatcherStopLeavesRowPending(t *testing.T) {
 			returned.Store(true)
 			return ctx.Err()
 		})
-		w := startWatchdog(t, st, map[model.CheckID]Rules{pushCheck(0).ID: {Down: []string{"slow"}}}, notify.Channels{"slow": block}, DispatcherOptions{AttemptTimeout: time.Hour})
+		w := startWatchdog(t, st, notify.Channels{"slow": block}, DispatcherOptions{AttemptTimeout: time.Hour})
 		ctx := context.Background()
-		c, _ := w.eng.Create(ctx, pushCheck(0))
+		c, _ := w.eng.Create(ctx, routed(0, model.Routes{Down: []string{"slow"}}))
 		w.eng.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
 		<-entered
 		w.disp.Stop()
@@ -347,8 +344,8 @@ func TestDispatcherStopLeavesRowPending(t *testing.T) {
 	})
 }
 
-func TestRulesFor(t *testing.T) {
-	r := Rules{Down: []string{"d"}, Up: []string{"u"}, Flapping: []string{"f"}}
+func TestRoutesFor(t *testing.T) {
+	r := model.Routes{Down: []string{"d"}, Up: []string{"u"}, Flapping: []string{"f"}}
 	for _, tc := range []struct {
 		from, to model.Status
 		want     string
@@ -372,15 +369,11 @@ func TestDispatcherHungChannelDoesNotBlockOthers(t *testing.T) {
 		st := memstore.New(memstore.Options{})
 		hung := notify.NotifierFunc(func(ctx context.Context, _ notify.Notification) error { <-ctx.Done(); return ctx.Err() })
 		fast := &recorder{}
-		rules := map[model.CheckID]Rules{}
-		for i := range 10 {
-			rules[pushCheck(i).ID] = Rules{Down: []string{"hung", "fast"}}
-		}
-		w := startWatchdog(t, st, rules, notify.Channels{"hung": hung, "fast": fast}, DispatcherOptions{Concurrency: 4, AttemptTimeout: time.Hour})
+		w := startWatchdog(t, st, notify.Channels{"hung": hung, "fast": fast}, DispatcherOptions{Concurrency: 4, AttemptTimeout: time.Hour})
 		defer w.stop(t)
 		ctx := context.Background()
 		for i := range 10 {
-			c, _ := w.eng.Create(ctx, pushCheck(i))
+			c, _ := w.eng.Create(ctx, routed(i, model.Routes{Down: []string{"hung", "fast"}}))
 			w.eng.Ping(ctx, c.ID, model.Ping{Kind: model.PingFail})
 		}
 		time.Sleep(time.Minute) // far less than the attempt timeout

@@ -1,5 +1,5 @@
 // Package outbox is the durable outbox of notifications: the [Planner]
-// turns a flip into rows (one per channel its check's [Rules] name), the
+// turns a flip into rows (one per channel its check's model.Routes name), the
 // [Dispatcher] delivers them through their channel's notify.Notifier,
 // retrying failures with [Backoff], and [Row] and [Decode] are the rows'
 // encoding.

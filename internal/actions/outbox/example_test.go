@@ -45,8 +45,10 @@ func Example() {
 		panic(err)
 	}
 
-	check := model.Check{ID: model.NewCheckID(), Name: "backup", Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: time.Minute}}
-	rules := map[model.CheckID]outbox.Rules{check.ID: {Down: []string{"ops"}, Up: []string{"ops"}}}
+	// The check names its channels: its flips to down, and back up, go to
+	// "ops".
+	check := model.Check{ID: model.NewCheckID(), Name: "backup", Kind: model.KindPush, Schedule: model.Schedule{Period: time.Hour, Grace: time.Minute},
+		Routes: model.Routes{Down: []string{"ops"}, Up: []string{"ops"}}}
 
 	quiet := slog.New(slog.DiscardHandler)
 	st := memstore.New(memstore.Options{}) // sqlite in the daemon
@@ -55,7 +57,7 @@ func Example() {
 	engine := watchdog.New(st, watchdog.Options{Logger: quiet})
 	// The planner and the dispatcher are the engine's hooks, registered
 	// before it starts.
-	if err := engine.AddPlanner(outbox.NewPlanner(rules, outbox.PlannerOptions{})); err != nil {
+	if err := engine.AddPlanner(outbox.NewPlanner(outbox.PlannerOptions{})); err != nil {
 		panic(err)
 	}
 	if err := engine.AddListener(dispatcher); err != nil {

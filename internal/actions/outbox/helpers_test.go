@@ -9,7 +9,7 @@ var (
 	testCheck        = actionstest.CheckID
 	testFlip         = actionstest.FlipID
 	testTime         = actionstest.Time
-	pushCheck        = actionstest.PushCheck
+	routed           = actionstest.Routed
 	waitUntil        = actionstest.WaitUntil
 )
 

@@ -4,37 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 )
-
-// Rules are the channels a check's flips go to, by the flip's new status.
-// A flip to up is announced only when it ends a down or flapping period (a
-// new check coming up, or a resume, is not news).
-type Rules struct {
-	Down     []string `yaml:"down" json:"down,omitempty"`
-	Up       []string `yaml:"up" json:"up,omitempty"`
-	Flapping []string `yaml:"flapping" json:"flapping,omitempty"`
-}
-
-// For returns the channels for a flip from → to.
-func (r Rules) For(from, to model.Status) []string {
-	switch to {
-	case model.StatusDown:
-		return r.Down
-	case model.StatusFlapping:
-		return r.Flapping
-	case model.StatusUp:
-		if from == model.StatusDown || from == model.StatusFlapping {
-			return r.Up
-		}
-	}
-	return nil
-}
 
 // Verdict is a Policy's answer for one notification.
 type Verdict struct {
@@ -80,22 +55,26 @@ type PlannerOptions struct {
 }
 
 // Planner is the model.Planner that turns a flip into outbox rows, one
-// per channel its check's Rules name for the flip. Register it with the
-// engine as a planner (before the engine starts) and the Dispatcher as a
-// listener. It
-// is a store.UpdatePlanner: the Policy's memory of the flip is written
-// with its rows. SetRules replaces the rules atomically (config reload).
-// Safe for concurrent use.
+// per channel the flip's check names for it (t.Check.Routes.For(from,
+// to)): every check carries its channels in its definition, whether it
+// came from the config file, the API or a ?create=1 ping, and the engine
+// hands the planner the definition in force when the check flips, so a
+// change of a check's channels applies from its next flip. A channel that
+// is not configured still gets its row: the Dispatcher fails it with
+// ErrUnknownChannel, so the flip's actions show the alert that could not
+// be sent rather than nothing. Register it with the engine as a planner
+// (before the engine starts) and the Dispatcher as a listener. It is a
+// store.UpdatePlanner: the Policy's memory of the flip is written with its
+// rows. Safe for concurrent use.
 type Planner struct {
-	rules atomic.Pointer[map[model.CheckID]Rules]
-	opts  PlannerOptions
-	log   *slog.Logger
+	opts PlannerOptions
+	log  *slog.Logger
 }
 
 var _ store.UpdatePlanner = (*Planner)(nil)
 
-// NewPlanner returns a Planner with rules by check id.
-func NewPlanner(rules map[model.CheckID]Rules, opts PlannerOptions) *Planner {
+// NewPlanner returns a Planner.
+func NewPlanner(opts PlannerOptions) *Planner {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -103,12 +82,8 @@ func NewPlanner(rules map[model.CheckID]Rules, opts PlannerOptions) *Planner {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.SetRules(rules)
 	return p
 }
-
-// SetRules replaces every check's rules.
-func (p *Planner) SetRules(rules map[model.CheckID]Rules) { p.rules.Store(&rules) }
 
 // Plan implements model.Planner for engines that do not know
 // UpdatePlanner: the Policy's memory is applied at once and not written.
@@ -135,12 +110,13 @@ func (p *Planner) PlanUpdate(t model.Transition, u *store.Update) func() {
 }
 
 func (p *Planner) plan(t model.Transition) ([]model.Notification, *store.PolicyState) {
-	chans := (*p.rules.Load())[t.Check.ID].For(t.Flip.From, t.Flip.To)
+	chans := t.Check.Routes.For(t.Flip.From, t.Flip.To)
 	if len(chans) == 0 {
 		return nil, nil
 	}
 	now := p.opts.Now()
 	n := notify.FromTransition(t.Check, t.Flip)
+	n.PreviousSince = t.FromSince
 	due := now
 	var mem *store.PolicyState
 	if p.opts.Policy != nil {
@@ -169,18 +145,20 @@ func (p *Planner) plan(t model.Transition) ([]model.Notification, *store.PolicyS
 	return rows, mem
 }
 
-// ErrUnknownChannel is wrapped when rules name a channel that is not configured.
+// ErrUnknownChannel is wrapped when routes name a channel that is not
+// configured: by CheckRoutes, and by the Dispatcher's failure of a row for
+// such a channel.
 var ErrUnknownChannel = errors.New("unknown notifier")
 
-// CheckRules reports every channel that r names but known does not have
+// CheckRoutes reports every channel that r names but known does not have
 // (known reports whether a channel name is configured), as
 // "actions.down[1]: unknown notifier "x"".
-func CheckRules(r Rules, known func(name string) bool) error {
+func CheckRoutes(r model.Routes, known func(name string) bool) error {
 	var errs []error
 	for _, l := range []struct {
 		field string
 		names []string
-	}{{"down", r.Down}, {"up", r.Up}, {"flapping", r.Flapping}} {
+	}{{"down", r.Down}, {"up", r.Up}, {"flapping", r.Flapping}, {"late", r.Late}, {"cert", r.Cert}} {
 		for i, n := range l.names {
 			if !known(n) {
 				errs = append(errs, fmt.Errorf("actions.%s[%d]: %w %q", l.field, i, ErrUnknownChannel, n))

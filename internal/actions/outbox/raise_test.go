@@ -41,8 +41,8 @@ func TestGaveUpRaisedOnceThroughDispatcher(t *testing.T) {
 		}
 		g := notify.NewGuard("restart api", notify.RestarterFunc(func(context.Context) error { restarts.Add(1); return nil }), spec.Restart, d.GaveUp(spec.Alert))
 		ch["restart"] = g
-		c := pushCheck(0)
-		w = startWatchdog(t, st, map[model.CheckID]Rules{c.ID: {Down: []string{"restart"}}}, ch, DispatcherOptions{Rand: func() float64 { return 0 }})
+		c := routed(0, model.Routes{Down: []string{"restart"}})
+		w = startWatchdog(t, st, ch, DispatcherOptions{Rand: func() float64 { return 0 }})
 		defer w.stop(t)
 		ctx := context.Background()
 		w.eng.Create(ctx, c)

@@ -342,6 +342,21 @@ func (s *Suppression) heldUntilLocked(id model.CheckID, tags []string, now time.
 	return until, by
 }
 
+// Quiet reports whether notices that are not flips (late, certificate
+// expiring) of check id are to be left out now, and why: a maintenance
+// window or silence covering it is open, or one of its parents is down.
+func (s *Suppression) Quiet(id model.CheckID, tags []string, now time.Time) (reason string, quiet bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if until, by := s.heldUntilLocked(id, tags, now); !until.IsZero() {
+		return by, true
+	}
+	if name, down := s.downParentLocked(id); down {
+		return fmt.Sprintf("parent %q is down", name), true
+	}
+	return "", false
+}
+
 // downParentLocked returns the name of a parent of id that is down.
 func (s *Suppression) downParentLocked(id model.CheckID) (string, bool) {
 	if s.status == nil {
@@ -413,6 +428,14 @@ func (s *Suppression) rememberLocked(m store.PolicyState) {
 	} else {
 		delete(s.memory, m.CheckID)
 	}
+}
+
+// FlipQuiet reports whether the alert of check id's last flip was dropped
+// (absorbed by a down parent) or is held (a window, a silence, the
+// dependency delay): its channels were not told, or not yet.
+func (s *Suppression) FlipQuiet(id model.CheckID) bool {
+	m, ok := s.remembered(id)
+	return ok && (m.Dropped || m.Held)
 }
 
 func (s *Suppression) remembered(id model.CheckID) (store.PolicyState, bool) {

@@ -16,7 +16,7 @@ import (
 
 // policyWatchdog wires engine, planner with a Suppression, and dispatcher
 // (in a synctest bubble, on a memstore).
-func policyWatchdog(t *testing.T, rules map[model.CheckID]outbox.Rules, delay time.Duration) (*watchdog.Engine, *Suppression, *recorder, func()) {
+func policyWatchdog(t *testing.T, delay time.Duration) (*watchdog.Engine, *Suppression, *recorder, func()) {
 	var eng *watchdog.Engine
 	sup := NewSuppression(func(id model.CheckID) (string, model.Status, bool) {
 		cs, ok := eng.Get(id)
@@ -25,7 +25,7 @@ func policyWatchdog(t *testing.T, rules map[model.CheckID]outbox.Rules, delay ti
 	rec := &recorder{}
 	st := memstore.New(memstore.Options{})
 	disp := outbox.NewDispatcher(st, notify.Channels{"ops": rec}, outbox.DispatcherOptions{Policy: sup, Logger: quiet})
-	eng = hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{outbox.NewPlanner(rules, outbox.PlannerOptions{Policy: sup, Logger: quiet})}, disp)
+	eng = hooked(watchdog.New(st, watchdog.Options{Logger: quiet}), []model.Planner{outbox.NewPlanner(outbox.PlannerOptions{Policy: sup, Logger: quiet})}, disp)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -38,18 +38,18 @@ func TestDependenciesOneAlert(t *testing.T) {
 		name := map[bool]string{true: "parent first", false: "children first"}[parentFirst]
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
+				ops := model.Routes{Down: []string{"ops"}, Up: []string{"ops"}}
 				parent := pushCheck(100)
-				parent.Name = "network"
+				parent.Name, parent.Routes = "network", ops
 				var children []model.Check
-				rules := map[model.CheckID]outbox.Rules{parent.ID: {Down: []string{"ops"}, Up: []string{"ops"}}}
 				parents := map[model.CheckID][]model.CheckID{}
 				for i := range 10 {
 					c := pushCheck(i)
+					c.Routes = ops
 					children = append(children, c)
-					rules[c.ID] = outbox.Rules{Down: []string{"ops"}, Up: []string{"ops"}}
 					parents[c.ID] = []model.CheckID{parent.ID}
 				}
-				eng, sup, rec, stop := policyWatchdog(t, rules, 30*time.Second)
+				eng, sup, rec, stop := policyWatchdog(t, 30*time.Second)
 				defer stop()
 				if err := sup.SetParents(parents); err != nil {
 					t.Fatal(err)
@@ -104,8 +104,9 @@ func TestMaintenanceWindowHoldsThenSends(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stays, recovers, outside := pushCheck(1), pushCheck(2), pushCheck(3)
 		stays.Tags = []string{"db"}
-		ops := outbox.Rules{Down: []string{"ops"}, Up: []string{"ops"}}
-		eng, sup, rec, stop := policyWatchdog(t, map[model.CheckID]outbox.Rules{stays.ID: ops, recovers.ID: ops, outside.ID: ops}, 0)
+		ops := model.Routes{Down: []string{"ops"}, Up: []string{"ops"}}
+		stays.Routes, recovers.Routes, outside.Routes = ops, ops, ops
+		eng, sup, rec, stop := policyWatchdog(t, 0)
 		defer stop()
 		now := time.Now()
 		if err := sup.SetWindows([]Window{{Name: "db upgrade", Tags: []string{"db"}, Checks: []model.CheckID{recovers.ID}, Start: now.Add(time.Minute), End: now.Add(time.Hour)}}); err != nil {

@@ -1,49 +1,42 @@
 package policy
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/store"
 )
 
-// ErrSilenceNotFound is returned for a silence id that does not exist.
+// ErrSilenceNotFound is returned for a silence id that does not exist (or
+// has ended).
 var ErrSilenceNotFound = errors.New("silence not found")
 
+// ErrInvalidSilence is wrapped by Add's error for a silence it refuses;
+// its text lists the reasons, one a line. Add's other errors are the
+// store's.
+var ErrInvalidSilence = errors.New("invalid silence")
+
 // Silence is a one-off window, created through the API, that holds back the
-// alerts of the checks it covers (see Window): monitoring and state go on,
-// and what is still down when it ends is alerted then.
-type Silence struct {
-	ID uuid.UUID `json:"id"`
-	// Name, Checks, Tags, Start and End as in Window. Checks and Tags both
-	// empty: every check.
-	Name   string          `json:"name,omitempty"`
-	Checks []model.CheckID `json:"checks,omitempty"`
-	Tags   []string        `json:"tags,omitempty"`
-	Start  time.Time       `json:"start"`
-	End    time.Time       `json:"end"`
-	// Reason and CreatedBy are for people reading the list.
-	Reason    string    `json:"reason,omitempty"`
-	CreatedBy string    `json:"created_by,omitempty"`
-	Created   time.Time `json:"created"`
-}
+// alerts of the checks it covers (see Window and model.Silence).
+type Silence = model.Silence
 
-func (s Silence) window() Window {
+func silenceWindow(s Silence) Window {
 	return Window{Name: cmpOr(s.Name, "silence "+s.ID.String()), Checks: s.Checks, Tags: s.Tags, Start: s.Start, End: s.End,
-		label: s.describe()}
+		label: describeSilence(s)}
 }
 
-// describe names the silence in logs and held rows: its id, then its name
-// and reason when set, as in `silence 0193… "deploy" (reason: "v2")`.
-func (s Silence) describe() string {
+// describeSilence names the silence in logs and held rows: its id, then
+// its name and reason when set, as in `silence 0193… "deploy" (reason: "v2")`.
+func describeSilence(s Silence) string {
 	d := "silence " + s.ID.String()
 	if s.Name != "" {
 		d += " " + strconv.Quote(s.Name)
@@ -61,58 +54,98 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// Silences keeps the API-managed silences in a JSON file (written to a
-// temporary file, synced and renamed, so a crash leaves the old or the new
-// list, never half of one) and hands them to a Suppression on every change,
-// so that they survive restarts of the watchdog. Expired silences are
-// dropped. Safe for concurrent use.
-type Silences struct {
-	path string
-	sup  *Suppression
-	now  func() time.Time
+// invalid is Add's refusal: its text is the reasons, one a line.
+type invalid struct{ err error }
 
-	mu   sync.Mutex
-	list []Silence
+func (e *invalid) Error() string        { return e.err.Error() }
+func (e *invalid) Is(target error) bool { return target == ErrInvalidSilence }
+
+// SilencesOptions configure Silences. The zero value is usable.
+type SilencesOptions struct {
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Refresh is how often the goroutine of Start reads the silences
+	// again, to see those another replica added or deleted. Default 2s.
+	Refresh time.Duration
+	// Logger: default slog.Default().
+	Logger *slog.Logger
 }
 
-// OpenSilences loads the silences kept at path (a missing file is an empty
-// list) and applies them to sup. now is the clock (nil: time.Now).
-func OpenSilences(path string, sup *Suppression, now func() time.Time) (*Silences, error) {
-	if now == nil {
-		now = time.Now
+// Silences are the API-managed silences, kept in the store
+// (store.SilenceStore), so that they survive restarts and every replica
+// sharing one PostgreSQL database sees a silence made on any of them, and
+// handed to a Suppression: at NewSilences, after each change made through
+// them, on List, and on each Refresh (Start refreshes every
+// Options.Refresh: a silence made or deleted on another replica holds or
+// releases alerts here within that time). Silences that have ended are
+// left out, and pruned from the store when one is added. Safe for
+// concurrent use.
+type Silences struct {
+	st   store.SilenceStore
+	sup  *Suppression
+	opts SilencesOptions
+
+	mu   sync.Mutex
+	list []Silence // as last handed to sup
+
+	runMu sync.Mutex
+	stop  context.CancelFunc
+	done  chan struct{}
+}
+
+// NewSilences reads the silences kept in st and applies them to sup.
+func NewSilences(ctx context.Context, st store.SilenceStore, sup *Suppression, opts SilencesOptions) (*Silences, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	s := &Silences{path: path, sup: sup, now: now}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("silences: %w", err)
-	default:
-		if err := json.Unmarshal(b, &s.list); err != nil {
-			return nil, fmt.Errorf("silences: %s: %w", path, err)
-		}
+	if opts.Refresh <= 0 {
+		opts.Refresh = 2 * time.Second
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.applyLocked(); err != nil {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Silences{st: st, sup: sup, opts: opts}
+	if _, err := s.Refresh(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// List returns the silences that have not ended, by start time.
-func (s *Silences) List() []Silence {
+// Refresh reads the silences that have not ended from the store and, when
+// they changed, hands them to the Suppression (a silence gone, deleted or
+// ended, releases what it held). It returns them, by start time.
+func (s *Silences) Refresh(ctx context.Context) ([]Silence, error) {
+	list, err := s.st.Silences(ctx, s.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("silences: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pruneLocked()
-	return slices.Clone(s.list)
+	same := slices.EqualFunc(list, s.list, func(a, b Silence) bool { return a.ID == b.ID })
+	if !same {
+		ws := make([]Window, len(list))
+		for i, sl := range list {
+			ws[i] = silenceWindow(sl)
+		}
+		if err := s.sup.SetSilences(ws); err != nil {
+			return nil, fmt.Errorf("silences: %w", err)
+		}
+		s.list = list
+	}
+	return slices.Clone(list), nil
+}
+
+// List returns the silences that have not ended, by start time, as the
+// store has them now.
+func (s *Silences) List(ctx context.Context) ([]Silence, error) {
+	return s.Refresh(ctx)
 }
 
 // Add validates and stores a silence. A zero Start means now; End must be
 // after Start and in the future. It returns the silence with its ID and
-// Created set.
-func (s *Silences) Add(sl Silence) (Silence, error) {
-	now := s.now()
+// Created set. A refusal wraps ErrInvalidSilence.
+func (s *Silences) Add(ctx context.Context, sl Silence) (Silence, error) {
+	now := s.opts.Now()
 	if sl.Start.IsZero() {
 		sl.Start = now
 	}
@@ -125,81 +158,93 @@ func (s *Silences) Add(sl Silence) (Silence, error) {
 		errs = append(errs, errors.New("end: must be in the future"))
 	}
 	if len(errs) > 0 {
-		return Silence{}, errors.Join(errs...)
+		return Silence{}, &invalid{errors.Join(errs...)}
 	}
 	sl.ID = uuid.Must(uuid.NewV7())
-	sl.Created = now
-	sl.Start, sl.End, sl.Created = sl.Start.UTC(), sl.End.UTC(), sl.Created.UTC()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pruneLocked()
-	s.list = append(s.list, sl)
-	slices.SortStableFunc(s.list, func(a, b Silence) int { return a.Start.Compare(b.Start) })
-	if err := s.saveLocked(); err != nil {
-		s.list = slices.DeleteFunc(s.list, func(x Silence) bool { return x.ID == sl.ID })
+	sl.Start, sl.End, sl.Created = sl.Start.UTC(), sl.End.UTC(), now.UTC()
+	if _, err := s.st.PruneSilences(ctx, now); err != nil {
+		s.opts.Logger.Warn("silences: pruning those that ended", "err", err)
+	}
+	if err := s.st.AddSilence(ctx, sl); err != nil {
+		return Silence{}, fmt.Errorf("silences: %w", err)
+	}
+	if _, err := s.Refresh(ctx); err != nil {
 		return Silence{}, err
 	}
-	return sl, s.applyLocked()
+	return sl, nil
 }
 
 // Delete ends a silence at once: the alerts it held are released at once
 // (the policy's OnRelease makes the dispatcher look at them again): sent
 // if their check is still in the announced state and nothing else holds
-// them, dropped if not.
-func (s *Silences) Delete(id uuid.UUID) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.list, func(x Silence) bool { return x.ID == id })
-	if i < 0 {
+// them, dropped if not. On other replicas, at their next Refresh.
+// ErrSilenceNotFound if there is no such silence, or it has ended.
+func (s *Silences) Delete(ctx context.Context, id uuid.UUID) error {
+	sl, err := s.st.DeleteSilence(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return ErrSilenceNotFound
 	}
-	removed := s.list[i]
-	s.list = slices.Delete(s.list, i, i+1)
-	if err := s.saveLocked(); err != nil {
-		s.list = slices.Insert(s.list, i, removed)
-		return err
-	}
-	return s.applyLocked()
-}
-
-func (s *Silences) pruneLocked() {
-	now := s.now()
-	s.list = slices.DeleteFunc(s.list, func(x Silence) bool { return !x.End.After(now) })
-}
-
-func (s *Silences) applyLocked() error {
-	ws := make([]Window, len(s.list))
-	for i, sl := range s.list {
-		ws[i] = sl.window()
-	}
-	return s.sup.SetSilences(ws)
-}
-
-func (s *Silences) saveLocked() error {
-	b, err := json.MarshalIndent(s.list, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
-		return fmt.Errorf("silences: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".silences-*")
 	if err != nil {
 		return fmt.Errorf("silences: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(append(b, '\n'))
-	if err == nil {
-		err = tmp.Sync()
+	if _, err := s.Refresh(ctx); err != nil {
+		return err
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), s.path)
-	}
-	if err != nil {
-		return fmt.Errorf("silences: saving %s: %w", s.path, err)
+	if !sl.End.After(s.opts.Now()) {
+		return ErrSilenceNotFound // it had ended: deleting it pruned it
 	}
 	return nil
+}
+
+// Start starts a goroutine that calls Refresh every Options.Refresh until
+// Stop (for several replicas on one store; one process needs none). It
+// returns an error if already started.
+func (s *Silences) Start() error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.stop != nil {
+		return errors.New("silences: already started")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop, s.done = cancel, make(chan struct{})
+	go s.loop(ctx, s.done)
+	return nil
+}
+
+// Stop stops the goroutine of Start and waits for it; without Start it
+// does nothing.
+func (s *Silences) Stop() {
+	s.runMu.Lock()
+	stop, done := s.stop, s.done
+	s.stop, s.done = nil, nil
+	s.runMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+func (s *Silences) loop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(s.opts.Refresh)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.opts.Refresh+10*time.Second)
+		_, err := s.Refresh(rctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			s.opts.Logger.Warn("silences: reading them again failed; keeping the last ones read", "err", err)
+			failing = true
+		case err == nil && failing:
+			s.opts.Logger.Info("silences: read again")
+			failing = false
+		}
+	}
 }

@@ -9,6 +9,17 @@
 //
 // -mode both (the default) runs the scheduler and then, as the baseline,
 // the naive design: one goroutine with a time.Ticker per check.
+//
+// -conns (reused, fresh or both) and -coalesce (on, off or both) choose
+// how the scheduler's runs probe and write: connections kept alive per
+// target or a fresh one per probe (fresh_connection), routine results
+// coalesced (written every -flush) or each written durably. "both" runs
+// each way in turn, in the same process against the same target, so one
+// run gives the before and the after:
+//
+//	go run ./internal/pull/pullbench -mode scheduler -conns both -coalesce both
+//
+// The ticker baseline always probes fresh and writes every result.
 // Loopback only.
 package main
 
@@ -49,6 +60,9 @@ func main() {
 	storeKind := flag.String("store", "sqlite", "sqlite or mem")
 	slow := flag.Int("slow", 0, "of the checks, how many probe a path that answers after 6s (past the 5s timeout); their lateness is not counted")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured time of the last mode to this file")
+	connsFlag := flag.String("conns", "reused", "scheduler runs: reused (keep-alive per target), fresh (a connection per probe) or both")
+	coalesceFlag := flag.String("coalesce", "on", "scheduler runs: on (routine results written every -flush), off (every result durable) or both")
+	flush := flag.Duration("flush", 0, "with -coalesce on: the engine's ResultFlush (0: watchdog.DefaultResultFlush)")
 	flag.Parse()
 	profilePath = *cpuProfile
 	slowChecks = *slow
@@ -64,15 +78,65 @@ func main() {
 	defer stop()
 	fmt.Printf("pullbench: %d checks every %v, %v measured, store %s, target %s, %s, GOMAXPROCS %d\n",
 		*checks, *interval, *duration, *storeKind, target, runtime.Version(), runtime.GOMAXPROCS(0))
+	conns, err := choices("conns", *connsFlag, "fresh", "reused")
+	if err == nil {
+		coalesce, err2 := choices("coalesce", *coalesceFlag, "off", "on")
+		for _, cs := range conns {
+			for _, co := range coalesce {
+				variants = append(variants, variant{fresh: cs == "fresh", coalesce: co == "on", flush: *flush})
+			}
+		}
+		err = err2
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pullbench:", err)
+		os.Exit(2)
+	}
 	for _, m := range []string{"scheduler", "ticker"} {
 		if *mode != "both" && *mode != m {
 			continue
 		}
-		if err := bench(m, *storeKind, target, *checks, *interval, *duration); err != nil {
-			fmt.Fprintln(os.Stderr, "pullbench:", err)
-			os.Exit(1)
+		vs := variants
+		if m == "ticker" {
+			vs = []variant{{fresh: true}}
+		}
+		for _, v := range vs {
+			if err := bench(m, v, *storeKind, target, *checks, *interval, *duration); err != nil {
+				fmt.Fprintln(os.Stderr, "pullbench:", err)
+				os.Exit(1)
+			}
 		}
 	}
+}
+
+// variant is how a run probes and writes.
+type variant struct {
+	fresh, coalesce bool
+	flush           time.Duration
+}
+
+func (v variant) String() string {
+	s := "reused"
+	if v.fresh {
+		s = "fresh"
+	}
+	if v.coalesce {
+		return s + "+coalesced"
+	}
+	return s + "+durable"
+}
+
+var variants []variant
+
+// choices parses a flag of two values or "both" (off first: the baseline).
+func choices(name, v, off, on string) ([]string, error) {
+	switch v {
+	case off, on:
+		return []string{v}, nil
+	case "both":
+		return []string{off, on}, nil
+	}
+	return nil, fmt.Errorf("-%s %q: want %s, %s or both", name, v, off, on)
 }
 
 // runTarget serves /readyz on 127.0.0.1:0 and prints its address.
@@ -140,7 +204,7 @@ func (r *recorder) observe(id model.CheckID, scheduled, started time.Time, res m
 	r.mu.Unlock()
 }
 
-func bench(mode, storeKind, target string, n int, interval, duration time.Duration) error {
+func bench(mode string, v variant, storeKind, target string, n int, interval, duration time.Duration) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "pullbench")
 	if err != nil {
@@ -162,24 +226,30 @@ func bench(mode, storeKind, target string, n int, interval, duration time.Durati
 	heap0 := heapInUse()
 	rec := &recorder{samples: make([]sample, 0, int(float64(n)*duration.Seconds()/interval.Seconds()*1.1)+16)}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	eng := watchdog.New(st, watchdog.Options{Logger: log})
+	flush := time.Duration(-1) // every result durable
+	if v.coalesce {
+		flush = v.flush
+	}
+	eng := watchdog.New(st, watchdog.Options{Logger: log, ResultFlush: flush})
+	label := mode + " " + v.String()
 	if mode == "scheduler" {
 		sched := pull.New(eng, pull.Options{Logger: log, Observe: func(id model.CheckID, s, st time.Time, r model.Result) { rec.observe(id, s, st, r) }})
 		if err := eng.AddListener(sched); err != nil {
 			return err
 		}
-		return run(ctx, eng, sched, nil, rec, heap0, mode, target, n, interval, duration)
+		return run(ctx, eng, sched, nil, rec, heap0, label, v.fresh, target, n, interval, duration)
 	}
-	return run(ctx, eng, nil, &tickers{rec: rec, eng: eng}, rec, heap0, mode, target, n, interval, duration)
+	return run(ctx, eng, nil, &tickers{rec: rec, eng: eng}, rec, heap0, label, v.fresh, target, n, interval, duration)
 }
 
 func run(ctx context.Context, eng *watchdog.Engine, sched *pull.Scheduler, tk *tickers, rec *recorder, heap0 uint64,
-	mode, target string, n int, interval, duration time.Duration) error {
+	mode string, fresh bool, target string, n int, interval, duration time.Duration) error {
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
 	defer eng.Close()
-	spec := pull.Spec{URL: "http://" + target + "/readyz", JSON: []string{`$.status == "UP"`}, Timeout: pull.Duration(5 * time.Second)}
+	spec := pull.Spec{URL: "http://" + target + "/readyz", JSON: []string{`$.status == "UP"`}, Timeout: pull.Duration(5 * time.Second),
+		FreshConnection: fresh}
 	slowSpec := spec
 	slowSpec.URL = "http://" + target + "/slow"
 	checks := make([]model.Check, n)
@@ -257,16 +327,16 @@ func run(ctx context.Context, eng *watchdog.Engine, sched *pull.Scheduler, tk *t
 				perSec[int(s.at.Sub(t0).Seconds())]++
 			}
 		}
-		fmt.Printf("%-9s probes over 100ms late, by second of the run: %v\n", mode, perSec)
+		fmt.Printf("%-26s probes over 100ms late, by second of the run: %v\n", mode, perSec)
 	}
 	cpu := (ru1 - ru0).Seconds() / wall.Seconds()
 	expected := float64(n-slowChecks) * wall.Seconds() / interval.Seconds()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	la, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("%-9s probe duration p50 %v p99 %v\n", mode, pctOf(durs, .5), pctOf(durs, .99))
-	fmt.Printf("%-9s load average %s\n", mode, strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
-	fmt.Printf("%-9s probes %d (%.0f%% of schedule, %d failed)  lateness p50 %v p99 %v max %v  CPU %.2f cores  heap/check %.1f KiB  goroutines %d\n",
+	fmt.Printf("%-26s probe duration p50 %v p99 %v\n", mode, pctOf(durs, .5), pctOf(durs, .99))
+	fmt.Printf("%-26s load average %s\n", mode, strings.Join(strings.Fields(string(la))[:min(3, len(strings.Fields(string(la))))], " "))
+	fmt.Printf("%-26s probes %d (%.0f%% of schedule, %d failed)  lateness p50 %v p99 %v max %v  CPU %.2f cores  heap/check %.1f KiB  goroutines %d\n",
 		mode, len(samples), 100*float64(len(samples))/expected, failed, pct(.5).Round(10*time.Microsecond), pct(.99).Round(10*time.Microsecond),
 		pct(1).Round(10*time.Microsecond), cpu, float64(heap1-heap0)/float64(n)/1024, runtime.NumGoroutine())
 	return nil

@@ -184,7 +184,7 @@ func TestBrowser(t *testing.T) {
 	// A failure through the engine shows up without a reload.
 	f.Ping(t, victim.ID, model.PingFail, "disk full")
 	victimHID := hidOf(t, bctx, victim.Name)
-	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#c-"+victimHID+".s-down"))); err != nil {
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS(`#checks li.ck[data-id="`+victimHID+`"].s-down`))); err != nil {
 		t.Fatal(err)
 	}
 	still, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.__notReloaded === true`))
@@ -240,13 +240,13 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the malicious name did not show as text: %v", err)
 	}
 	f.Ping(t, evil.ID, model.PingSuccess, "")
-	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS("#c-"+hidOf(t, bctx, statuspagetest.XSSName)+".s-up"))); err != nil {
+	if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS(`#checks li.ck[data-id="`+hidOf(t, bctx, statuspagetest.XSSName)+`"].s-up`))); err != nil {
 		t.Fatal(err)
 	}
 
 	// The detail page of the failed check, authorised: the ping body shows.
 	if err := chromedp.Do(bctx,
-		chromedp.Click(chromedp.CSS("#c-"+victimHID+" a.nm")),
+		chromedp.Click(chromedp.CSS(`#checks li.ck[data-id="`+victimHID+`"] a.nm`)),
 		chromedp.WaitVisible(chromedp.CSS("table.pings")),
 	); err != nil {
 		t.Fatal(err)
@@ -342,7 +342,7 @@ func contains(list []string, s string) bool {
 func hidOf(t *testing.T, bctx context.Context, name string) string {
 	t.Helper()
 	id, err := chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf(
-		`[...document.querySelectorAll("#checks li.ck")].find(e => e.querySelector(".nm").textContent === %q).id.slice(2)`, name)))
+		`[...document.querySelectorAll("#checks li.ck")].find(e => e.querySelector(".nm").textContent === %q).dataset.id`, name)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,6 +141,27 @@ var seedNames = []string{"api gateway", "billing worker", "nightly db backup", "
 // is tagged "public". It is deterministic.
 func SeedChecks(tb testing.TB, st store.Store, n int, now time.Time) []model.Check {
 	tb.Helper()
+	return Seed(tb, st, SeedOptions{N: n, Days: statuspage.Days - 1}, now)
+}
+
+// SeedOptions shape Seed's checks.
+type SeedOptions struct {
+	N    int // checks
+	Days int // days of stored rollups before today, at most statuspage.Days-1
+	// Every DownEvery-th check (0: none) is down, every LateEvery-th
+	// late (past its due time), counted from check 1.
+	DownEvery, LateEvery int
+	// Teams, when > 0, tags check i "team-<i mod Teams>" (on top of
+	// "public" for every second check), and every 20,000th check "db".
+	Teams int
+}
+
+// Seed is SeedChecks with options: at 100,000 checks, fewer days of
+// rollups keep the seeding short, and some checks down or late give the
+// page something to put at the top.
+func Seed(tb testing.TB, st store.Store, o SeedOptions, now time.Time) []model.Check {
+	tb.Helper()
+	n := o.N
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
 	today := now.UTC().Truncate(24 * time.Hour)
@@ -157,6 +178,12 @@ func SeedChecks(tb testing.TB, st store.Store, n int, now time.Time) []model.Che
 		if i%2 == 0 {
 			c.Tags = []string{"public"}
 		}
+		if o.Teams > 0 {
+			c.Tags = append(c.Tags, "team-"+strconv.Itoa(i%o.Teams))
+			if i%20_000 == 0 {
+				c.Tags = append(c.Tags, "db")
+			}
+		}
 		c = c.WithDefaults()
 		s := model.NewState(id, c.Created)
 		since := now.Add(-time.Duration(rng.IntN(12)+1) * time.Hour)
@@ -165,8 +192,15 @@ func SeedChecks(tb testing.TB, st store.Store, n int, now time.Time) []model.Che
 		s.LastDuration = time.Duration(rng.IntN(900)+50) * time.Millisecond
 		s.Due = s.LastPing.Add(time.Hour)
 		s.Deadline = s.Due.Add(5 * time.Minute)
+		switch {
+		case o.DownEvery > 0 && (i+1)%o.DownEvery == 0:
+			s.Status, s.Underlying = model.StatusDown, model.StatusDown
+		case o.LateEvery > 0 && (i+1)%o.LateEvery == 0:
+			s.LastPing = now.Add(-61 * time.Minute)
+			s.Due, s.Deadline = s.LastPing.Add(time.Hour), now.Add(30*time.Minute) // late for a while
+		}
 		days := make([]model.UptimeDay, 0, statuspage.Days)
-		for d := statuspage.Days - 1; d >= 1; d-- {
+		for d := min(o.Days, statuspage.Days-1); d >= 1; d-- {
 			day := today.AddDate(0, 0, -d)
 			total := 24 * time.Hour
 			down := time.Duration(0)

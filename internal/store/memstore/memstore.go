@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
 )
@@ -35,6 +37,8 @@ type Store struct {
 	outbox []model.Notification
 	policy map[model.CheckID]store.PolicyState
 	secret []byte // InstallationSecret, made on the first call
+	// silences are the store.SilenceStore's (silences.go).
+	silences map[uuid.UUID]model.Silence
 }
 
 type record struct {
@@ -53,7 +57,8 @@ func New(opts Options) *Store {
 	if opts.PingRetention <= 0 {
 		opts.PingRetention = store.DefaultPingRetention
 	}
-	return &Store{opts: opts, checks: make(map[model.CheckID]*record), policy: make(map[model.CheckID]store.PolicyState)}
+	return &Store{opts: opts, checks: make(map[model.CheckID]*record), policy: make(map[model.CheckID]store.PolicyState),
+		silences: make(map[uuid.UUID]model.Silence)}
 }
 
 func (s *Store) check(ctx context.Context) error {
@@ -71,6 +76,7 @@ func (s *Store) check(ctx context.Context) error {
 func cloneCheck(c model.Check) model.Check {
 	c = c.Redacted()
 	c.Tags = slices.Clone(c.Tags)
+	c.Routes = model.Routes{Down: slices.Clone(c.Routes.Down), Up: slices.Clone(c.Routes.Up), Flapping: slices.Clone(c.Routes.Flapping), Late: slices.Clone(c.Routes.Late), Cert: slices.Clone(c.Routes.Cert)}
 	c.Probe = bytes.Clone(c.Probe)
 	return c
 }

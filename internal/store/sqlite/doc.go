@@ -39,8 +39,10 @@
 // clustered by (check_id, n), flips, outbox, uptime and policy_state; the
 // compacted tables reference checks with ON DELETE CASCADE. The check
 // definition and state are JSON so that fields added to the model need no
-// migration; a table added later is created when a file made before it is
-// opened (every CREATE is IF NOT EXISTS and runs at every Open). Ping
+// migration. The schema is versioned (migrate.go, store.Migrate): Open
+// applies the pending steps, each in its own transaction, records them in
+// schema_migrations, and refuses a file a newer vitals has migrated past
+// what this one knows. Ping
 // retention is pruned at compaction in steps of 1/8 of the retention;
 // readers hide the rows in between.
 package sqlite

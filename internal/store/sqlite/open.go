@@ -77,8 +77,12 @@ func dsn(path string, opts Options, write bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Open opens (creating if needed) the database at path and migrates it.
-func Open(path string, opts Options) (*Store, error) {
+// Open opens (creating if needed) the database at path and brings its
+// schema to the newest version (migrate.go). A file whose schema is newer
+// than this binary's is refused with a *store.SchemaTooNewError, unchanged.
+func Open(path string, opts Options) (*Store, error) { return open(path, opts, migrations) }
+
+func open(path string, opts Options, steps []store.Migration[*sql.Tx]) (*Store, error) {
 	if opts.PingRetention <= 0 {
 		opts.PingRetention = store.DefaultPingRetention
 	}
@@ -116,7 +120,7 @@ func Open(path string, opts Options) (*Store, error) {
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
-	if err := migrate(wdb); err != nil {
+	if err := migrate(wdb, steps); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
@@ -155,29 +159,6 @@ func Open(path string, opts Options) (*Store, error) {
 	go s.checkpointer()
 	go s.compacter()
 	return s, nil
-}
-
-func migrate(db *sql.DB) error {
-	var v int
-	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	if v > schemaVersion {
-		return fmt.Errorf("schema version %d is newer than this binary's %d", v, schemaVersion)
-	}
-	// The schema is run on every open, not only on a new file: it is all
-	// CREATE ... IF NOT EXISTS, so a file of the same version gains the
-	// tables added since it was made (additive changes need no bump).
-	if _, err := db.Exec(schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
-	}
-	if v == schemaVersion {
-		return nil
-	}
-	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-		return fmt.Errorf("set schema version: %w", err)
-	}
-	return nil
 }
 
 // Close commits the writes already queued, stops the writer goroutine,

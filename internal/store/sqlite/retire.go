@@ -59,7 +59,7 @@ func (s *Store) RestoreCheck(ctx context.Context, c model.Check) (model.Check, m
 			return err
 		}
 		c.Created = old.Created
-		nd, err := json.Marshal(c)
+		nd, err := json.Marshal(c.Redacted())
 		if err != nil {
 			return err
 		}

@@ -1,11 +1,10 @@
 package sqlite
 
-// schemaVersion is stored in PRAGMA user_version. Tables added later are
-// created by the schema's CREATE TABLE IF NOT EXISTS at every Open (see
-// migrate), so a file of the same version made before them still opens.
-const schemaVersion = 1
-
-const schema = `
+// schemaV1 is migration 1 (migrate.go): the schema as it stood when
+// versions were introduced. Every statement is IF NOT EXISTS, so that it
+// also completes a file made before then. Do not change it: a change of
+// the schema is a new migration.
+const schemaV1 = `
 CREATE TABLE IF NOT EXISTS checks (
 	id  TEXT PRIMARY KEY,
 	def TEXT NOT NULL
@@ -101,9 +100,7 @@ CREATE TABLE IF NOT EXISTS uptime (
 ) WITHOUT ROWID;
 
 -- Checks out of service (removed from the config file), kept with their
--- history until restored or purged (store.Store.RetireCheck). Added after
--- version 1 without a version bump: every open runs the schema, whose
--- statements are all IF NOT EXISTS.
+-- history until restored or purged (store.Store.RetireCheck).
 CREATE TABLE IF NOT EXISTS retired_checks (
 	id      TEXT PRIMARY KEY REFERENCES checks(id) ON DELETE CASCADE,
 	retired INTEGER NOT NULL
@@ -120,8 +117,7 @@ CREATE TABLE IF NOT EXISTS policy_state (
 	held     INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Facts about the installation, one row each (added after schema version
--- 1, created on every open, see migrate). "check_id_secret" is
+-- Facts about the installation, one row each. "check_id_secret" is
 -- Store.InstallationSecret.
 CREATE TABLE IF NOT EXISTS installation (
 	name  TEXT PRIMARY KEY,

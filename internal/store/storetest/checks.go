@@ -40,6 +40,19 @@ func testCheckCRUD(t *testing.T, cfg Config) {
 	equal(t, "updated check", gc, c)
 	equal(t, "state kept by update", gs, st)
 
+	// A check's channels are part of its definition: the planner reads
+	// them from it, so every store keeps them, and a change of them.
+	c.Routes = model.Routes{Up: []string{"chat"}}
+	if err := s.UpdateCheck(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	c.Routes.Up[0] = "changed by the caller after the update"
+	if gc, _, _ = s.GetCheck(ctx, c.ID); len(gc.Routes.Down) != 0 || len(gc.Routes.Up) != 1 || gc.Routes.Up[0] != "chat" {
+		t.Fatalf("routes after update: %+v (the store must keep a copy)", gc.Routes)
+	}
+	c.Routes.Up[0] = "chat"
+	equal(t, "check with new routes", gc, c)
+
 	missing := SampleCheck(2)
 	if err := s.UpdateCheck(ctx, missing); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update missing: %v", err)
@@ -249,8 +262,8 @@ func testRetire(t *testing.T, cfg Config) {
 }
 
 // testSecretsNotStored: a check's Secrets are never stored: CreateCheck
-// and UpdateCheck keep its Redacted form, which GetCheck and ListChecks
-// return (after a reopen too).
+// UpdateCheck and RestoreCheck keep its Redacted form, which GetCheck and
+// ListChecks return (after a reopen too).
 func testSecretsNotStored(t *testing.T, cfg Config) {
 	ctx := context.Background()
 	s, reopen := open(t, cfg)
@@ -283,6 +296,21 @@ func testSecretsNotStored(t *testing.T, cfg Config) {
 	if all[0].Check.Secrets != nil || strings.Contains(mustJSON(all[0].Check), "s3cr3t") {
 		t.Fatalf("a secret was stored: %+v", all[0].Check)
 	}
+	// A restore (a retired config check listed again) writes the
+	// definition too: the redacted one.
+	if err := s.RetireCheck(ctx, c.ID, base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	c.Desc = "restored with s3cr3t-one"
+	want = c.Redacted()
+	if _, _, err := s.RestoreCheck(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err = s.GetCheck(ctx, c.ID); err != nil || strings.Contains(mustJSON(got), "s3cr3t") {
+		t.Fatalf("a secret was stored by RestoreCheck: %+v, %v", got, err)
+	}
+	want.Created = got.Created
+	equal(t, "restored check", got, want)
 	if !cfg.Persistent {
 		return
 	}

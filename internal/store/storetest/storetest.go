@@ -67,6 +67,12 @@ func Run(t *testing.T, cfg Config) {
 		{"RetireRestorePurge", testRetire},
 		{"InstallationSecret", testInstallationSecret},
 		{"SecretsNotStored", testSecretsNotStored},
+		{"Leases", testLeases},
+		{"Fencing", testFencing},
+		{"Feed", testFeed},
+		{"Silences", testSilences},
+		{"OutboxClaims", testClaims},
+		{"OutboxClaimRace", testClaimRace},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) { sc.fn(t, cfg) })
@@ -121,6 +127,7 @@ func SampleCheck(i int) model.Check {
 		Thresholds:   model.Thresholds{Failures: 2, Successes: 3, StartPeriod: time.Minute, FlapChanges: 3, FlapWindow: 10},
 		ManualResume: true,
 		PostOnly:     true,
+		Routes:       model.Routes{Down: []string{"ops", "pager"}, Up: []string{"ops"}, Flapping: []string{"chat"}},
 		Probe:        []byte(`{"url":"http://127.0.0.1"}`),
 		Created:      base,
 		Updated:      base.Add(time.Second),
@@ -140,6 +147,8 @@ func sampleState(id model.CheckID) model.State {
 	s.ConsecSuccesses = 4
 	s.History, s.HistoryLen = 0b1011, 4
 	s.NPings, s.NFlips = 7, 2
+	s.TZPings = []time.Time{base.Add(-time.Hour), base.Add(time.Minute)}
+	s.TZWarning = "the last 4 pings came 2 hours before the schedule in UTC: is the schedule meant for Europe/Berlin? (tz: Europe/Berlin)"
 	return s
 }
 

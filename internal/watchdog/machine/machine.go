@@ -32,6 +32,12 @@
 //     ping is recorded as ignored).
 //   - At most one flip per event: from the stored status before the event
 //     to the one after, with the reason of the deciding result.
+//   - Time zone: a cron push check keeps the times of its last
+//     model.MaxTZPings success and failure pings (State.TZPings; the start
+//     of the run when the ping was timed from one) and, on each, sets or
+//     clears State.TZWarning (model.TZWarning). A Reschedule whose schedule
+//     or time zone changed clears both; any other Reschedule re-decides the
+//     warning on the kept times (the grace may have changed).
 package machine
 
 import (
@@ -78,6 +84,13 @@ type Event struct {
 	Deadline time.Time
 	// Reason is the operator's words for Pause and Resume.
 	Reason string
+	// ScheduleChanged, for a Reschedule, says that the check's cron
+	// expression, time zone or kind changed: the ping times kept for the
+	// time-zone warning no longer apply.
+	ScheduleChanged bool
+	// HostTZ is the IANA zone of the watchdog's host ("" when unknown), the
+	// first candidate of the time-zone warning (model.GuessTZ).
+	HostTZ string
 }
 
 // Outcome is what [Apply] decided.
@@ -93,6 +106,15 @@ type Outcome struct {
 	// Uptime holds the rollup increments for the status interval that the
 	// flip closed.
 	Uptime []model.UptimeDay
+	// Routine reports a probe result that only confirms the check's
+	// status: a success of an up check whose last result succeeded too,
+	// or a failure of a down check whose last result failed with the same
+	// reason. It changes nothing but the last-result fields (LastPing,
+	// LastSuccess, LastDuration), the length of the current streak and the
+	// history window's newest bits: nothing a flip or an action depends
+	// on. Losing it (a crash before it is written) leaves the state as if
+	// the probe had not run, so the engine may write it later, in a batch.
+	Routine bool
 }
 
 // Apply runs one event through the state machine. c must have passed
@@ -107,6 +129,7 @@ func Apply(c *model.Check, s model.State, ev Event) Outcome {
 	switch ev.Kind {
 	case Ping:
 		reason = applyPing(c, &s, ev.Ping, now)
+		noteTZ(c, &s, ev)
 	case Result:
 		if s.Status == model.StatusPaused || c.Kind != model.KindPull {
 			return Outcome{State: before}
@@ -114,6 +137,9 @@ func Apply(c *model.Check, s model.State, ev Event) Outcome {
 		r := ev.Result
 		s.LastDuration = r.Duration
 		reason = decide(c, &s, r.OK, now, resultReason(r))
+		if confirms(before, s, r.OK) {
+			return Outcome{State: s, Changed: true, Routine: true}
+		}
 	case Deadline:
 		if s.Deadline.IsZero() || !ev.Deadline.Equal(s.Deadline) || now.Before(s.Deadline) {
 			return Outcome{State: before}
@@ -138,7 +164,9 @@ func Apply(c *model.Check, s model.State, ev Event) Outcome {
 		reason = withWords("resumed", ev.Reason)
 	case Reschedule:
 		schedule(c, &s)
-		changed = !s.Deadline.Equal(before.Deadline) || !s.Due.Equal(before.Due)
+		rescheduleTZ(c, &s, ev)
+		changed = !s.Deadline.Equal(before.Deadline) || !s.Due.Equal(before.Due) ||
+			s.TZWarning != before.TZWarning || len(s.TZPings) != len(before.TZPings)
 	default:
 		return Outcome{State: before}
 	}
@@ -157,6 +185,24 @@ func Apply(c *model.Check, s model.State, ev Event) Outcome {
 		out.State.NFlips++
 	}
 	return out
+}
+
+// confirms reports whether a result took before to after without changing
+// anything but the last-result fields, the streak's length and the
+// history: the status is up (down) and stays so, the result succeeded
+// (failed) as the last one did, with the same reason.
+func confirms(before, after model.State, ok bool) bool {
+	if after.Status != before.Status || after.Underlying != before.Underlying || after.Status != after.Underlying {
+		return false
+	}
+	switch {
+	case ok && after.Status == model.StatusUp && before.ConsecFailures == 0 && before.ConsecSuccesses > 0:
+	case !ok && after.Status == model.StatusDown && before.ConsecSuccesses == 0 && before.ConsecFailures > 0:
+	default:
+		return false
+	}
+	return after.LastError == before.LastError && after.Due.Equal(before.Due) && after.Deadline.Equal(before.Deadline) &&
+		len(after.Runs) == 0 && len(before.Runs) == 0 && after.TZWarning == before.TZWarning
 }
 
 func withWords(what, words string) string {
@@ -376,4 +422,46 @@ func schedule(c *model.Check, s *model.State) {
 			s.Deadline = rd
 		}
 	}
+}
+
+// tzWatched reports whether c gets the time-zone warning: cron push checks.
+func tzWatched(c *model.Check) bool {
+	return c.Kind == model.KindPush && c.Schedule.Cron != ""
+}
+
+// noteTZ keeps the time of a decisive ping of a cron push check and
+// re-decides its time-zone warning.
+func noteTZ(c *model.Check, s *model.State, ev Event) {
+	p := ev.Ping
+	switch p.Kind {
+	case model.PingSuccess, model.PingFail, model.PingExitStatus:
+	default: // start, log, ignored
+		return
+	}
+	if !tzWatched(c) {
+		s.TZPings, s.TZWarning = nil, ""
+		return
+	}
+	at := ev.Now.UTC()
+	// A run timed from its start began at the cron time: closer than the
+	// finish. Runs outlive the grace only by a deadline's latency.
+	if p.Duration > 0 && p.Duration <= c.Schedule.Grace {
+		at = at.Add(-p.Duration)
+	}
+	n := len(s.TZPings)
+	if n >= model.MaxTZPings {
+		s.TZPings = append(s.TZPings[:0:0], s.TZPings[n-model.MaxTZPings+1:]...)
+	}
+	s.TZPings = append(s.TZPings, at)
+	s.TZWarning = model.TZWarning(c.Schedule, s.TZPings, ev.HostTZ)
+}
+
+// rescheduleTZ forgets the kept ping times when the schedule changed, and
+// otherwise re-decides the warning on them.
+func rescheduleTZ(c *model.Check, s *model.State, ev Event) {
+	if ev.ScheduleChanged || !tzWatched(c) {
+		s.TZPings, s.TZWarning = nil, ""
+		return
+	}
+	s.TZWarning = model.TZWarning(c.Schedule, s.TZPings, ev.HostTZ)
 }

@@ -1,0 +1,167 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vitals-go/vitals/internal/model"
+	"github.com/vitals-go/vitals/internal/store"
+	"github.com/vitals-go/vitals/internal/store/postgres/pgtest"
+	"github.com/vitals-go/vitals/internal/testenv"
+)
+
+// ownPGPort is the port of the PostgreSQL server this package's tests stop
+// and start (the shared one, 55432, is never stopped).
+const ownPGPort = 55441
+
+// TestPostgresDownAndBack: a daemon on PostgreSQL answers a ping 200 once
+// it is committed. With the database stopped, a ping is answered 503 with
+// Retry-After (never a false 200) and /readyz turns DOWN; when it is
+// started again, pings are answered 200 and /readyz is UP, with no restart
+// of the daemon, and the pings acknowledged on either side are stored. The
+// DSN's password is in no log line and no answer.
+func TestPostgresDownAndBack(t *testing.T) {
+	srv := pgtest.Start(t, ownPGPort, nil)
+	const pw = "pw-Zq81-never-shown"
+	dsn := pgtest.SchemaOn(t, srv.DSN()) + "&password=" + pw + "&connect_timeout=2"
+	t.Setenv("VITALS_TEST_PG_DSN", dsn)
+	file := filepath.Join(t.TempDir(), "watchdog.yaml")
+	cfg := fmt.Sprintf(`server:
+  listen: ["127.0.0.1:0"]
+  shutdown_timeout: 5s
+store:
+  postgres: {dsn: "${VITALS_TEST_PG_DSN}"}
+api_keys:
+  - {name: ro, key: %s}
+pings:
+  ping_key: pk
+checks:
+  - {name: job, slug: job, period: 1h}
+`, roKey)
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs testenv.LogBuffer
+	h := startLogged(t, file, slog.New(slog.NewJSONHandler(&logs, nil)))
+	ping := func() (int, http.Header) {
+		t.Helper()
+		resp, err := http.Post(h.base+"/ping/pk/job", "text/plain", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	if code, _ := ping(); code != 200 {
+		t.Fatalf("ping: %d", code)
+	}
+	waitFor(t, "/readyz UP", func() bool { code, _ := h.do("GET", "/readyz", ""); return code == 200 })
+
+	srv.Stop()
+	code, hd := ping()
+	if code != http.StatusServiceUnavailable || hd.Get("Retry-After") == "" {
+		t.Fatalf("ping with the database stopped: %d, Retry-After %q; want 503 with Retry-After", code, hd.Get("Retry-After"))
+	}
+	waitFor(t, "/readyz DOWN", func() bool { code, _ := h.do("GET", "/readyz", ""); return code == http.StatusServiceUnavailable })
+	_, verbose := h.do("GET", "/readyz?verbose", roKey)
+	// healthchecks.io's anonymous status endpoint says the same, from the
+	// readiness check's cached result (never a query per request).
+	if code, body := h.do("GET", "/api/v3/status/", ""); code != http.StatusServiceUnavailable || body != "store unavailable" {
+		t.Errorf("/api/v3/status/ with the database stopped: %d %q", code, body)
+	}
+
+	srv.Start()
+	waitFor(t, "pings answered 200 again", func() bool { code, _ := ping(); return code == 200 })
+	waitFor(t, "/readyz UP again", func() bool { code, _ := h.do("GET", "/readyz", ""); return code == 200 })
+	if code, body := h.do("GET", "/api/v3/status/", ""); code != 200 || body != "OK" {
+		t.Errorf("/api/v3/status/ after the database came back: %d %q", code, body)
+	}
+	if code, _ := ping(); code != 200 {
+		t.Fatalf("ping after the database came back: %d", code)
+	}
+	id := h.d.CheckID("job")
+	pings, err := h.d.Store().Pings(t.Context(), id, store.PingQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := h.state("job")
+	if int64(len(pings)) != st.NPings || st.NPings < 3 || st.Status != model.StatusUp {
+		t.Fatalf("%d pings stored, state %d pings, %s: every acknowledged ping is stored", len(pings), st.NPings, st.Status)
+	}
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{logs.String(), verbose} {
+		if strings.Contains(text, pw) {
+			t.Fatalf("the DSN's password was shown: %s", text)
+		}
+	}
+	if !strings.Contains(logs.String(), `"store":"postgres"`) {
+		t.Errorf("the start line does not name the store: %s", logs.String())
+	}
+}
+
+// TestReplicasSeeEachOthersPings: two daemons on one PostgreSQL schema. A
+// ping sent to the replica that does not own the check reaches the
+// owner's timer (the engine has the store's change feed, beneath the
+// metrics wrapper: LISTEN/NOTIFY and compare-and-set), and the owner
+// announces the missed deadline once. Without the feed the owner never
+// learnt of the ping and the check stayed up forever.
+func TestReplicasSeeEachOthersPings(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	t.Setenv("VITALS_TEST_PG_DSN", dsn)
+	file := filepath.Join(t.TempDir(), "watchdog.yaml")
+	cfg := `server:
+  listen: ["127.0.0.1:0"]
+  shutdown_timeout: 5s
+store:
+  postgres: {dsn: "${VITALS_TEST_PG_DSN}", lease_ttl: 2s}
+api_keys: []
+pings:
+  ping_key: pk
+checks:
+  - {name: job, slug: job, period: 1s, grace: 1s}
+`
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	a, b := startLogged(t, file, quiet), startLogged(t, file, quiet)
+	id := a.d.CheckID("job")
+	var owner, other *harness
+	waitFor(t, "one replica owning the check", func() bool {
+		switch {
+		case a.d.Engine().Owns(id) && !b.d.Engine().Owns(id):
+			owner, other = a, b
+		case b.d.Engine().Owns(id) && !a.d.Engine().Owns(id):
+			owner, other = b, a
+		}
+		return owner != nil
+	})
+	if code, _ := other.do("POST", "/ping/pk/job", ""); code != 200 {
+		t.Fatalf("ping to the replica that does not own the check: %d", code)
+	}
+	// Read from the shared store, not from one engine: the check may
+	// still be handed over between the two replicas (rebalancing after
+	// the second one joined), and whichever owns it must announce it.
+	waitFor(t, "the missed deadline announced", func() bool {
+		_, st, err := owner.d.Store().GetCheck(t.Context(), id)
+		return err == nil && st.Status == model.StatusDown
+	})
+	flips, err := owner.d.Store().Flips(t.Context(), id, store.FlipQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tos []model.Status // newest first
+	for _, f := range flips {
+		tos = append(tos, f.To)
+	}
+	if len(tos) != 2 || tos[0] != model.StatusDown || tos[1] != model.StatusUp {
+		t.Fatalf("flips %v (newest first), want [down up]", tos)
+	}
+}
