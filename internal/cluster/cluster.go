@@ -109,10 +109,7 @@ type Cluster struct {
 // engine, not started. See Options for defaults.
 func New(l store.Leaser, eng Engine, opts Options) *Cluster {
 	if opts.ID == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 4)
-		rand.Read(b)
-		opts.ID = host + "-" + hex.EncodeToString(b)
+		opts.ID = NewID()
 	}
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultTTL
@@ -139,6 +136,17 @@ func New(l store.Leaser, eng Engine, opts Options) *Cluster {
 		opts.Logger = slog.Default()
 	}
 	return &Cluster{leaser: l, eng: eng, opts: opts, log: opts.Logger, held: map[model.CheckID]int64{}}
+}
+
+// NewID returns a new replica id: the host name and 8 random hex digits.
+// The daemon makes one per start and gives it to both the leases
+// (Options.ID) and the outbox's claims (outbox.DispatcherOptions.Name), so
+// that a replica is one name in the leases, replicas and outbox tables.
+func NewID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
 }
 
 // ID returns this replica's id.

@@ -23,7 +23,7 @@ func (d *Daemon) newCluster(cfg *config.Config) *cluster.Cluster {
 	if len(d.lns) > 0 {
 		addr = d.lns[0].Addr().String()
 	}
-	return cluster.New(leaser, d.eng, cluster.Options{TTL: pg.LeaseTTL.D(), Address: addr, Logger: d.log, Now: d.opts.Now})
+	return cluster.New(leaser, d.eng, cluster.Options{ID: d.replica, TTL: pg.LeaseTTL.D(), Address: addr, Logger: d.log, Now: d.opts.Now})
 }
 
 // leased reports whether cfg makes this process one replica among several.

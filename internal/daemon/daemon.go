@@ -20,6 +20,7 @@ import (
 	"github.com/vitals-go/vitals/health/systemd"
 	"github.com/vitals-go/vitals/internal/actions"
 	"github.com/vitals-go/vitals/internal/actions/notify"
+	"github.com/vitals-go/vitals/internal/actions/outbox"
 	"github.com/vitals-go/vitals/internal/actions/policy"
 	"github.com/vitals-go/vitals/internal/badge"
 	"github.com/vitals-go/vitals/internal/cluster"
@@ -63,6 +64,9 @@ type Daemon struct {
 	// cl is this replica's membership and leases (cluster.go); nil with
 	// SQLite.
 	cl *cluster.Cluster
+	// replica is this replica's id (cluster.NewID) when the store is
+	// shared: its leases' owner and its outbox claims' claimed_by.
+	replica string
 	// stopFollow stops the engine following the other replicas' writes
 	// (cluster.go); nil with SQLite.
 	stopFollow func()
@@ -209,8 +213,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 			}
 		}})
 	// Actions: notifiers, supervised processes, dependencies, maintenance.
+	if leased(cfg) {
+		d.replica = cluster.NewID()
+	}
 	d.sys = actions.NewSystem(d.st, actions.SystemOptions{Logger: d.log, Registry: opts.Notifiers,
-		Deps: notify.Deps{CheckURL: d.checkURL, StatusURL: d.statusURL}, Checks: d.eng.List, // Checks: what an alertmanager channel re-sends
+		Dispatcher: outbox.DispatcherOptions{Name: d.replica},                                     // "": the dispatcher's default (one process)
+		Deps:       notify.Deps{CheckURL: d.checkURL, StatusURL: d.statusURL}, Checks: d.eng.List, // Checks: what an alertmanager channel re-sends
 		Status: func(id model.CheckID) (string, model.Status, bool) {
 			cs, ok := d.eng.Get(id)
 			return cs.Check.Name, cs.State.Status, ok
