@@ -7,7 +7,11 @@
 // Scale: the overview sends a summary, the checks needing attention, the
 // tag groups and one page of the list (PageSize rows), filtered by the
 // URL's q, tag and status; the script windows the rest from checks.json.
-// Requests read an index the listeners keep current, not every check.
+// Requests read an index the listeners keep current, not every check: it
+// holds the engine's snapshots (no copy) and follows creates, deletes and
+// renames through the engine's change log. After a start, a push check's
+// sparkline is read from its stored pings when its row is first shown, not
+// for every check at once.
 //
 // Live updates: the page's script subscribes to a Server-Sent Events stream
 // (events) fed by the engine's listeners, so a state change shows up without

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vitals-go/vitals/internal/model"
-	"github.com/vitals-go/vitals/internal/store"
 )
 
 // clientBuffer is how many messages a live stream may lag behind; a client
@@ -115,8 +114,9 @@ func (p *Page) drop(c *client) {
 }
 
 // hub is the page's goroutine: it turns the listeners' marks into live
-// updates, at most once per FlushInterval, and while streams are open scans
-// for display changes no event announces (a check entering its grace time).
+// updates, at most once per FlushInterval, while streams are open scans
+// for display changes no event announces (a check entering its grace
+// time), and seeds the sparklines renders asked for (seedQueued).
 func (p *Page) hub() {
 	defer p.wg.Done()
 	scan := time.NewTicker(p.opts.ScanInterval)
@@ -133,8 +133,9 @@ func (p *Page) hub() {
 			p.scan()
 		}
 		if !warmed {
-			warmed = p.warm()
+			warmed = p.warmed.Load() || p.warm()
 		}
+		p.seedQueued()
 		// Coalesce: wait out the rest of the interval, then flush.
 		select {
 		case <-p.ctx.Done():
@@ -146,12 +147,12 @@ func (p *Page) hub() {
 	}
 }
 
-// warm fills the caches (rollups, rows, sparklines of push checks from
-// their stored pings) so that the first visitor does not wait for the
-// store. The rollups are read in one scan without holding the render lock,
-// so requests are served meanwhile (their rows' rollups read one by one).
-// It reports false while the engine lists no check (not started yet): the
-// hub tries again at its next wake-up.
+// warm fills the rollup cache so that the first visitor does not wait for
+// the store. The rollups are read in one scan without holding the render
+// lock, so requests are served meanwhile (their rows' rollups read one by
+// one). It reads no pings: sparklines are seeded when their rows are
+// first shown (seedSparkLocked). It reports false while the engine lists
+// no check (not started yet): the hub tries again at its next wake-up.
 func (p *Page) warm() bool {
 	p.rmu.Lock()
 	now := p.opts.Now().UTC()
@@ -161,13 +162,9 @@ func (p *Page) warm() bool {
 		return false
 	}
 	var missing []model.CheckID
-	push := make([]model.CheckID, 0, len(rows))
 	for _, r := range rows {
 		if _, ok := p.uptime[r.id]; !ok {
 			missing = append(missing, r.id)
-		}
-		if r.check.Kind == model.KindPush {
-			push = append(push, r.id)
 		}
 	}
 	p.warmDirty = make(map[model.CheckID]struct{})
@@ -189,7 +186,6 @@ func (p *Page) warm() bool {
 	p.warmDirty = nil
 	p.rmu.Unlock()
 	p.warmed.Store(true)
-	p.seedSparklines(push)
 	return true
 }
 
@@ -197,43 +193,6 @@ func (p *Page) warm() bool {
 // started (in the background, a few seconds after the engine lists
 // checks): until then a request reads the rollups of the rows it shows.
 func (p *Page) Warmed() bool { return p.warmed.Load() }
-
-// seedSparklines gives each push check whose sparkline is empty the run
-// times of its stored pings (pull checks' results are not stored: their
-// sparklines fill as probes report). One query per check, one at a time,
-// in the background; Close interrupts it.
-func (p *Page) seedSparklines(ids []model.CheckID) {
-	for _, id := range ids {
-		if p.ctx.Err() != nil {
-			return
-		}
-		p.lmu.Lock()
-		r := p.spark[id]
-		empty := r == nil || r.n == 0
-		p.lmu.Unlock()
-		if !empty {
-			continue
-		}
-		pings, err := p.opts.Store.Pings(p.ctx, id, store.PingQuery{Limit: 2 * sparkLen})
-		if err != nil {
-			continue // deleted meanwhile, or the store is closing
-		}
-		p.lmu.Lock()
-		if r := p.spark[id]; r == nil || r.n == 0 {
-			r = &ring{}
-			for j := len(pings) - 1; j >= 0; j-- { // oldest first
-				if d := pings[j].Duration; d > 0 {
-					r.add(float32(d.Seconds() * 1000))
-					r.last, r.lastDur = pings[j].Time, d
-				}
-			}
-			if r.n > 0 {
-				p.spark[id] = r
-			}
-		}
-		p.lmu.Unlock()
-	}
-}
 
 // scan syncs the index while streams are open: the checks whose due time
 // came turn late with no event, and the sync marks them for the streams
@@ -338,7 +297,7 @@ func (p *Page) rowMessages(pending map[model.CheckID]struct{}, flipsDirty bool) 
 				continue // nothing shown changed
 			}
 			auth = append(auth, p.jsonRowLocked(r, authView, now, chs))
-			if p.visible(publicView, &r.check) {
+			if p.visible(publicView, &r.cs.Check) {
 				pub = append(pub, p.jsonRowLocked(r, publicView, now, chs))
 			}
 		}

@@ -108,7 +108,7 @@ func (f *filter) match(r *row) bool {
 	if f.lq != "" && !strings.Contains(r.lname, f.lq) {
 		return false
 	}
-	if f.Tag != "" && !slices.Contains(r.check.Tags, f.Tag) {
+	if f.Tag != "" && !slices.Contains(r.cs.Check.Tags, f.Tag) {
 		return false
 	}
 	if f.Status != "" && !slices.Contains(f.statuses, r.status) && !(f.failing && r.failing) {
@@ -147,7 +147,7 @@ func (p *Page) selectLocked(rows []*row, v view, f *filter, off, limit int) (int
 			if !p.pubOK || p.pubVer != p.ver {
 				p.pubRows = p.pubRows[:0]
 				for _, r := range rows {
-					if p.visible(v, &r.check) {
+					if p.visible(v, &r.cs.Check) {
 						p.pubRows = append(p.pubRows, r)
 					}
 				}
@@ -161,7 +161,7 @@ func (p *Page) selectLocked(rows []*row, v view, f *filter, off, limit int) (int
 	var out []*row
 	n := 0
 	for _, r := range rows {
-		if !p.visible(v, &r.check) || !f.match(r) {
+		if !p.visible(v, &r.cs.Check) || !f.match(r) {
 			continue
 		}
 		if n >= off && n < off+limit {
@@ -193,7 +193,7 @@ type group struct {
 
 // Hid, Name and Status are what a group's list shows of a row.
 func (r *row) Hid() string          { return r.hid }
-func (r *row) Name() string         { return r.check.Name }
+func (r *row) Name() string         { return r.cs.Check.Name }
 func (r *row) Status() model.Status { return r.status }
 
 // Open reports whether the group is shown expanded.
@@ -242,7 +242,7 @@ func (p *Page) makeOverviewLocked(rows []*row, v view, groups bool) overview {
 	}
 	tags := map[string]*acc{}
 	for _, r := range rows {
-		if !p.visible(v, &r.check) {
+		if !p.visible(v, &r.cs.Check) {
 			continue
 		}
 		o.Sum.add(r.status, r.failing)
@@ -256,7 +256,7 @@ func (p *Page) makeOverviewLocked(rows []*row, v view, groups bool) overview {
 			}
 		}
 		if groups {
-			for _, t := range r.check.Tags {
+			for _, t := range r.cs.Check.Tags {
 				a := tags[t]
 				if a == nil {
 					a = &acc{g: group{Tag: t}}
@@ -327,8 +327,11 @@ type jsonRow struct {
 	Warn string `json:"w,omitempty"`
 }
 
-// jsonRowLocked returns r as v sees it at now (its rollups loaded).
+// jsonRowLocked returns r as v sees it at now (its rollups loaded). The
+// first time, it asks for r's sparkline to be seeded from the store
+// (seedSparkLocked).
 func (p *Page) jsonRowLocked(r *row, v view, now time.Time, chs *channelSet) jsonRow {
+	p.seedSparkLocked(r)
 	k := p.keyLocked(r, now, chs)
 	spark := p.sparkValues(r.id, make([]float32, 0, sparkLen))
 	jr := jsonRow{ID: r.hid, Name: k.name, Status: k.status, Failing: k.failing, Pct: k.bars.pct,

@@ -16,18 +16,36 @@ import (
 	"github.com/vitals-go/vitals/internal/store/memstore"
 )
 
-// listEngine is a fixed list of checks.
+// listEngine is a fixed list of checks (statuspage.Engine): it never
+// changes, so its generation is always 0.
 type listEngine []model.CheckState
 
-func (l listEngine) List() []model.CheckState { return l }
-func (l listEngine) Get(id model.CheckID) (model.CheckState, bool) {
-	for _, c := range l {
-		if c.Check.ID == id {
-			return c, true
+// fixedRef is a model.CheckRef to a check that does not change.
+type fixedRef struct{ cs *model.CheckState }
+
+func (r fixedRef) Load() *model.CheckState { return r.cs }
+func (r fixedRef) Brief() model.Brief      { return model.PackBrief(&r.cs.State) }
+
+func (l listEngine) Refs() ([]model.CheckRef, uint64) {
+	out := make([]model.CheckRef, len(l))
+	for i := range l {
+		out[i] = fixedRef{&l[i]}
+	}
+	return out, 0
+}
+
+func (l listEngine) Ref(id model.CheckID) (model.CheckRef, bool) {
+	for i := range l {
+		if l[i].Check.ID == id {
+			return fixedRef{&l[i]}, true
 		}
 	}
-	return model.CheckState{}, false
+	return nil, false
 }
+
+func (l listEngine) Generation() uint64 { return 0 }
+
+func (l listEngine) Changes(since uint64) ([]model.CheckID, uint64, bool) { return nil, 0, since == 0 }
 
 // TestCloseLeavesNoGoroutine runs a page's whole life in a synctest bubble,
 // which fails if any goroutine the page started outlives Close. The hub

@@ -74,7 +74,7 @@ func (p *Page) OnCheck(c model.Check, deleted bool) {
 		p.created[hid(c.ID)] = c.ID
 	}
 	p.upDirty[c.ID] = struct{}{}
-	p.structural, p.resync = true, true
+	p.structural = true
 	p.lmu.Unlock()
 	p.poke()
 }

@@ -301,10 +301,10 @@ func (p *Page) flipViewsLocked(v view, fl []model.Flip, limit int) []flipView {
 	var out []flipView
 	for _, f := range fl {
 		r := p.rows[f.CheckID]
-		if r == nil || !p.visible(v, &r.check) {
+		if r == nil || !p.visible(v, &r.cs.Check) {
 			continue
 		}
-		fv := flipView{Time: f.Time, HID: r.hid, Name: r.check.Name, From: f.From, To: f.To}
+		fv := flipView{Time: f.Time, HID: r.hid, Name: r.cs.Check.Name, From: f.From, To: f.To}
 		if v.auth {
 			fv.Reason = f.Reason
 		}
@@ -350,15 +350,15 @@ func (p *Page) serveJSON(w http.ResponseWriter, r *http.Request, v view) {
 	p.prepareLocked(r.Context(), rows, now)
 	out.Checks = make([]jsonCheck, 0, len(rows))
 	for _, rw := range rows {
-		if !p.visible(v, &rw.check) {
+		if !p.visible(v, &rw.cs.Check) {
 			continue
 		}
 		k := p.keyLocked(rw, now, nil)
-		jc := jsonCheck{ID: rw.hid, Name: rw.check.Name, Status: rw.status,
+		jc := jsonCheck{ID: rw.hid, Name: rw.cs.Check.Name, Status: rw.status,
 			Since: k.since, Last: k.last, Uptime: k.bars.pct, Days: string(k.bars.class[:])}
 		if chs != nil {
-			jc.Channels = rw.check.Routes.Names()
-			jc.Warnings = rw.check.RouteWarnings(chs.all)
+			jc.Channels = rw.cs.Check.Routes.Names()
+			jc.Warnings = rw.cs.Check.RouteWarnings(chs.all)
 		}
 		out.Checks = append(out.Checks, jc)
 	}
@@ -458,12 +458,18 @@ func (p *Page) serveDetail(w http.ResponseWriter, r *http.Request, v view, h str
 		id, ok = p.hids[h]
 		p.rmu.Unlock()
 	}
-	cs, found := p.opts.Engine.Get(id)
-	if !ok || !found || !p.visible(v, &cs.Check) {
+	var cs *model.CheckState
+	if ok {
+		if ref, found := p.opts.Engine.Ref(id); found {
+			cs = ref.Load()
+		}
+	}
+	if cs == nil || !p.visible(v, &cs.Check) {
 		notFound(w)
 		return
 	}
 	ctx := r.Context()
+	p.seedSparkNow(ctx, id)
 	now := p.opts.Now().UTC()
 	d := p.newPageData(v, "../", now)
 	d.Heading, d.CheckHID = cs.Check.Name, h

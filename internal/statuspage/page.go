@@ -16,10 +16,23 @@ import (
 	"github.com/vitals-go/vitals/internal/store"
 )
 
-// Engine is what the page reads checks from: *watchdog.Engine satisfies it.
+// Engine is what the page reads checks from: *watchdog.Engine satisfies it
+// (see its Refs, Ref, Generation and Changes for the contracts). The page
+// takes a ref of every check once, at its first render, and then looks up
+// only the checks that changed: a create, delete or rename costs the
+// checks it changed, never a copy of every check.
 type Engine interface {
-	List() []model.CheckState
-	Get(id model.CheckID) (model.CheckState, bool)
+	// Refs returns a live reference to every check and the generation
+	// they were taken at.
+	Refs() ([]model.CheckRef, uint64)
+	// Ref returns a live reference to check id, if the engine holds it.
+	Ref(id model.CheckID) (model.CheckRef, bool)
+	// Generation changes whenever a check is added, removed or redefined.
+	Generation() uint64
+	// Changes returns the checks added, removed or redefined after
+	// generation since, up to the current generation to; ok is false when
+	// it cannot tell (then the page takes every ref again).
+	Changes(since uint64) (ids []model.CheckID, to uint64, ok bool)
 }
 
 // History is the part of store.Store the page reads: flips, uptime rollups
@@ -103,7 +116,7 @@ type Page struct {
 	upDirty    map[model.CheckID]struct{} // checks whose rollups changed
 	flipsDirty bool
 	structural bool                       // checks created, deleted or renamed
-	resync     bool                       // the same, for the index: list every check again
+	seedQ      []model.CheckID            // sparklines to seed from stored pings (seedSparkLocked)
 	changed    map[model.CheckID]struct{} // checks to fetch again at the next sync
 	created    map[string]model.CheckID   // hid → id of checks created since the last render
 	clients    map[*client]struct{}
@@ -117,7 +130,8 @@ type Page struct {
 	uptime  map[model.CheckID]*uptime
 	flips   []model.Flip // recent flips of every check, newest first
 	flipsOK bool
-	gen     uint64
+	gen     uint64  // rebuilds of the index (rebuildLocked)
+	engGen  uint64  // the engine's Generation the index is up to date with
 	due     dueHeap // rows that turn late at their due time
 	chanSig string  // the channel names the rows' warnings were computed with
 	// ver is bumped whenever a row's status, failing or warning, any

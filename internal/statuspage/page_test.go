@@ -285,8 +285,9 @@ func TestMaxClientsAndClose(t *testing.T) {
 }
 
 // TestWarmSeedsSparklines: a page started over an engine with history (as
-// after a daemon restart) fills its push checks' sparklines from the
-// stored pings' run times in the background.
+// after a daemon restart) fills a push check's sparkline from the stored
+// pings' run times once its row has been shown (the first render asks, the
+// page's goroutine reads them, a later render shows them).
 func TestWarmSeedsSparklines(t *testing.T) {
 	f := statuspagetest.New(t, statuspage.Options{}, true)
 	c := f.Create(t, "cron job")

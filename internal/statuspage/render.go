@@ -13,15 +13,14 @@ import (
 	"github.com/vitals-go/vitals/internal/model"
 )
 
-// row is one check in the page's index: its check and state as last
-// synced from the engine, its displayed status at the last sync, and its
+// row is one check in the page's index: the engine's snapshot of its
+// check and state as last synced (shared with the engine: never modified), its displayed status at the last sync, and its
 // cached fragment of the overview (an <li>), rendered only when it is shown
 // and something it shows changed (its key). Guarded by Page.rmu.
 type row struct {
 	id      model.CheckID
 	hid     string
-	check   model.Check
-	state   model.State
+	cs      *model.CheckState
 	lname   string       // lower-case name, for search
 	status  model.Status // displayed status at the last sync
 	failing bool         // failing below its threshold at the last sync
@@ -31,7 +30,10 @@ type row struct {
 	// authHTML is the fragment of the authorised view when it differs
 	// from html (the check's channels are wrong: key.warn); else nil.
 	authHTML []byte
-	gen      uint64 // last full sync that saw the check
+	gen      uint64 // last rebuild that saw the check
+	// seedAsked: its sparkline was asked for from its stored pings
+	// (seedSparkLocked), once per check.
+	seedAsked bool
 }
 
 // fragment returns the row's fragment as v sees it.
@@ -66,67 +68,93 @@ type rowData struct {
 }
 
 // syncLocked brings the index up to date at now and returns the rows in
-// display order (by name). It lists every check from the engine only on
-// the first sync and after checks were created, deleted or renamed
-// (OnCheck); otherwise it fetches just the checks the listeners marked
-// changed since the last sync. A check turns late with no event: the rows
-// whose displayed status changes at a time wait in a heap (Page.due) and
-// are looked at again when it comes. So a sync costs in proportion to the
-// changes, not to the checks. It renders nothing and reads no store.
+// display order (by name). The rows hold the engine's snapshots
+// (model.CheckRef.Load), which are shared and never copied. The first sync
+// takes a ref of every check (Engine.Refs); after that a sync looks up
+// only the checks that changed: those the listeners marked since the last
+// sync, and those the engine created, deleted or redefined since the
+// generation the index was built at (Engine.Changes), each moved to its
+// place in the order by a binary search. Only when the engine can no
+// longer say what changed (more than Changes remembers) does it take
+// every ref again. A change of the channels recomputes every row's
+// warning from the rows it holds, reading no check. A check turns late
+// with no event: the rows whose displayed status changes at a time wait
+// in a heap (Page.due) and are looked at again when it comes. So a sync
+// costs in proportion to the changes, not to the checks, and never copies
+// every check. It renders nothing and reads no store.
 func (p *Page) syncLocked(now time.Time) []*row {
 	p.lmu.Lock()
-	full := p.resync || p.order == nil
-	p.resync = false
 	changed := p.changed
 	if len(changed) > 0 {
 		p.changed = make(map[model.CheckID]struct{})
+	} else {
+		changed = nil
 	}
 	p.lmu.Unlock()
-	reorder := p.order == nil
 	chs := p.channels()
-	if sig := chs.signature(); sig != p.chanSig {
-		p.chanSig, full = sig, true
+	sig := chs.signature()
+	rebuilt := false
+	switch {
+	case p.order == nil:
+		p.rebuildLocked(now, chs)
+		rebuilt = true
+	case p.opts.Engine.Generation() != p.engGen:
+		ids, to, ok := p.opts.Engine.Changes(p.engGen)
+		if !ok {
+			p.rebuildLocked(now, chs)
+			rebuilt = true
+			break
+		}
+		p.engGen = to
+		if changed == nil && len(ids) > 0 {
+			changed = make(map[model.CheckID]struct{}, len(ids))
+		}
+		for _, id := range ids {
+			changed[id] = struct{}{}
+		}
 	}
-	if full {
-		cs := p.opts.Engine.List()
-		p.gen++
-		p.ver++
-		p.due = p.due[:0]
-		for i := range cs {
-			reorder = p.putRowLocked(&cs[i], now, chs) || reorder
-		}
-		for id, r := range p.rows {
-			if r.gen != p.gen {
-				delete(p.rows, id)
-				delete(p.hids, r.hid)
-				reorder = true
+	if sig != p.chanSig {
+		p.chanSig = sig
+		if !rebuilt {
+			// Every row's warning may change: recompute them from the
+			// rows (their snapshots), and requeue their due times.
+			p.ver++
+			p.due = p.due[:0]
+			for _, r := range p.rows {
+				p.restatusLocked(r, now, chs)
 			}
 		}
-		p.lmu.Lock()
-		for h := range p.created {
-			if _, ok := p.hids[h]; ok {
-				delete(p.created, h)
-			}
-		}
-		p.lmu.Unlock()
-	} else {
+	}
+	if !rebuilt {
+		var gone []model.CheckID
 		for id := range changed {
-			cs, ok := p.opts.Engine.Get(id)
+			ref, ok := p.opts.Engine.Ref(id)
 			if !ok {
 				if r := p.rows[id]; r != nil {
-					delete(p.rows, id)
-					delete(p.hids, r.hid)
-					reorder = true
+					p.dropRowLocked(r)
+					gone = append(gone, id)
 				}
 				continue
 			}
-			reorder = p.putRowLocked(&cs, now, chs) || reorder
+			p.putRowLocked(ref.Load(), now, chs, true)
 		}
+		p.lmu.Lock()
+		for _, id := range gone {
+			delete(p.spark, id) // a seed that raced with the delete
+		}
+		if len(p.created) > 0 {
+			for id := range changed {
+				if r := p.rows[id]; r != nil {
+					delete(p.created, r.hid)
+				}
+			}
+		}
+		p.lmu.Unlock()
 	}
 	var turned []model.CheckID
 	for len(p.due) > 0 && !p.due[0].at.After(now) {
 		e := heap.Pop(&p.due).(dueEntry)
-		if r := p.rows[e.r.id]; r == e.r && r.state.Due.Equal(e.at) && p.restatusLocked(r, now, chs) {
+		if r := p.rows[e.r.id]; r == e.r && r.cs.State.Due.Equal(e.at) && p.restatusLocked(r, now, chs) {
 			turned = append(turned, r.id)
 		}
 	}
@@ -139,35 +167,89 @@ func (p *Page) syncLocked(now time.Time) []*row {
 		p.lmu.Unlock()
 		p.poke()
 	}
-	if reorder {
-		p.ver++
-		p.order = make([]*row, 0, len(p.rows))
-		for _, r := range p.rows {
-			p.order = append(p.order, r)
-		}
-		slices.SortFunc(p.order, func(a, b *row) int {
-			if c := strings.Compare(a.lname, b.lname); c != 0 {
-				return c
-			}
-			return strings.Compare(a.hid, b.hid)
-		})
-	}
 	return p.order
+}
+
+// rebuildLocked builds the index again from a ref of every check: the
+// first sync, or when the engine cannot say what changed since the last.
+// It copies no check (the rows keep the refs' snapshots).
+func (p *Page) rebuildLocked(now time.Time, chs *channelSet) {
+	refs, gen := p.opts.Engine.Refs()
+	p.engGen = gen
+	p.gen++
+	p.ver++
+	p.due = p.due[:0]
+	for _, ref := range refs {
+		p.putRowLocked(ref.Load(), now, chs, false)
+	}
+	p.order = make([]*row, 0, len(p.rows))
+	var gone []model.CheckID
+	for id, r := range p.rows {
+		if r.gen != p.gen {
+			delete(p.rows, id)
+			delete(p.hids, r.hid)
+			gone = append(gone, id)
+			continue
+		}
+		p.order = append(p.order, r)
+	}
+	slices.SortFunc(p.order, rowCmp)
+	p.lmu.Lock()
+	for _, id := range gone {
+		delete(p.spark, id)
+	}
+	for h := range p.created {
+		if _, ok := p.hids[h]; ok {
+			delete(p.created, h)
+		}
+	}
+	p.lmu.Unlock()
+}
+
+// rowCmp is the display order: by lower-case name, then by page id.
+func rowCmp(a, b *row) int {
+	if c := strings.Compare(a.lname, b.lname); c != 0 {
+		return c
+	}
+	return strings.Compare(a.hid, b.hid)
+}
+
+// orderLocked inserts r at its place in Page.order.
+func (p *Page) orderLocked(r *row) {
+	i, _ := slices.BinarySearchFunc(p.order, r, rowCmp)
+	p.order = slices.Insert(p.order, i, r)
+	p.ver++
+}
+
+// unorderLocked removes r from Page.order (found by its current lname).
+func (p *Page) unorderLocked(r *row) {
+	if i, ok := slices.BinarySearchFunc(p.order, r, rowCmp); ok && p.order[i] == r {
+		p.order = slices.Delete(p.order, i, i+1)
+		p.ver++
+	}
+}
+
+// dropRowLocked removes a deleted check's row.
+func (p *Page) dropRowLocked(r *row) {
+	p.unorderLocked(r)
+	delete(p.rows, r.id)
+	delete(p.hids, r.hid)
+	p.ver++
 }
 
 // restatusLocked computes r's displayed status, failing and channel
 // warning at now (bumping Page.ver and reporting true when one changed),
 // and queues r in Page.due when its status will change at its due time.
 func (p *Page) restatusLocked(r *row, now time.Time, chs *channelSet) bool {
-	st := r.state.Display(now)
-	failing := failingBelowThreshold(&r.state, st)
-	warn := chs.warning(&r.check)
+	st := r.cs.State.Display(now)
+	failing := failingBelowThreshold(&r.cs.State, st)
+	warn := chs.warning(&r.cs.Check)
 	changed := st != r.status || failing != r.failing || warn != r.warn
 	if changed {
 		r.status, r.failing, r.warn = st, failing, warn
 		p.ver++
 	}
-	s := &r.state
+	s := &r.cs.State
 	if s.Status == model.StatusUp && len(s.Runs) == 0 && !s.Due.IsZero() && now.Before(s.Due) {
 		if len(p.due) > 4*len(p.rows)+1024 {
 			p.rebuildDueLocked(now)
@@ -182,7 +264,7 @@ func (p *Page) restatusLocked(r *row, now time.Time, chs *channelSet) bool {
 func (p *Page) rebuildDueLocked(now time.Time) {
 	p.due = p.due[:0]
 	for _, r := range p.rows {
-		s := &r.state
+		s := &r.cs.State
 		if s.Status == model.StatusUp && len(s.Runs) == 0 && !s.Due.IsZero() && now.Before(s.Due) {
 			p.due = append(p.due, dueEntry{at: s.Due, r: r})
 		}
@@ -210,29 +292,37 @@ func (h *dueHeap) Pop() any {
 	return e
 }
 
-// putRowLocked stores cs in its row (creating it), computes its status at
-// now and reports whether the display order may have changed (a new row
-// or a new name).
-func (p *Page) putRowLocked(cs *model.CheckState, now time.Time, chs *channelSet) bool {
+// putRowLocked makes cs (an engine snapshot, kept, never modified) its
+// check's row (creating it) and computes its status at now. When inOrder,
+// a new or renamed row is moved to its place in Page.order; otherwise (a
+// rebuild) the caller sorts the order.
+func (p *Page) putRowLocked(cs *model.CheckState, now time.Time, chs *channelSet, inOrder bool) {
 	c := &cs.Check
 	r := p.rows[c.ID]
-	reorder := false
+	place := false
 	if r == nil {
-		r = &row{id: c.ID, hid: hid(c.ID)}
+		r = &row{id: c.ID, hid: hid(c.ID), lname: strings.ToLower(c.Name)}
 		p.rows[c.ID] = r
 		p.hids[r.hid] = c.ID
-		reorder = true
-	}
-	if r.check.Name != c.Name || r.lname == "" {
-		r.lname = strings.ToLower(c.Name)
-		reorder = true
-	}
-	if !slices.Equal(r.check.Tags, c.Tags) {
+		place = true
 		p.ver++
+	} else {
+		if r.cs.Check.Name != c.Name {
+			if inOrder {
+				p.unorderLocked(r)
+			}
+			r.lname = strings.ToLower(c.Name)
+			place = true
+		}
+		if !slices.Equal(r.cs.Check.Tags, c.Tags) {
+			p.ver++
+		}
 	}
-	r.check, r.state, r.gen = *c, cs.State, p.gen
+	r.cs, r.gen = cs, p.gen
+	if place && inOrder {
+		p.orderLocked(r)
+	}
 	p.restatusLocked(r, now, chs)
-	return reorder
 }
 
 // prepareLocked loads the rollups of rows not cached yet (one store query
@@ -248,7 +338,7 @@ func (p *Page) prepareLocked(ctx context.Context, rows []*row, now time.Time) {
 
 // keyLocked returns what r's fragment shows at now.
 func (p *Page) keyLocked(r *row, now time.Time, chs *channelSet) rowKey {
-	k := p.rowKey(&r.check, &r.state, now, chs)
+	k := p.rowKey(&r.cs.Check, &r.cs.State, now, chs)
 	p.lmu.Lock()
 	if rg := p.spark[r.id]; rg != nil {
 		k.spark = rg.ver
@@ -258,8 +348,10 @@ func (p *Page) keyLocked(r *row, now time.Time, chs *channelSet) rowKey {
 }
 
 // fragmentLocked returns r's fragment as v sees it at now, rendering it
-// again when what it shows changed.
+// again when what it shows changed. The first time, it asks for r's
+// sparkline to be seeded from the store (seedSparkLocked).
 func (p *Page) fragmentLocked(r *row, v view, now time.Time, chs *channelSet) []byte {
+	p.seedSparkLocked(r)
 	k := p.keyLocked(r, now, chs)
 	if r.html == nil || r.key != k {
 		r.key = k
