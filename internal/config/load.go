@@ -119,6 +119,37 @@ func (l *loader) errorf(path string, format string, args ...any) {
 	l.errs = append(l.errs, &Error{File: l.file, Line: l.line(path), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
+// indexLines fills byLine and shortByLine from lines: only yaml's own
+// errors, which name a line and not a path, need them, so a file without
+// such errors never pays for two more maps of every node.
+func (l *loader) indexLines() {
+	l.byLine, l.shortByLine = map[int]string{}, map[int]string{}
+	for p, n := range l.lines {
+		if q, ok := l.byLine[n]; !ok || len(p) > len(q) || len(p) == len(q) && p > q {
+			l.byLine[n] = p
+		}
+		if q, ok := l.shortByLine[n]; !ok || len(p) < len(q) || len(p) == len(q) && p < q {
+			l.shortByLine[n] = p
+		}
+	}
+}
+
+// countNodes is how many paths index records under n (a size hint).
+func countNodes(n *yaml.Node) int {
+	c := 0
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			c += 1 + countNodes(n.Content[i+1])
+		}
+	case yaml.SequenceNode:
+		for _, e := range n.Content {
+			c += 1 + countNodes(e)
+		}
+	}
+	return c
+}
+
 // line returns the line of path, or of its nearest ancestor that has one.
 func (l *loader) line(path string) int {
 	for p := path; p != ""; p = parent(p) {
@@ -192,16 +223,8 @@ func (l *loader) parse(data []byte) *Config {
 	}
 	l.fatal = false
 	l.root = root
+	l.lines = make(map[string]int, countNodes(root))
 	l.index(root, "")
-	l.byLine, l.shortByLine = map[int]string{}, map[int]string{}
-	for p, n := range l.lines {
-		if q, ok := l.byLine[n]; !ok || len(p) > len(q) || len(p) == len(q) && p > q {
-			l.byLine[n] = p
-		}
-		if q, ok := l.shortByLine[n]; !ok || len(p) < len(q) || len(p) == len(q) && p < q {
-			l.shortByLine[n] = p
-		}
-	}
 	l.walk(root, reflect.TypeOf(cfg).Elem(), "")
 	if l.aliasBomb || l.expandFailed {
 		return cfg
@@ -225,6 +248,7 @@ func (l *loader) yamlError(err error) {
 	} else {
 		msgs = []string{err.Error()}
 	}
+	l.indexLines()
 	for _, m := range msgs {
 		m = strings.TrimPrefix(m, "yaml: ")
 		sub := yamlLine.FindStringSubmatch(m)
