@@ -2,9 +2,11 @@
 
 package main
 
-// Built only with -tags pprof (internal/cmd/scaleload -pprof does): the
-// watchdog then serves net/http/pprof on VITALS_PPROF_ADDR, a loopback
-// address, for profiling a load run. Release builds do not have it.
+// Built only with -tags pprof (go build -tags pprof ./cmd/vitals; give the
+// binary to internal/cmd/scaleload with -vitals, which passes its
+// environment on): the watchdog then serves net/http/pprof on
+// VITALS_PPROF_ADDR, a loopback address, for profiling a load run. Release
+// builds do not have it.
 
 import (
 	"fmt"
