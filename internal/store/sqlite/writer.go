@@ -28,13 +28,15 @@ type writer struct {
 	txs  map[*sql.Stmt]*sql.Stmt // the batch transaction's copies
 
 	delPings, insFlip, insOutbox, addUptime, setPolicy *sql.Stmt
+	// The compactor's single-row statements (compact.go).
+	insPing, setState *sql.Stmt
 	// Multi-row log appends by row count (powers of two).
 	insLog map[int]*sql.Stmt
 
 	// exists is the set of live (stored, not retired) checks, so that an Apply to a missing
 	// check is refused without a query. Maintained by the writer alone;
-	// loaded at start. It is advisory: the compactor ignores log rows of
-	// checks that are not in the checks table.
+	// loaded at start. The compactor keeps the log rows of a check not in
+	// it only if the check is still in the checks table (retired).
 	exists map[model.CheckID]bool
 	// logRows counts rows appended to ping_log since the last compaction.
 	logRows int
@@ -82,6 +84,9 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 		sql  string
 	}{
 		{&w.delPings, `DELETE FROM pings WHERE check_id = ? AND n <= ?`},
+		{&w.insPing, `INSERT OR IGNORE INTO pings(check_id, n, kind, exit_status, rid, time, duration, method, scheme, remote_addr, user_agent, body, body_truncated)
+			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.setState, `UPDATE states SET state = ? WHERE id = ?`},
 		{&w.insFlip, `INSERT INTO flips(id, check_id, from_st, to_st, time, reason) VALUES(?, ?, ?, ?, ?, ?)`},
 		{&w.insOutbox, `INSERT INTO outbox(id, flip_id, check_id, channel, payload, state, attempts, next_attempt, last_error, created, delivered)
 			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
@@ -103,7 +108,7 @@ func newWriter(db *sql.DB, opts Options) (*writer, error) {
 }
 
 func (w *writer) close() {
-	for _, s := range []*sql.Stmt{w.delPings, w.insFlip, w.insOutbox, w.addUptime, w.setPolicy} {
+	for _, s := range []*sql.Stmt{w.delPings, w.insFlip, w.insOutbox, w.addUptime, w.setPolicy, w.insPing, w.setState} {
 		if s != nil {
 			s.Close()
 		}
