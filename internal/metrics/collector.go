@@ -204,7 +204,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if c.omitPerCheck {
 			continue
 		}
-		l := c.labels.getLocked(c, ck, status)
+		l := c.labels.getLocked(c, ck, status, true)
 		up := 0.0
 		if st.Status == model.StatusUp {
 			up = 1

@@ -24,19 +24,20 @@ type labelCache struct {
 	m   map[model.CheckID]*checkLabels
 }
 
-// checkLabels are one check's label pairs: per for the {check,
-// unique_key} series, up for vitals_check_up (which also has kind and
-// status).
+// checkLabels are one check's labels: perText for the {check,
+// unique_key} series and upText for vitals_check_up (which also has kind
+// and status), in the text format ({name="value",...}) for WritePerCheck;
+// per and upPairs the same as label pairs, kept only once Collect has
+// needed them (the registry's path), as at 100,000 checks they are tens of
+// megabytes of pointers the text path never reads.
 type checkLabels struct {
-	gen          uint64
-	name         string
-	kind         model.Kind
-	status       model.Status
-	key          string
-	per, upPairs []*dto.LabelPair
-	// perText and upText are per and upPairs in the text format
-	// ({name="value",...}), for WritePerCheck.
+	gen             uint64
+	name            string
+	kind            model.Kind
+	status          model.Status
+	key             string
 	perText, upText string
+	per, upPairs    []*dto.LabelPair
 }
 
 func (k *labelCache) begin() {
@@ -47,25 +48,44 @@ func (k *labelCache) begin() {
 	}
 }
 
-// getLocked returns the label pairs of check c in status, between begin
-// and end.
-func (k *labelCache) getLocked(c *Collector, ck *model.Check, status model.Status) *checkLabels {
+// getLocked returns the labels of check c in status, between begin and
+// end; with pairs, their label pairs too (Collect).
+func (k *labelCache) getLocked(c *Collector, ck *model.Check, status model.Status, pairs bool) *checkLabels {
 	e := k.m[ck.ID]
 	if e == nil {
 		e = &checkLabels{key: UniqueKey(ck.ID)}
 		k.m[ck.ID] = e
 	}
 	e.gen = k.gen
-	if e.per == nil || e.name != ck.Name {
-		e.name = ck.Name
-		e.per = prometheus.MakeLabelPairs(c.lastPing, []string{label(ck.Name), e.key})
-		e.perText = string(appendLabels(nil, e.per))
-		e.upPairs = nil
+	perPairs := func() []*dto.LabelPair {
+		return prometheus.MakeLabelPairs(c.lastPing, []string{label(ck.Name), e.key})
 	}
-	if e.upPairs == nil || e.kind != ck.Kind || e.status != status {
+	upPairs := func() []*dto.LabelPair {
+		return prometheus.MakeLabelPairs(c.up, []string{label(ck.Name), e.key, label(string(ck.Kind)), string(status)})
+	}
+	if e.perText == "" || e.name != ck.Name {
+		e.name = ck.Name
+		p := perPairs()
+		e.perText = string(appendLabels(nil, p))
+		e.per, e.upPairs, e.upText = nil, nil, ""
+		if pairs {
+			e.per = p
+		}
+	}
+	if e.upText == "" || e.kind != ck.Kind || e.status != status {
 		e.kind, e.status = ck.Kind, status
-		e.upPairs = prometheus.MakeLabelPairs(c.up, []string{label(ck.Name), e.key, label(string(ck.Kind)), string(status)})
-		e.upText = string(appendLabels(nil, e.upPairs))
+		p := upPairs()
+		e.upText = string(appendLabels(nil, p))
+		e.upPairs = nil
+		if pairs {
+			e.upPairs = p
+		}
+	}
+	if pairs && e.per == nil {
+		e.per = perPairs()
+	}
+	if pairs && e.upPairs == nil {
+		e.upPairs = upPairs()
 	}
 	return e
 }

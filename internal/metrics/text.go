@@ -47,7 +47,7 @@ func (c *Collector) WritePerCheck(w io.Writer) error {
 	for i, r := range refs {
 		cs := r.Load()
 		st := &cs.State
-		l := c.labels.getLocked(c, &cs.Check, st.Display(now))
+		l := c.labels.getLocked(c, &cs.Check, st.Display(now), false)
 		rw := &rows[i]
 		rw.up, rw.per = l.upText, l.perText
 		set := func(f int, v float64, ok bool) {
