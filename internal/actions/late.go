@@ -83,8 +83,9 @@ func (l *LateNotices) OnCheck(c model.Check, deleted bool) {
 // Seed tracks the engine's checks (after it started): a check already
 // late is announced at once (the outbox drops the notice if it was raised
 // before a restart).
-func (l *LateNotices) Seed(states []model.CheckState) {
-	for _, cs := range states {
+func (l *LateNotices) Seed(refs []model.CheckRef) {
+	for _, r := range refs {
+		cs := r.Load()
 		l.track(cs.Check, cs.State)
 	}
 }

@@ -48,7 +48,8 @@ func TestLateNotices(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer sys.Stop()
-		sys.Late().Seed(eng.List())
+		refs, _ := eng.Refs()
+		sys.Late().Seed(refs)
 
 		lateOne := routed(0, model.Routes{Down: []string{"ops"}, Late: []string{"ops"}}) // period 1h, grace 1h
 		onTime := routed(1, model.Routes{Down: []string{"ops"}, Late: []string{"ops"}})  // pinged before due
@@ -84,7 +85,8 @@ func TestLateNotices(t *testing.T) {
 		// Raised again (a restart's Seed, another replica): nothing new.
 		cs, _ := eng.Get(lateOne.ID)
 		sys.Dispatcher().Raise(LateNotice(cs.Check, cs.State.Due, cs.State.Deadline), []string{"ops"})
-		sys.Late().Seed(eng.List())
+		refs, _ = eng.Refs()
+		sys.Late().Seed(refs)
 		time.Sleep(50 * time.Minute) // +2h10m: job-0 down; job-1 late at +1h50m
 		synctest.Wait()
 		got = events()

@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,16 +108,19 @@ func (d *Daemon) systemdWatchdog(ctx context.Context, every time.Duration) {
 // API and auto-provisioned checks together).
 func (d *Daemon) logStart(cfg *config.Config) {
 	addrs := d.listenAddrs()
-	checks := d.eng.List()
+	refs, _ := d.eng.Refs()
 	d.log.Info("vitals watchdog started", "version", d.opts.Version, "listen", strings.Join(addrs, ","), "store", storeName(cfg),
-		"config", d.opts.ConfigPath, "checks", len(checks))
+		"config", d.opts.ConfigPath, "checks", len(refs))
 	base := strings.TrimSuffix(publicURL(cfg, addrs), "/")
-	shown := 0
-	for _, cs := range checks {
-		c := cs.Check
-		if c.Kind != model.KindPush || c.Source != model.SourceConfig {
-			continue
+	var push []*model.Check // the config's push checks, by id (as the log showed them before)
+	for _, r := range refs {
+		if c := &r.Load().Check; c.Kind == model.KindPush && c.Source == model.SourceConfig {
+			push = append(push, c)
 		}
+	}
+	slices.SortFunc(push, func(a, b *model.Check) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	shown := 0
+	for _, c := range push {
 		if shown++; shown > 10 {
 			d.log.Info("more push checks: list them with GET /api/v3/checks/")
 			break

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,8 +33,13 @@ func (d *Daemon) warnRoutes(chans []model.Channel) {
 		known[c.Name] = true
 	}
 	var none, noneConfig, unknown int
-	for _, cs := range d.eng.List() {
-		c := &cs.Check
+	refs, _ := d.eng.Refs()
+	slices.SortFunc(refs, func(a, b model.CheckRef) int { // the warnings in a stable order, without copying every check
+		x, y := a.Load().Check.ID, b.Load().Check.ID
+		return bytes.Compare(x[:], y[:])
+	})
+	for _, r := range refs {
+		c := &r.Load().Check
 		if c.Routes.IsZero() {
 			none++
 			if c.Source == model.SourceConfig {

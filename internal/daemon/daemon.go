@@ -271,7 +271,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if err := d.sys.Start(ctx); err != nil { // stopped by the cleanup added after Apply
 		return nil, fmt.Errorf("start actions: %w", err)
 	}
-	d.sys.Late().Seed(d.eng.List()) // checks late across the restart
+	refs, _ := d.eng.Refs()
+	d.sys.Late().Seed(refs) // checks late across the restart
 	if err := d.sched.Start(); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,13 @@ type Engine interface {
 	List() []model.CheckState
 }
 
+// refsEngine is an Engine that also hands out live references to its
+// checks (*watchdog.Engine does): Start reads those instead of a copy of
+// every check.
+type refsEngine interface {
+	Refs() ([]model.CheckRef, uint64)
+}
+
 // Options configure a Scheduler. The zero value is usable.
 type Options struct {
 	// MaxConcurrent bounds how many probes run at once; a due probe past
@@ -172,9 +179,18 @@ func (s *Scheduler) Start() error {
 	s.cancel = cancel
 	s.running = true
 	s.mu.Unlock()
-	for _, cs := range s.eng.List() {
-		s.OnCheck(cs.Check, false)
-		s.OnState(cs.Check, cs.State)
+	if re, ok := s.eng.(refsEngine); ok { // no copy of every check
+		refs, _ := re.Refs()
+		for _, r := range refs {
+			cs := r.Load()
+			s.OnCheck(cs.Check, false)
+			s.OnState(cs.Check, cs.State)
+		}
+	} else {
+		for _, cs := range s.eng.List() {
+			s.OnCheck(cs.Check, false)
+			s.OnState(cs.Check, cs.State)
+		}
 	}
 	s.wg.Add(1)
 	go s.loop(ctx)

@@ -92,7 +92,9 @@ func (e *Engine) Sync(ctx context.Context, source string, want []model.Check) (S
 		}()
 	}
 	wg.Wait()
-	for _, cs := range e.List() {
+	refs, _ := e.Refs() // no copy of every check (List would copy and sort 100,000)
+	for _, r := range refs {
+		cs := r.Load()
 		if cs.Check.Source != source || seen[cs.Check.ID] {
 			continue
 		}
