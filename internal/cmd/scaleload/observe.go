@@ -171,6 +171,9 @@ func (f families) histogram(name string, before families) map[float64]float64 {
 				continue
 			}
 			for _, b := range m.Histogram.Bucket {
+				if math.IsInf(b.GetUpperBound(), 1) {
+					continue // the text parser keeps it; it is the sample count, added once below
+				}
 				out[b.GetUpperBound()] += sign * float64(b.GetCumulativeCount())
 			}
 			out[math.Inf(1)] += sign * float64(m.Histogram.GetSampleCount())

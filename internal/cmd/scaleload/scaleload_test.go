@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	promodel "github.com/prometheus/common/model"
 )
 
 // The histogram's quantiles land within its 2 % buckets.
@@ -36,6 +39,49 @@ func TestQuantile(t *testing.T) {
 	}
 	if got, _ := quantile(0.5, map[float64]float64{}); !math.IsNaN(got) {
 		t.Errorf("empty: %v", got)
+	}
+}
+
+// histogram reads a histogram as the watchdog exposes it, the +Inf bucket
+// included, and subtracts the scrape before: 10 observations of which 6
+// came after the first scrape, the slowest at 2 s. (The text parser keeps
+// the +Inf bucket among the buckets; counting it again from the sample
+// count doubled the total, and every quantile read from the top half: the
+// p50 was the maximum and the p99 "≥ the last bucket".)
+func TestHistogramFromText(t *testing.T) {
+	parse := func(text string) families {
+		t.Helper()
+		p := expfmt.NewTextParser(promodel.UTF8Validation)
+		fams, err := p.TextToMetricFamilies(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fams
+	}
+	const head = "# HELP lag x\n# TYPE lag histogram\n"
+	before := parse(head + `lag_bucket{le="0.1"} 4
+lag_bucket{le="1"} 4
+lag_bucket{le="2.5"} 4
+lag_bucket{le="+Inf"} 4
+lag_sum 0.2
+lag_count 4
+`)
+	after := parse(head + `lag_bucket{le="0.1"} 8
+lag_bucket{le="1"} 9
+lag_bucket{le="2.5"} 10
+lag_bucket{le="+Inf"} 10
+lag_sum 3
+lag_count 10
+`)
+	b := after.histogram("lag", before)
+	if b[math.Inf(1)] != 6 {
+		t.Fatalf("count %v, want 6 (buckets %v)", b[math.Inf(1)], b)
+	}
+	if got, n := quantile(0.5, b); n != 6 || got > 0.1 {
+		t.Errorf("p50 %v of %v, want ≤ 0.1 of 6", got, n)
+	}
+	if got, _ := quantile(0.99, b); got <= 1 || got > 2.5 {
+		t.Errorf("p99 %v, want in (1, 2.5]", got)
 	}
 }
 
