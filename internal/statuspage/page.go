@@ -115,12 +115,15 @@ type Page struct {
 	pending    map[model.CheckID]struct{} // checks to push to live streams
 	upDirty    map[model.CheckID]struct{} // checks whose rollups changed
 	flipsDirty bool
-	structural bool                       // checks created, deleted or renamed
-	seedQ      []model.CheckID            // sparklines to seed from stored pings (seedSparkLocked)
-	changed    map[model.CheckID]struct{} // checks to fetch again at the next sync
-	created    map[string]model.CheckID   // hid → id of checks created since the last render
-	clients    map[*client]struct{}
-	closed     bool
+	structural bool            // checks created, deleted or renamed
+	seedQ      []model.CheckID // sparklines to seed from stored pings (seedSparkLocked)
+	// seedMu: one seedQueued at a time (the page's goroutine, Settle), so
+	// that Settle returns only once the seeds queued before it are done.
+	seedMu  sync.Mutex
+	changed map[model.CheckID]struct{} // checks to fetch again at the next sync
+	created map[string]model.CheckID   // hid → id of checks created since the last render
+	clients map[*client]struct{}
+	closed  bool
 
 	// rmu guards the render cache; renders are serialised by it.
 	rmu     sync.Mutex

@@ -55,6 +55,8 @@ func (p *Page) seedSparkLocked(r *row) {
 // seedQueued seeds the sparklines seedSparkLocked asked for, one query
 // each, in the page's goroutine; Close interrupts it.
 func (p *Page) seedQueued() {
+	p.seedMu.Lock()
+	defer p.seedMu.Unlock()
 	p.lmu.Lock()
 	ids := p.seedQ
 	p.seedQ = nil
