@@ -307,6 +307,18 @@ func (c *Config) EmptyOnPurpose() (checks, apiKeys bool) {
 	return c.Checks != nil && len(c.Checks) == 0, c.APIKeys != nil && len(c.APIKeys) == 0
 }
 
+// WithoutChecks returns a shallow copy of c without its checks (the
+// decoded list, the model checks and their provisional ids), for a
+// process that keeps its running config after the checks were handed to
+// the engine: at 100,000 checks they are tens of megabytes nobody reads
+// again. The copy's Checks is nil, so it must not be applied as a config
+// (it would read as a file that lacks its checks).
+func (c *Config) WithoutChecks() *Config {
+	cp := *c
+	cp.Checks, cp.checks, cp.derived = nil, nil, nil
+	return &cp
+}
+
 // Warnings are things that are accepted but not acted upon (sections
 // reserved for later features).
 func (c *Config) Warnings() []string { return append([]string(nil), c.warnings...) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -388,4 +389,22 @@ func mustRead(t *testing.T, f string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// WithoutChecks drops the checks and nothing else, and leaves c as it was.
+func TestWithoutChecks(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("api_keys: [{name: ops, key: \"0123456789abcdef0123456789abcdef\"}]\nchecks:\n  - {name: a, period: 1m}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim := c.WithoutChecks()
+	if slim.Checks != nil || len(slim.ModelChecks(IDs{})) != 0 {
+		t.Errorf("slim keeps checks: %d / %d", len(slim.Checks), len(slim.ModelChecks(IDs{})))
+	}
+	if len(c.Checks) != 1 || len(c.ModelChecks(IDs{})) != 1 {
+		t.Errorf("the original lost its checks: %d / %d", len(c.Checks), len(c.ModelChecks(IDs{})))
+	}
+	if len(slim.APIKeys) != 1 || !slices.Equal(slim.Server.Listen, c.Server.Listen) || slim.Keys() != c.Keys() {
+		t.Errorf("slim lost more than the checks: keys %d, listen %v", len(slim.APIKeys), slim.Server.Listen)
+	}
 }

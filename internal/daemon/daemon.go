@@ -402,7 +402,9 @@ func (d *Daemon) Engine() *watchdog.Engine { return d.eng }
 // Store returns the daemon's store (SQLite or PostgreSQL).
 func (d *Daemon) Store() store.Store { return d.st }
 
-// Config returns the config in effect.
+// Config returns the config in effect. When it was loaded from a file
+// (Options.ConfigPath) it is kept without its checks
+// (config.Config.WithoutChecks): the engine holds them.
 func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
 
 // Handler returns the daemon's HTTP handler (what its listeners serve).

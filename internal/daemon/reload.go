@@ -180,6 +180,11 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 	})
 	d.pings.Store(&ph)
 	d.api.Store(&ah)
+	if d.opts.ConfigPath != "" {
+		// A reload reads the file again: the running config need not
+		// keep the checks the engine now holds.
+		cfg = cfg.WithoutChecks()
+	}
 	d.cfg.Store(cfg)
 	return res, err
 }
