@@ -15,9 +15,14 @@ import (
 )
 
 // restartPGPort is the private PostgreSQL server that
-// TestDatabaseRestartUnderPings stops and starts (ports 55470-55479 are
-// this package's; the shared server, 55432, is never stopped).
-const restartPGPort = 55470
+// TestDatabaseRestartUnderPings stops and starts (ports 25470-25479 are
+// this package's; the shared server, 55432, is never stopped). Below the
+// ephemeral range (32768-60999): while the server is down the replicas
+// keep dialling it, and a dial from the port it listens on connects to
+// itself (TCP simultaneous open), which then keeps the server from
+// binding its port again (seen in CI: "could not bind … Address already
+// in use").
+const restartPGPort = 25470
 
 // proxied returns dsn with its host replaced by a TCP proxy to it, which
 // the test can cut (Down), hang, slow (Delay) and heal (Up), and a

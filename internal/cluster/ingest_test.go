@@ -14,7 +14,7 @@ import (
 
 // ingestPGPort is the private, durable PostgreSQL server of
 // TestIngestScaling.
-const ingestPGPort = 55471
+const ingestPGPort = 25471
 
 // TestIngestScaling measures durable ping ingest through HTTP: 64 pingers
 // (pingLoad) send pings to 1,000 push checks on the replicas' /ping/

@@ -16,8 +16,9 @@ import (
 )
 
 // ownPGPort is the port of the PostgreSQL server this package's tests stop
-// and start (the shared one, 55432, is never stopped).
-const ownPGPort = 55441
+// and start (the shared one, 55432, is never stopped); below the ephemeral
+// range, as internal/cluster's restartPGPort says why.
+const ownPGPort = 25441
 
 // TestPostgresDownAndBack: a daemon on PostgreSQL answers a ping 200 once
 // it is committed. With the database stopped, a ping is answered 503 with

@@ -22,7 +22,7 @@ import (
 
 // benchPGPort is the private server of BenchmarkDurableIngest: durable
 // settings, unlike the shared test server's.
-const benchPGPort = 55442
+const benchPGPort = 25442
 
 // durable are PostgreSQL's defaults for durability, spelled out: every
 // commit's WAL flushed to disk before it is answered.
