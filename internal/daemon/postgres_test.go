@@ -1,13 +1,19 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/vitals-go/vitals/internal/model"
 	"github.com/vitals-go/vitals/internal/store"
@@ -164,5 +170,82 @@ checks:
 	}
 	if len(tos) != 2 || tos[0] != model.StatusDown || tos[1] != model.StatusUp {
 		t.Fatalf("flips %v (newest first), want [down up]", tos)
+	}
+}
+
+// TestOutboxClaimsUnderTheReplicaID: on PostgreSQL, a notification being
+// delivered is claimed in the outbox under this replica's id, the one its
+// leases and its row in replicas carry, so an operator reading
+// outbox.claimed_by sees which replica holds it (and internal/cluster's
+// chaos run can bound duplicates by the rows a killed replica held).
+func TestOutboxClaimsUnderTheReplicaID(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	t.Setenv("VITALS_TEST_PG_DSN", dsn)
+	arrived, release := make(chan struct{}, 10), make(chan struct{})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		<-release // held: the row stays claimed while the test reads it
+	}))
+	defer hook.Close()
+	defer close(release)
+	file := filepath.Join(t.TempDir(), "watchdog.yaml")
+	cfg := fmt.Sprintf(`server:
+  listen: ["127.0.0.1:0"]
+  shutdown_timeout: 5s
+store:
+  postgres: {dsn: "${VITALS_TEST_PG_DSN}"}
+api_keys: []
+pings:
+  ping_key: pk
+notifiers:
+  ops: {webhook: {url: %q}}
+checks:
+  - {name: job, slug: job, period: 1h, actions: {down: [ops]}}
+`, hook.URL+"/hook")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startLogged(t, file, slog.New(slog.DiscardHandler))
+	if h.d.replica == "" {
+		t.Fatal("a daemon on PostgreSQL has no replica id")
+	}
+	waitFor(t, "the check owned", func() bool { return h.d.Engine().Owns(h.d.CheckID("job")) })
+	for _, path := range []string{"/ping/pk/job", "/ping/pk/job/fail"} {
+		if code, _ := h.do("POST", path, ""); code != 200 {
+			t.Fatalf("%s: %d", path, code)
+		}
+	}
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the webhook was not called")
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var claimers []string
+	rows, err := conn.Query(t.Context(), `SELECT claimed_by FROM outbox WHERE state = 'pending'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		claimers = append(claimers, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(claimers) != 1 || claimers[0] != h.d.replica {
+		t.Fatalf("pending rows claimed by %q while one is being delivered, want [%q]", claimers, h.d.replica)
+	}
+	var known bool
+	if err := conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM replicas WHERE id = $1)`, h.d.replica).Scan(&known); err != nil || !known {
+		t.Errorf("the replica id %q is not in replicas (%v)", h.d.replica, err)
 	}
 }

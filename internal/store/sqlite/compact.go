@@ -87,6 +87,10 @@ func (w *writer) compactPings(ctx context.Context, last int64) (map[model.CheckI
 		}
 		id, err := model.ParseCheckID(cid)
 		if err != nil {
+			// Only a damaged file holds one (the writer logs parsed ids):
+			// the row cannot belong to a stored check, so it goes with
+			// the log, counted in Stats.LogRowsDropped.
+			w.dropping++
 			continue
 		}
 		if !w.exists[id] { // retired since, or deleted: only a stored check keeps pings
@@ -145,15 +149,20 @@ func (w *writer) compactStates(ctx context.Context, last int64) error {
 	return nil
 }
 
-// compactAll runs compaction requests of compactChunk rows until the log
-// is empty (other writes interleave between them).
-func (s *Store) compactAll(ctx context.Context) error {
+// compactAll runs compaction requests of chunk rows (compactChunk but in
+// tests) until the log is empty (other writes interleave between them).
+func (s *Store) compactAll(ctx context.Context, chunk int) error {
 	for {
 		var more bool
-		err := s.write(ctx, func(ctx context.Context, w *writer) error {
-			var err error
-			more, err = w.compact(ctx, compactChunk)
-			return err
+		err := s.submit(ctx, &request{
+			fn: func(ctx context.Context, w *writer) error {
+				w.dropping = 0
+				var err error
+				more, err = w.compact(ctx, chunk)
+				return err
+			},
+			committed: func(w *writer) { w.dropped += int64(w.dropping) },
+			done:      make(chan error, 1),
 		})
 		if err != nil || !more {
 			return err
@@ -177,6 +186,6 @@ func (s *Store) compacter() {
 		if s.logRows.Load() == 0 {
 			continue
 		}
-		_ = s.compactAll(context.Background())
+		_ = s.compactAll(context.Background(), compactChunk)
 	}
 }

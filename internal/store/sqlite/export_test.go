@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 
 	"github.com/vitals-go/vitals/internal/store"
@@ -18,3 +19,7 @@ var Migrations = migrations
 func OpenWithMigrations(path string, opts Options, steps []store.Migration[*sql.Tx]) (*Store, error) {
 	return open(path, opts, steps)
 }
+
+// Compact runs compaction requests of chunk log rows each until the ping
+// log is empty.
+func Compact(s *Store, chunk int) error { return s.compactAll(context.Background(), chunk) }

@@ -165,7 +165,7 @@ func open(path string, opts Options, steps []store.Migration[*sql.Tx]) (*Store, 
 // waits for it and closes the database. Later calls return store.ErrClosed.
 func (s *Store) Close() error {
 	// Fold the log in, so the file is tidy (not needed for correctness).
-	_ = s.compactAll(context.Background())
+	_ = s.compactAll(context.Background(), compactChunk)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -37,6 +37,7 @@ type Store struct {
 	closed bool
 
 	logRows     atomic.Int64 // rows in ping_log, as of the last batch
+	dropped     atomic.Int64 // Stats.LogRowsDropped, as of the last batch
 	compactNow  chan struct{}
 	compactDone chan struct{}
 
@@ -59,12 +60,20 @@ type Stats struct {
 	// Fsyncs and FsyncTime count the PIPELINED mode's WAL fsyncs.
 	Fsyncs    int64
 	FsyncTime time.Duration
+	// LogRows is how many rows the ping log holds, not yet compacted
+	// into the pings and states tables.
+	LogRows int64
+	// LogRowsDropped counts ping log rows compaction dropped because
+	// their check id did not parse. The writer logs only parsed ids, so
+	// anything but 0 means a damaged database file.
+	LogRowsDropped int64
 }
 
 // Stats returns the writer's counters. Safe for concurrent use.
 func (s *Store) Stats() Stats {
 	return Stats{Batches: s.batches.Load(), Writes: s.writes.Load(), CommitTime: time.Duration(s.commitNanos.Load()),
-		SyncTime: time.Duration(s.syncNanos.Load()), Fsyncs: s.fsyncs.Load(), FsyncTime: time.Duration(s.fsyncNanos.Load())}
+		SyncTime: time.Duration(s.syncNanos.Load()), Fsyncs: s.fsyncs.Load(), FsyncTime: time.Duration(s.fsyncNanos.Load()),
+		LogRows: s.logRows.Load(), LogRowsDropped: s.dropped.Load()}
 }
 
 var _ store.Store = (*Store)(nil)

@@ -40,6 +40,11 @@ type writer struct {
 	exists map[model.CheckID]bool
 	// logRows counts rows appended to ping_log since the last compaction.
 	logRows int
+	// dropping counts the log rows the compaction in progress dropped
+	// (their check id did not parse); dropped adds them up once it has
+	// committed (Stats.LogRowsDropped).
+	dropping int
+	dropped  int64
 
 	// pruned[check] is the highest ping N deleted (or known absent) by
 	// retention; pruning runs once the check is pruneSlack pings past its
@@ -556,6 +561,7 @@ func (s *Store) finish(w *writer, batch []*request, errs []error, txErr error, t
 	s.writes.Add(int64(len(batch)))
 	s.commitNanos.Add(int64(time.Since(start)))
 	s.logRows.Store(int64(w.logRows))
+	s.dropped.Store(w.dropped)
 	if w.logRows >= compactRows {
 		select {
 		case s.compactNow <- struct{}{}:
