@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -78,7 +79,7 @@ func (o LoadOptions) Parse(name string, data []byte, env LookupEnv) (*Config, er
 	if env == nil {
 		env = func(string) (string, bool) { return "", false }
 	}
-	l := &loader{file: name, env: env, lines: map[string]int{}, kinds: o.notifiers()}
+	l := &loader{file: name, env: env, kinds: o.notifiers()}
 	cfg := l.parse(data)
 	if l.fatal || l.aliasBomb || l.expandFailed || l.decodeFailed {
 		return nil, l.joined()
@@ -97,7 +98,7 @@ type loader struct {
 	env    LookupEnv
 	kinds  Notifiers // the notifier registry
 	errs   []*Error
-	lines  map[string]int // field path → line
+	lines  map[string]int // field path → line; nil until pathLines builds it
 	byLine map[int]string // line → the longest path on it (a value)
 	// shortByLine: line → the shortest path on it (the key of a flow
 	// list or mapping).
@@ -124,7 +125,7 @@ func (l *loader) errorf(path string, format string, args ...any) {
 // such errors never pays for two more maps of every node.
 func (l *loader) indexLines() {
 	l.byLine, l.shortByLine = map[int]string{}, map[int]string{}
-	for p, n := range l.lines {
+	for p, n := range l.pathLines() {
 		if q, ok := l.byLine[n]; !ok || len(p) > len(q) || len(p) == len(q) && p > q {
 			l.byLine[n] = p
 		}
@@ -152,8 +153,9 @@ func countNodes(n *yaml.Node) int {
 
 // line returns the line of path, or of its nearest ancestor that has one.
 func (l *loader) line(path string) int {
+	lines := l.pathLines()
 	for p := path; p != ""; p = parent(p) {
-		if n, ok := l.lines[p]; ok {
+		if n, ok := lines[p]; ok {
 			return n
 		}
 	}
@@ -223,8 +225,11 @@ func (l *loader) parse(data []byte) *Config {
 	}
 	l.fatal = false
 	l.root = root
-	l.lines = make(map[string]int, countNodes(root))
-	l.index(root, "")
+	// ${NAME} first (a file without "$" has none); the line of every
+	// path only once an error needs it (see pathLines).
+	if bytes.IndexByte(data, '$') >= 0 {
+		l.expandAll(root, &pathStack{})
+	}
 	l.walk(root, reflect.TypeOf(cfg).Elem(), "")
 	if l.aliasBomb || l.expandFailed {
 		return cfg
@@ -304,8 +309,22 @@ func goTypeWord(t string) string {
 
 var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}|\$\{[^}]*\}?`)
 
-// index records the line of every path and expands ${NAME} references in
-// scalar values (not keys).
+// pathLines returns the line of every path of the document, building
+// the index at the first call: only errors need it, and with 100,000
+// checks it is a string and a map entry for every node (a good part of a
+// restart's parse, before it was lazy).
+func (l *loader) pathLines() map[string]int {
+	if l.lines == nil {
+		l.lines = map[string]int{}
+		if l.root != nil {
+			l.lines = make(map[string]int, countNodes(l.root))
+			l.index(l.root, "")
+		}
+	}
+	return l.lines
+}
+
+// index records the line of every path under n.
 func (l *loader) index(n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -326,11 +345,66 @@ func (l *loader) index(n *yaml.Node, path string) {
 			l.lines[p] = c.Line
 			l.index(c, p)
 		}
+	}
+}
+
+// expandAll expands ${NAME} references in the scalar values (not keys)
+// under n; ps is n's path, rendered only for an error.
+func (l *loader) expandAll(n *yaml.Node, ps *pathStack) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			key := k.Value
+			if k.Kind != yaml.ScalarNode {
+				key = "?"
+			}
+			ps.pushKey(key)
+			l.expandAll(v, ps)
+			ps.pop()
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			ps.pushIndex(i)
+			l.expandAll(c, ps)
+			ps.pop()
+		}
 	case yaml.ScalarNode:
 		if strings.Contains(n.Value, "$") {
-			l.expand(n, path)
+			l.expand(n, ps.String())
 		}
 	}
+}
+
+// pathStack is a field path ("checks[2].http.url") kept as its parts
+// while a walk descends, so that the string is made only when an error
+// names it.
+type pathStack struct {
+	base string // the path the walk started at
+	segs []pathSeg
+}
+
+type pathSeg struct {
+	key   string
+	index int // when key is "" and isIndex
+	isIdx bool
+}
+
+func (p *pathStack) pushKey(k string) { p.segs = append(p.segs, pathSeg{key: k}) }
+func (p *pathStack) pushIndex(i int)  { p.segs = append(p.segs, pathSeg{index: i, isIdx: true}) }
+func (p *pathStack) pop()             { p.segs = p.segs[:len(p.segs)-1] }
+
+// String renders the path as join and "%s[%d]" build it.
+func (p *pathStack) String() string {
+	path := p.base
+	for _, s := range p.segs {
+		if s.isIdx {
+			path = fmt.Sprintf("%s[%d]", path, s.index)
+		} else {
+			path = join(path, s.key)
+		}
+	}
+	return path
 }
 
 // expand replaces ${NAME}, ${NAME:-default} and $$ in a scalar.
@@ -404,8 +478,12 @@ func allowedAliasRatio(nodes int) float64 {
 	}
 }
 
-// walk checks every mapping key against the schema t.
+// walk checks every mapping key against the schema t; path is n's.
 func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
+	l.walkAt(n, t, &pathStack{base: path})
+}
+
+func (l *loader) walkAt(n *yaml.Node, t reflect.Type, ps *pathStack) {
 	if l.aliasBomb {
 		return
 	}
@@ -415,13 +493,13 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 	}
 	if l.overAliased() {
 		l.aliasBomb = true
-		l.errorf(path, "aliases expand too far (%d of %d nodes reached through aliases)", l.aliased, l.walked)
+		l.errorf(ps.String(), "aliases expand too far (%d of %d nodes reached through aliases)", l.aliased, l.walked)
 		return
 	}
 	if n.Kind == yaml.AliasNode {
 		if n.Alias != nil {
 			l.aliasDepth++
-			l.walk(n.Alias, t, path)
+			l.walkAt(n.Alias, t, ps)
 			l.aliasDepth--
 		}
 		return
@@ -440,41 +518,60 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind == yaml.ScalarNode && k.Value == "<<" {
-				l.walk(v, t, path) // merge key: its mappings follow the same schema
+				l.walkAt(v, t, ps) // merge key: its mappings follow the same schema
 				continue
 			}
 			f, ok := fieldByTag(t, k.Value)
 			if !ok {
-				l.errs = append(l.errs, &Error{File: l.file, Line: k.Line, Path: join(path, k.Value), Msg: "unknown field" + suggest(t, k.Value)})
+				l.errs = append(l.errs, &Error{File: l.file, Line: k.Line, Path: join(ps.String(), k.Value), Msg: "unknown field" + suggest(t, k.Value)})
 				continue
 			}
-			l.walk(v, f.Type, join(path, k.Value))
+			ps.pushKey(k.Value)
+			l.walkAt(v, f.Type, ps)
+			ps.pop()
 		}
 	case reflect.Slice:
 		if n.Kind == yaml.SequenceNode {
 			for i, c := range n.Content {
-				l.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+				ps.pushIndex(i)
+				l.walkAt(c, t.Elem(), ps)
+				ps.pop()
 			}
 		}
 	case reflect.Map:
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				l.walk(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
+				ps.pushKey(n.Content[i].Value)
+				l.walkAt(n.Content[i+1], t.Elem(), ps)
+				ps.pop()
 			}
 		}
 	}
 }
 
+// fieldByTag returns the exported field of struct t whose yaml tag is
+// name (the first, in field order).
 func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if tag != "" && tag != "-" && tag == name && f.IsExported() {
-			return f, true
+	fields, ok := yamlFields.Load(t)
+	if !ok {
+		m := map[string]reflect.StructField{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if _, dup := m[tag]; tag != "" && tag != "-" && f.IsExported() && !dup {
+				m[tag] = f
+			}
 		}
+		fields, _ = yamlFields.LoadOrStore(t, m)
 	}
-	return reflect.StructField{}, false
+	f, ok := fields.(map[string]reflect.StructField)[name]
+	return f, ok
 }
+
+// yamlFields caches fieldByTag's index of each struct type:
+// reflect.Type → map[string]reflect.StructField (a walk looks up every
+// key of a file, 100,000 checks' worth).
+var yamlFields sync.Map
 
 // suggest names the known field closest to name, or lists the fields.
 func suggest(t reflect.Type, name string) string {

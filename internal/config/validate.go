@@ -54,7 +54,7 @@ func (l *loader) validate(c *Config) {
 		l.errorf("server.write_timeout", "must be at least %v", MinIOTimeout)
 	}
 	if pg := c.Store.Postgres; pg != nil {
-		if _, both := l.lines["store.sqlite"]; both {
+		if _, both := l.pathLines()["store.sqlite"]; both {
 			l.errorf("store.postgres", "store.sqlite is set too: choose one store")
 		}
 		if pg.DSN == "" {
@@ -334,8 +334,8 @@ func (l *loader) modelErrors(path string, cc *Check, err error) {
 			rest = fmt.Sprintf("invalid cron expression %q: %s", clip.Text(cc.Cron, 60), rest)
 		}
 		p := path + "." + name
-		if _, set := l.lines[p]; !set {
-			if d := "defaults." + name; l.lines[d] != 0 {
+		if _, set := l.pathLines()[p]; !set {
+			if d := "defaults." + name; l.pathLines()[d] != 0 {
 				p = d
 			}
 		}

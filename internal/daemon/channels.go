@@ -103,8 +103,10 @@ func (d *Daemon) autoRoutes(set config.ChannelSet, chans []model.Channel) model.
 // whose actions changed while the watchdog was stopped, or one stored by
 // a version that kept actions out of the definition, would flip at start
 // with the old channels, or none. Only the routes are written; the rest
-// of the definition follows at the sync.
-func (d *Daemon) presyncRoutes(ctx context.Context, cfg *config.Config, ids config.IDs) error {
+// of the definition follows at the sync. It returns the config's model
+// checks (cfg.ModelChecks(ids)), which New's apply syncs: with 100,000
+// checks, computing them again is a copy of every check.
+func (d *Daemon) presyncRoutes(ctx context.Context, cfg *config.Config, ids config.IDs) ([]model.Check, error) {
 	checks := cfg.ModelChecks(ids)
 	want := make([]model.CheckID, len(checks))
 	for i, c := range checks {
@@ -112,7 +114,7 @@ func (d *Daemon) presyncRoutes(ctx context.Context, cfg *config.Config, ids conf
 	}
 	stored, err := d.storedChecks(ctx, want)
 	if err != nil {
-		return fmt.Errorf("reading the config's checks: %w", err)
+		return nil, fmt.Errorf("reading the config's checks: %w", err)
 	}
 	for _, c := range checks {
 		old, ok := stored[c.ID]
@@ -124,11 +126,11 @@ func (d *Daemon) presyncRoutes(ctx context.Context, cfg *config.Config, ids conf
 		}
 		old.Routes = c.Routes
 		if err := d.st.UpdateCheck(ctx, old); err != nil {
-			return fmt.Errorf("writing the channels of check %q: %w", c.Name, err)
+			return nil, fmt.Errorf("writing the channels of check %q: %w", c.Name, err)
 		}
 		d.bootUpdated(old)
 	}
-	return nil
+	return checks, nil
 }
 
 func equalRoutes(a, b model.Routes) bool {

@@ -242,7 +242,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	// And so are the channels of the config's checks, which the planner
 	// reads from their stored definitions.
-	if err := d.presyncRoutes(ctx, cfg, ids); err != nil {
+	checks, err := d.presyncRoutes(ctx, cfg, ids)
+	if err != nil {
 		return nil, err
 	}
 	// Silences created through the API live in the store, so that they
@@ -263,7 +264,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if reasons := d.guard(nil, cfg); len(reasons) > 0 {
 		return nil, fmt.Errorf("refusing to start (the store keeps every check): %s", strings.Join(reasons, "; "))
 	}
-	_, err = d.apply(ctx, cfg)
+	_, err = d.applyChecks(ctx, cfg, checks)
 	d.boot, d.bootIdx = nil, nil
 	if err != nil {
 		return nil, err

@@ -130,6 +130,13 @@ func nameList(names []string) string {
 // apply makes cfg the running config: it syncs the checks of the file
 // and rebuilds the handlers whose settings can change.
 func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncResult, error) {
+	return d.applyChecks(ctx, cfg, nil)
+}
+
+// applyChecks is apply with cfg's model checks given (New has them from
+// presyncRoutes, with the ids apply derives again: the same while New
+// runs), or nil to compute them.
+func (d *Daemon) applyChecks(ctx context.Context, cfg *config.Config, checks []model.Check) (watchdog.SyncResult, error) {
 	for _, w := range cfg.Warnings() {
 		d.log.Warn("config: " + w)
 	}
@@ -145,7 +152,10 @@ func (d *Daemon) apply(ctx context.Context, cfg *config.Config) (watchdog.SyncRe
 		d.log.Error("applying the config's actions", "err", err)
 		return watchdog.SyncResult{}, fmt.Errorf("actions: %w", err)
 	}
-	res, err := d.eng.Sync(ctx, model.SourceConfig, cfg.ModelChecks(ids))
+	if checks == nil {
+		checks = cfg.ModelChecks(ids)
+	}
+	res, err := d.eng.Sync(ctx, model.SourceConfig, checks)
 	if err != nil {
 		// Sync applied what it could; the file is the truth from now on.
 		d.log.Error("applying the config's checks", "err", err)

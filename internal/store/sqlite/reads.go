@@ -109,31 +109,143 @@ func (s *Store) ListChecks(ctx context.Context) ([]model.CheckState, error) {
 	if err := lrows.Err(); err != nil {
 		return nil, err
 	}
+	// At most this many rows (retired checks are left out): the result
+	// is allocated once, and decoded into in place.
+	var most int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM checks`).Scan(&most); err != nil {
+		return nil, err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, def, state FROM checks JOIN states USING (id) WHERE `+live)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []model.CheckState
+	// With 100,000 checks this is most of a restart: the rows are read
+	// here while decoders turn the JSON of earlier batches into checks
+	// (see decodeRows), straight into the result, allocated once rather
+	// than grown by append (a copy of every check per doubling).
+	dec := newDecodeRows(make([]model.CheckState, most))
+	defer dec.stop()
+	batch := make([]rawCheck, 0, decodeBatch)
 	for rows.Next() {
-		var id string
-		var def, st []byte
-		if err := rows.Scan(&id, &def, &st); err != nil {
+		var r rawCheck
+		var id sql.RawBytes // only looked up: not copied
+		if err := rows.Scan(&id, &r.def, &r.st); err != nil {
 			return nil, err
 		}
-		if l, ok := logged[id]; ok {
-			st = l
+		if l, ok := logged[string(id)]; ok {
+			r.st = l
 		}
-		c, state, err := decodeCheck(def, st)
-		if err != nil {
-			return nil, err
+		if batch = append(batch, r); len(batch) == decodeBatch {
+			dec.add(batch)
+			batch = make([]rawCheck, 0, decodeBatch)
 		}
-		out = append(out, model.CheckState{Check: c, State: state})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if len(batch) > 0 {
+		dec.add(batch)
+	}
+	out, err := dec.wait()
+	if err != nil {
+		return nil, err
+	}
 	sortByID(out)
+	return out, nil
+}
+
+// rawCheck is a stored check and its state, as JSON.
+type rawCheck struct{ def, st []byte }
+
+// decodeBatch is how many rows ListChecks hands a decoder at once.
+const decodeBatch = 512
+
+// decodeRows decodes batches of rows on up to GOMAXPROCS goroutines
+// (at most 4), each batch into its place in the result.
+type decodeRows struct {
+	out  []model.CheckState // the result, its length the most rows expected
+	n    int                // rows added
+	work chan *decodeJob
+	wg   sync.WaitGroup
+	jobs []*decodeJob // in the order of add
+}
+
+type decodeJob struct {
+	raw []rawCheck
+	dst []model.CheckState // where the batch goes: len(raw) long
+	err error              // the first error of the batch, in row order
+}
+
+func newDecodeRows(out []model.CheckState) *decodeRows {
+	n := min(runtime.GOMAXPROCS(0), 4)
+	work := make(chan *decodeJob, 2*n)
+	d := &decodeRows{out: out, work: work}
+	for range n {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			for j := range work { // not d.work, which stop clears
+				j.decode()
+			}
+		}()
+	}
+	return d
+}
+
+func (j *decodeJob) decode() {
+	for i, r := range j.raw {
+		c, st, err := decodeCheck(r.def, r.st)
+		if err != nil {
+			j.err = err
+			break
+		}
+		j.dst[i] = model.CheckState{Check: c, State: st}
+	}
+	j.raw = nil
+}
+
+// add queues a batch, which the caller no longer touches.
+func (d *decodeRows) add(raw []rawCheck) {
+	j := &decodeJob{raw: raw}
+	if d.n+len(raw) <= len(d.out) {
+		j.dst = d.out[d.n : d.n+len(raw) : d.n+len(raw)]
+	} else { // more rows than counted: not in one snapshot, but be safe
+		j.dst = make([]model.CheckState, len(raw))
+	}
+	d.n += len(raw)
+	d.jobs = append(d.jobs, j)
+	d.work <- j
+}
+
+// stop ends the decoders once they have decoded every batch added; it
+// may be called more than once.
+func (d *decodeRows) stop() {
+	if d.work != nil {
+		close(d.work)
+		d.work = nil
+		d.wg.Wait()
+	}
+}
+
+// wait returns every decoded check, in row order, or the first error.
+func (d *decodeRows) wait() ([]model.CheckState, error) {
+	d.stop()
+	for _, j := range d.jobs {
+		if j.err != nil {
+			return nil, j.err
+		}
+	}
+	if d.n == 0 {
+		return nil, nil // as append left it, before
+	}
+	if d.n <= len(d.out) {
+		return d.out[:d.n:d.n], nil
+	}
+	out := make([]model.CheckState, 0, d.n)
+	for _, j := range d.jobs {
+		out = append(out, j.dst...)
+	}
 	return out, nil
 }
 
