@@ -14,6 +14,10 @@ import (
 // bounds how long a compaction holds the writer (pings queue behind it).
 const compactChunk = 4096
 
+// compactStep is how many log rows a compaction moves between two looks
+// at the urgent lane (see writer.compactChunk).
+const compactStep = 256
+
 // compact moves the oldest rows of ping_log (at most limit) into pings
 // (rows with a ping) and states (the newest state of each check among
 // them), prunes the retention of the checks it touched, and deletes them
@@ -145,6 +149,28 @@ func (w *writer) compactStates(ctx context.Context, last int64) error {
 	return nil
 }
 
+// compactChunk moves up to compactChunk rows in steps of compactStep,
+// and ends after a step when the batch holds an urgent write or one
+// waits in the urgent lane (lane.go): the urgent write then joins the
+// transaction of the rows moved so far, and waits for one step instead of
+// a whole chunk (at 20,000 checks, a chunk took 0.2-1 s on a loaded
+// 2-core machine). The rest of the chunk is the next request's.
+// noLane (the benchmark's baseline) moves the chunk in one step.
+func (w *writer) compactChunk(ctx context.Context, noLane bool) (more bool, err error) {
+	if noLane {
+		return w.compact(ctx, compactChunk)
+	}
+	for moved := 0; moved < compactChunk; moved += compactStep {
+		if more, err = w.compact(ctx, compactStep); err != nil || !more {
+			return more, err
+		}
+		if w.urgent || w.urgentWaiting() {
+			return true, nil
+		}
+	}
+	return more, nil
+}
+
 // compactAll runs compaction requests of compactChunk rows until the log
 // is empty (other writes interleave between them).
 func (s *Store) compactAll(ctx context.Context) error {
@@ -152,7 +178,7 @@ func (s *Store) compactAll(ctx context.Context) error {
 		var more bool
 		err := s.write(ctx, func(ctx context.Context, w *writer) error {
 			var err error
-			more, err = w.compact(ctx, compactChunk)
+			more, err = w.compactChunk(ctx, s.noLane)
 			return err
 		})
 		if err != nil || !more {

@@ -18,3 +18,8 @@ var Migrations = migrations
 func OpenWithMigrations(path string, opts Options, steps []store.Migration[*sql.Tx]) (*Store, error) {
 	return open(path, opts, steps)
 }
+
+// SetLane turns the writer's priority lane on or off (off: flips queue
+// with the other writes, as before the lane). Call it right after Open,
+// before any write.
+func SetLane(s *Store, on bool) { s.noLane = !on }
