@@ -56,8 +56,12 @@ type Store struct {
 	pool *pgxpool.Pool
 
 	reqs chan *request
-	quit chan struct{}
-	done chan struct{} // the collector and every executor exited
+	// urgent is the priority lane: Applies that carry a flip, taken
+	// before reqs (lane.go); pending counts the Applies in reqs per check.
+	urgent  chan *request
+	pending store.Lane
+	quit    chan struct{}
+	done    chan struct{} // the collector and every executor exited
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool
@@ -147,6 +151,7 @@ func open(ctx context.Context, dsn string, opts Options, steps []store.Migration
 	s := &Store{
 		opts: opts, pool: pool, log: opts.Logger,
 		reqs:   make(chan *request, 4*opts.MaxBatch),
+		urgent: make(chan *request, opts.MaxBatch),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 		pruned: make(map[model.CheckID]int64),

@@ -24,6 +24,9 @@ type request struct {
 	sj    string
 	probe bool
 	done  chan error
+	// counted: an Apply sent to reqs and counted in Store.pending
+	// (lane.go).
+	counted bool
 }
 
 // submit hands r to the writer and waits until its batch is committed (or
@@ -38,8 +41,11 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 		return store.ErrClosed
 	}
 	select {
-	case s.reqs <- r:
+	case s.queue(r) <- r:
 	case <-ctx.Done():
+		if r.counted {
+			s.pending.Leave(r.u.CheckID)
+		}
 		s.mu.RUnlock()
 		return ctx.Err()
 	}
@@ -52,11 +58,12 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 	}
 }
 
-// collect is the collector goroutine: it waits for a call, then for a free
-// executor (Options.Writers of them; meanwhile calls queue up), then takes
-// every call queued (at most MaxBatch, lingering MaxWait if set) and runs
-// them as one batch on that executor. After Close it answers what is
-// queued, then waits for the executors.
+// collect is the collector goroutine: it waits for a free executor
+// (Options.Writers of them; meanwhile calls queue up), then for a call,
+// then takes every call queued (at most MaxBatch, lingering MaxWait if
+// set; the priority lane's first, lane.go) and runs them as one batch on
+// that executor. After Close it answers what is queued, then waits for the
+// executors.
 func (s *Store) collect() {
 	defer close(s.done)
 	var wg sync.WaitGroup
@@ -64,22 +71,22 @@ func (s *Store) collect() {
 	slots := make(chan struct{}, s.opts.Writers)
 	quitting := false
 	for {
-		var first *request
-		if !quitting {
+		slots <- struct{}{}
+		first := s.next()
+		if first == nil && !quitting {
 			select {
-			case first = <-s.reqs:
+			case first = <-s.urgent:
+			case r := <-s.reqs:
+				first = s.took(r)
 			case <-s.quit:
 				quitting = true
 			}
 		}
 		if first == nil {
-			select {
-			case first = <-s.reqs:
-			default:
+			if first = s.next(); first == nil {
 				return // closed: everything queued was taken
 			}
 		}
-		slots <- struct{}{}
 		batch := s.gather(first, quitting)
 		wg.Go(func() {
 			defer func() { <-slots }()
@@ -100,18 +107,18 @@ func (s *Store) gather(first *request, quitting bool) []*request {
 		linger = t.C
 	}
 	for len(batch) < s.opts.MaxBatch {
-		select {
-		case r := <-s.reqs:
+		if r := s.next(); r != nil {
 			batch = append(batch, r)
 			continue
-		default:
 		}
 		if linger == nil {
 			break
 		}
 		select {
-		case r := <-s.reqs:
+		case r := <-s.urgent:
 			batch = append(batch, r)
+		case r := <-s.reqs:
+			batch = append(batch, s.took(r))
 		case <-linger:
 			linger = nil
 		}

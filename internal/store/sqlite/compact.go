@@ -14,6 +14,10 @@ import (
 // bounds how long a compaction holds the writer (pings queue behind it).
 const compactChunk = 4096
 
+// compactStep is how many log rows a compaction moves between two looks
+// at the urgent lane (see writer.compactChunk).
+const compactStep = 256
+
 // compact moves the oldest rows of ping_log (at most limit) into pings
 // (rows with a ping) and states (the newest state of each check among
 // them), prunes the retention of the checks it touched, and deletes them
@@ -149,6 +153,29 @@ func (w *writer) compactStates(ctx context.Context, last int64) error {
 	return nil
 }
 
+// compactChunk moves up to chunk rows (compactChunk but in tests) in
+// steps of compactStep, and ends after a step when the batch holds an
+// urgent write or one waits in the urgent lane (lane.go): the urgent
+// write then joins the transaction of the rows moved so far, and waits
+// for one step instead of a whole chunk (at 20,000 checks, a chunk took
+// 0.2-1 s on a loaded 2-core machine). The rest of the chunk is the next
+// request's. noLane (the benchmark's baseline) moves the chunk in one step.
+func (w *writer) compactChunk(ctx context.Context, noLane bool, chunk int) (more bool, err error) {
+	if noLane {
+		return w.compact(ctx, chunk)
+	}
+	step := min(compactStep, chunk)
+	for moved := 0; moved < chunk; moved += step {
+		if more, err = w.compact(ctx, step); err != nil || !more {
+			return more, err
+		}
+		if w.urgent || w.urgentWaiting() {
+			return true, nil
+		}
+	}
+	return more, nil
+}
+
 // compactAll runs compaction requests of chunk rows (compactChunk but in
 // tests) until the log is empty (other writes interleave between them).
 func (s *Store) compactAll(ctx context.Context, chunk int) error {
@@ -158,7 +185,7 @@ func (s *Store) compactAll(ctx context.Context, chunk int) error {
 			fn: func(ctx context.Context, w *writer) error {
 				w.dropping = 0
 				var err error
-				more, err = w.compact(ctx, chunk)
+				more, err = w.compactChunk(ctx, s.noLane, chunk)
 				return err
 			},
 			committed: func(w *writer) { w.dropped += int64(w.dropping) },

@@ -23,3 +23,8 @@ func OpenWithMigrations(path string, opts Options, steps []store.Migration[*sql.
 // Compact runs compaction requests of chunk log rows each until the ping
 // log is empty.
 func Compact(s *Store, chunk int) error { return s.compactAll(context.Background(), chunk) }
+
+// SetLane turns the writer's priority lane on or off (off: flips queue
+// with the other writes, as before the lane). Call it right after Open,
+// before any write.
+func SetLane(s *Store, on bool) { s.noLane = !on }

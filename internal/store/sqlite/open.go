@@ -133,10 +133,11 @@ func open(path string, opts Options, steps []store.Migration[*sql.Tx]) (*Store, 
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	s := &Store{
 		opts: opts, path: path, wdb: wdb, rdb: rdb,
-		reqs: make(chan *request, 4*opts.MaxBatch),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
-		ckpt: make(chan struct{}),
+		reqs:   make(chan *request, 4*opts.MaxBatch),
+		urgent: make(chan *request, opts.MaxBatch),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+		ckpt:   make(chan struct{}),
 
 		compactNow:  make(chan struct{}, 1),
 		compactDone: make(chan struct{}),
@@ -155,6 +156,7 @@ func open(path string, opts Options, steps []store.Migration[*sql.Tx]) (*Store, 
 		go s.syncer(syncerDone)
 	}
 	s.logRows.Store(int64(w.logRows))
+	w.urgentWaiting = s.urgentWaiting
 	go s.loop(w, syncerDone)
 	go s.checkpointer()
 	go s.compacter()

@@ -29,9 +29,16 @@ type Store struct {
 	fsyncHook func()
 
 	reqs chan *request
-	quit chan struct{}
-	done chan struct{} // writer exited
-	ckpt chan struct{} // checkpointer exited
+	// urgent is the priority lane: Applies that carry a flip, taken
+	// before reqs (lane.go). pending counts the Applies queued in reqs per
+	// check; noLane (tests: the benchmark's baseline) sends every write
+	// to reqs.
+	urgent  chan *request
+	pending store.Lane
+	noLane  bool
+	quit    chan struct{}
+	done    chan struct{} // writer exited
+	ckpt    chan struct{} // checkpointer exited
 
 	mu     sync.RWMutex // guards closed against sends on reqs
 	closed bool

@@ -51,6 +51,12 @@ type writer struct {
 	// retention, so its cost is shared by many pings.
 	pruned map[model.CheckID]int64
 
+	// urgentWaiting reports whether a write waits in the urgent lane;
+	// urgent, whether the batch in progress holds one: a compaction then
+	// ends early (compactChunk).
+	urgentWaiting func() bool
+	urgent        bool
+
 	// commitNanos is the time spent in COMMIT (WAL write and fsync),
 	// read by the writer goroutine only (published through Store.Stats).
 	commitNanos int64
@@ -221,7 +227,7 @@ func (w *writer) begin() error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	w.tx = tx
+	w.tx, w.urgent = tx, false
 	return nil
 }
 
@@ -383,6 +389,9 @@ type request struct {
 	// transaction has committed without error: for changes to the
 	// writer's maps that must not outlive a rolled-back write.
 	committed func(w *writer)
+	// counted: an Apply sent to Store.reqs and counted in Store.pending;
+	// urgent: one sent to Store.urgent (lane.go).
+	counted, urgent bool
 }
 
 // pendingApply is an Update with its state already JSON-encoded (by the
@@ -411,8 +420,11 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 		return store.ErrClosed
 	}
 	select {
-	case s.reqs <- r:
+	case s.queue(r) <- r:
 	case <-ctx.Done():
+		if r.counted {
+			s.pending.Leave(r.apply.u.CheckID)
+		}
 		s.mu.RUnlock()
 		return ctx.Err()
 	}
@@ -435,7 +447,8 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 //     grows to match the disk's latency.
 //
 // MaxBatch caps a batch; MaxWait makes the writer linger after the first
-// request before committing.
+// request before committing. Whenever it takes a request it takes the
+// urgent lane's first (lane.go).
 func (s *Store) loop(w *writer, syncerDone chan struct{}) {
 	defer close(s.done)
 	defer w.close()
@@ -456,18 +469,18 @@ func (s *Store) loop(w *writer, syncerDone chan struct{}) {
 	quitting := false
 	for {
 		// Wait for the first request of a batch.
-		var first *request
-		if !quitting {
+		first := s.next()
+		if first == nil && !quitting {
 			select {
-			case first = <-s.reqs:
+			case first = <-s.urgent:
+			case r := <-s.reqs:
+				first = s.took(r)
 			case <-s.quit:
 				quitting = true
 			}
 		}
 		if first == nil {
-			select {
-			case first = <-s.reqs:
-			default:
+			if first = s.next(); first == nil {
 				return // Close: everything queued before it was answered
 			}
 		}
@@ -477,6 +490,7 @@ func (s *Store) loop(w *writer, syncerDone chan struct{}) {
 			s.finish(w, batch, nil, err, false, start)
 			continue
 		}
+		w.urgent = first.urgent
 		var lingerC <-chan time.Time
 		if linger != nil {
 			linger.Reset(s.opts.MaxWait)
@@ -487,12 +501,12 @@ func (s *Store) loop(w *writer, syncerDone chan struct{}) {
 		for {
 		drain:
 			for len(batch) < s.opts.MaxBatch {
-				select {
-				case r := <-s.reqs:
-					batch = append(batch, r)
-				default:
+				r := s.next()
+				if r == nil {
 					break drain
 				}
+				batch = append(batch, r)
+				w.urgent = w.urgent || r.urgent
 			}
 			errs = append(errs, make([]error, len(batch)-executed)...)
 			if err := w.exec(batch[executed:], errs[executed:]); err != nil {
@@ -505,13 +519,21 @@ func (s *Store) loop(w *writer, syncerDone chan struct{}) {
 				(lingerC == nil && len(batch) >= pipelineBatch) {
 				break
 			}
+			select { // arrived during exec: the urgent lane before the select's random pick
+			case r := <-s.urgent:
+				batch, w.urgent = append(batch, r), true
+				continue
+			default:
+			}
 			var idleC <-chan struct{}
 			if lingerC == nil {
 				idleC = s.idle // PIPELINED: commit as soon as the syncer can take it
 			}
 			select {
+			case r := <-s.urgent:
+				batch, w.urgent = append(batch, r), true
 			case r := <-s.reqs:
-				batch = append(batch, r)
+				batch = append(batch, s.took(r))
 			case <-lingerC:
 				lingerC = nil
 				if s.synced == nil {
