@@ -22,6 +22,16 @@ func TestPathIndexLazy(t *testing.T) {
 	if len(l.errs) > 0 || l.lines != nil {
 		t.Fatalf("valid file: errors %v, path index built: %v", l.errs, l.lines != nil)
 	}
+	// On PostgreSQL too: the check that store.sqlite is not set as well
+	// reads the document, not the index.
+	pg := "store:\n  postgres: {dsn: \"postgres://u@127.0.0.1/db\"}\n" + b.String()
+	l = &loader{file: "pg.yaml", env: env(nil), kinds: LoadOptions{}.notifiers()}
+	cfg = l.parse([]byte(pg))
+	cfg.applyDefaults()
+	l.validate(cfg)
+	if len(l.errs) > 0 || l.lines != nil {
+		t.Fatalf("valid PostgreSQL file: errors %v, path index built: %v", l.errs, l.lines != nil)
+	}
 
 	b.WriteString("  - name: bad\n    period: 1m\n    http: {url: \"${VITALS_TEST_LAZY_UNSET}\"}\n  - {name: c1, period: 1m}\n")
 	_, err := Parse("bad.yaml", []byte(b.String()), env(nil))

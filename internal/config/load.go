@@ -324,6 +324,26 @@ func (l *loader) pathLines() map[string]int {
 	return l.lines
 }
 
+// sets reports whether the document has the mapping keys path (as the
+// path index records them: scalar keys, aliases not followed), without
+// building that index of every node.
+func (l *loader) sets(path ...string) bool { return setsUnder(l.root, path) }
+
+func setsUnder(n *yaml.Node, path []string) bool {
+	if len(path) == 0 {
+		return true
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == path[0] && setsUnder(n.Content[i+1], path[1:]) {
+			return true
+		}
+	}
+	return false
+}
+
 // index records the line of every path under n.
 func (l *loader) index(n *yaml.Node, path string) {
 	switch n.Kind {

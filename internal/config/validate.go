@@ -54,7 +54,7 @@ func (l *loader) validate(c *Config) {
 		l.errorf("server.write_timeout", "must be at least %v", MinIOTimeout)
 	}
 	if pg := c.Store.Postgres; pg != nil {
-		if _, both := l.pathLines()["store.sqlite"]; both {
+		if l.sets("store", "sqlite") {
 			l.errorf("store.postgres", "store.sqlite is set too: choose one store")
 		}
 		if pg.DSN == "" {
