@@ -16,7 +16,9 @@
 // every Options.CompactInterval in chunks of compactChunk rows, where each
 // check's pages are touched once for all its pings of the interval. Readers
 // merge the rows not compacted yet (the newest logged state of a check wins
-// over its compacted state), in one read transaction.
+// over its compacted state), in one read transaction. A write that carries
+// a flip goes ahead of the queued ones, never ahead of one of its own
+// check (lane.go).
 //
 // Durability (Options.Synchronous): a write is answered only once it is on
 // stable storage.
