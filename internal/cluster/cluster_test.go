@@ -86,7 +86,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // round or renewal, as in production.
 func settle(t *testing.T, clk *clock, ids []model.CheckID, rs map[string]*replica, rounds int) map[string]int {
 	t.Helper()
-	for range rounds {
+	for round := 1; round <= rounds; round++ {
 		step(clk, time.Second, rs)
 		owned, total := 0, 0
 		for _, os := range owners(ids, rs) {
@@ -96,6 +96,7 @@ func settle(t *testing.T, clk *clock, ids []model.CheckID, rs map[string]*replic
 			}
 		}
 		if owned == len(ids) && total == len(ids) {
+			t.Logf("settled in %d rounds", round)
 			break
 		}
 	}
