@@ -24,8 +24,11 @@ import (
 // MaxOpenConnections were in use, and since the first of those runs new
 // requests had to wait for a connection (WaitCount grew) or waits ended
 // (WaitDuration grew, timeouts included). A run that sees a free
-// connection starts over. A saturated pool with nobody waiting is fully
-// used, not exhausted, and passes; a pool without a limit
+// connection starts over, unless requests waited for a connection since
+// the run before it: then the pool ran out in between, and the free
+// connection is a moment between two waiters (under sustained overload a
+// sample often lands on one). A saturated pool with nobody waiting is
+// fully used, not exhausted, and passes; a pool without a limit
 // (SetMaxOpenConns(0)) cannot be exhausted and always passes. Because the
 // pool is only sampled, a pool that frees connections between runs and
 // saturates again by the next one looks saturated throughout.
@@ -43,6 +46,7 @@ type SQLPool struct {
 	mu    sync.Mutex
 	since time.Time   // first run of the current saturation; zero when not saturated
 	base  sql.DBStats // the pool's stats at since
+	prev  sql.DBStats // the pool's stats at the run before
 }
 
 var _ health.Checker = (*SQLPool)(nil)
@@ -84,7 +88,10 @@ func (p *SQLPool) Check(ctx context.Context) error {
 	health.Observe(ctx, value, unit)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if st.MaxOpenConnections <= 0 || st.InUse < st.MaxOpenConnections {
+	prev := p.prev
+	p.prev = st
+	waitedSince := st.WaitCount > prev.WaitCount || st.WaitDuration > prev.WaitDuration
+	if st.MaxOpenConnections <= 0 || st.InUse < st.MaxOpenConnections && (p.since.IsZero() || !waitedSince) {
 		p.since = time.Time{}
 		return nil
 	}

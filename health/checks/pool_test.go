@@ -119,6 +119,43 @@ func TestSQLPoolExhausted(t *testing.T) {
 	}
 }
 
+// Under sustained overload a run can land in the moment between one
+// request's connection going back and the next waiter taking it. A free
+// connection with new waits since the run before is that moment, not the
+// end of the saturation; a free connection with no new waits is.
+func TestSQLPoolFreeBetweenWaiters(t *testing.T) {
+	db := openPool(t, 2)
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	p := checks.NewSQLPool(db, checks.SQLPoolOptions{Window: 3 * time.Second, Now: clock.now})
+	ctx := context.Background()
+	conns := hold(t, db, 2)
+	if err := p.Check(ctx); err != nil {
+		t.Fatalf("first saturated run: %v", err)
+	}
+	clock.add(2 * time.Second)
+	wait(t, db)
+	conns[0].Close() // the run sees a free connection, after a wait
+	if err := p.Check(ctx); err != nil {
+		t.Fatalf("saturated for 2s of a 3s window: %v", err)
+	}
+	hold(t, db, 1)
+	clock.add(time.Second)
+	wait(t, db)
+	if err := p.Check(ctx); !errors.Is(err, checks.ErrPoolExhausted) {
+		t.Fatalf("saturated for the window, one run in a moment between waiters: %v", err)
+	}
+	conns[1].Close() // free, and nobody waited since the run before
+	if err := p.Check(ctx); err != nil {
+		t.Fatalf("a connection free without new waits: %v", err)
+	}
+	hold(t, db, 1)
+	clock.add(5 * time.Second)
+	wait(t, db)
+	if err := p.Check(ctx); err != nil {
+		t.Fatalf("saturated again, first run: the window starts over: %v", err)
+	}
+}
+
 // Waits from before the saturation began do not count: only new ones.
 func TestSQLPoolOldWaitsDoNotCount(t *testing.T) {
 	db := openPool(t, 1)

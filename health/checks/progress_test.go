@@ -186,8 +186,11 @@ func TestInFlight(t *testing.T) {
 		time.Sleep(time.Second)
 		wantErr(t, l.Check(ctx), checks.ErrOverloaded, "in-flight requests: overloaded: 3 in flight, over the limit of 2 for 4s (grace 3s)")
 		l.Leave()
+		time.Sleep(299 * time.Millisecond)
+		wantErr(t, l.Check(ctx), checks.ErrOverloaded, "in-flight requests: overloaded: 2 in flight, over the limit of 2 for 4.3s (grace 3s)")
+		time.Sleep(time.Millisecond) // at the limit for a tenth of the grace: the overload is over
 		if err := l.Check(ctx); err != nil {
-			t.Fatalf("back at the limit: %v", err)
+			t.Fatalf("back at the limit for 300ms: %v", err)
 		}
 		l.Enter() // over again: the grace starts anew
 		time.Sleep(2 * time.Second)
@@ -200,5 +203,47 @@ func TestInFlight(t *testing.T) {
 		if l.Len() != 0 {
 			t.Errorf("Len = %d, want 0", l.Len())
 		}
+	})
+}
+
+// TestInFlightDips: under sustained overload the count falls to the limit
+// between one client's answer and its next request. Dips shorter than a
+// tenth of the grace time must not start the grace over, whether a check
+// runs during one or not; a longer dip must.
+func TestInFlightDips(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		l := checks.NewInFlight(1, checks.InFlightOptions{Grace: time.Second})
+		l.Enter()
+		// 2 in flight, each 10ms dip a request ending before the next starts.
+		churn := func(d time.Duration) error {
+			var err error
+			for end := time.Now().Add(d); time.Now().Before(end); {
+				l.Enter()
+				time.Sleep(10 * time.Millisecond)
+				l.Leave()
+				time.Sleep(time.Millisecond)
+				err = l.Check(ctx) // in the dip
+			}
+			return err
+		}
+		if err := churn(900 * time.Millisecond); err != nil {
+			t.Fatalf("over for 0.9s, in 1ms dips: %v", err)
+		}
+		wantErr(t, churn(200*time.Millisecond), checks.ErrOverloaded,
+			"in-flight requests: overloaded: 1 in flight, over the limit of 1 for 1.1s (grace 1s)")
+		// A dip of a tenth of the grace ends the overload, even unobserved.
+		l.Enter()
+		time.Sleep(10 * time.Millisecond)
+		l.Leave()
+		time.Sleep(100 * time.Millisecond)
+		l.Enter()
+		if err := l.Check(ctx); err != nil {
+			t.Fatalf("after a 100ms dip: %v", err)
+		}
+		time.Sleep(time.Second + time.Millisecond)
+		wantErr(t, l.Check(ctx), checks.ErrOverloaded, "in-flight requests: overloaded: 2 in flight, over the limit of 1 for 1s (grace 1s)")
+		l.Leave()
+		l.Leave()
 	})
 }
