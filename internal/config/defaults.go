@@ -98,11 +98,7 @@ func (c *Config) applyDefaults() {
 	if pg := c.Store.Postgres; pg != nil && pg.LeaseTTL == 0 {
 		pg.LeaseTTL = Duration(DefaultLeaseTTL)
 	}
-	if c.Store.SQLite.Path == "" {
-		c.Store.SQLite.Path = DefaultSQLitePath()
-	} else if !filepath.IsAbs(c.Store.SQLite.Path) && c.File != "" {
-		c.Store.SQLite.Path = filepath.Join(filepath.Dir(c.File), c.Store.SQLite.Path)
-	}
+	c.Store.SQLite.Path = sqlitePath(c.File, c.Store.SQLite.Path)
 	for i := range c.APIKeys {
 		if c.APIKeys[i].Access == "" {
 			c.APIKeys[i].Access = DefaultAccess
@@ -120,9 +116,7 @@ func (c *Config) applyDefaults() {
 		keep := true
 		c.Pings.KeepLegacyIDs = &keep
 	}
-	if c.Retention.Pings == 0 {
-		c.Retention.Pings = DefaultPingRetention
-	}
+	c.Retention.Pings = pingRetention(c.Retention.Pings)
 	if c.Retention.RetiredChecks == 0 {
 		c.Retention.RetiredChecks = Duration(DefaultRetiredRetention)
 	}
@@ -145,4 +139,25 @@ func (c *Config) applyDefaults() {
 	if d.Timeout == 0 {
 		d.Timeout = Duration(DefaultTimeout)
 	}
+}
+
+// sqlitePath is the SQLite file that path, as written in the config file
+// named file, means: the default for "", relative to file's directory
+// for a relative path. PeekStore resolves it the same way.
+func sqlitePath(file, path string) string {
+	if path == "" {
+		return DefaultSQLitePath()
+	}
+	if !filepath.IsAbs(path) && file != "" {
+		return filepath.Join(filepath.Dir(file), path)
+	}
+	return path
+}
+
+// pingRetention is retention.pings with its default.
+func pingRetention(n int) int {
+	if n == 0 {
+		return DefaultPingRetention
+	}
+	return n
 }

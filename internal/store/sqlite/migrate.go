@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -103,7 +104,24 @@ func (d driver) Commit(_ context.Context, tx *sql.Tx) error { return tx.Commit()
 func (d driver) Rollback(_ context.Context, tx *sql.Tx)     { _ = tx.Rollback() }
 
 // migrate applies the pending steps of steps to the file of db.
+//
+// Several processes opening one new file at once can get SQLITE_BUSY from
+// its first connection without busy_timeout's wait: switching a new file
+// to WAL takes a lock SQLite does not wait for. Such an answer is retried
+// every 10ms for up to 10 seconds (busy_timeout's bound); the steps
+// themselves are transactions, so a retry applies only what is pending.
 func migrate(db *sql.DB, steps []store.Migration[*sql.Tx]) error {
-	_, err := store.Migrate(context.Background(), driver{db}, steps)
-	return err
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, err := store.Migrate(context.Background(), driver{db}, steps)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var e interface{ Code() int }
+	return errors.As(err, &e) && e.Code()&0xff == 5
 }
