@@ -31,6 +31,13 @@ func TestPeekStore(t *testing.T) {
 		{"quoted key", "\"store\":\n  sqlite: {path: /a.db}\n", StoreHint{}, false},
 		{"tab", "store:\n\tsqlite: {path: /a.db}\n", StoreHint{}, false},
 		{"invalid", "store:\n  sqlite: [\n", StoreHint{}, false},
+		{"block scalar with quotes", "checks:\n  - name: a\n    run: |\n      echo \"it's [\n\n      done\nstore:\n  sqlite: {path: /b.db}\n", StoreHint{"/b.db", DefaultPingRetention}, true},
+		{"quotes closed on their line", "checks:\n  - {name: 'it''s', tags: [\"a\", 'b']} # it's\nstore: {sqlite: {path: /c.db}}\n", StoreHint{"/c.db", DefaultPingRetention}, true},
+		{"indented top level", " store:\n  sqlite:\n   path: /a.db\n", StoreHint{}, false},
+		{"single quote goes on at column 0", "x: 'a\nstore:\n  sqlite:\n    path: /evil.db\nb'\n", StoreHint{}, false},
+		{"double quote goes on at column 0", "x: \"a\nstore: {sqlite: {path: /evil.db}}\n\"\n", StoreHint{}, false},
+		{"escaped quote keeps it open", "x: 'a''\nstore: {sqlite: {path: /evil.db}}\n'\n", StoreHint{}, false},
+		{"flow goes on at column 0", "x: [a,\nstore: {sqlite: {path: /evil.db}}]\n", StoreHint{}, false},
 		{"two documents", "checks: []\n---\nstore: {sqlite: {path: /a.db}}\n", StoreHint{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
