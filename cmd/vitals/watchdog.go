@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/vitals-go/vitals/internal/actions/notify"
 	"github.com/vitals-go/vitals/internal/config"
 	"github.com/vitals-go/vitals/internal/daemon"
 	"github.com/vitals-go/vitals/internal/model"
@@ -58,11 +57,9 @@ func runWatchdog(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 	// daemon builds its channels with, at start and on every reload.
 	reg := notifiers()
 	var cfg *config.Config
-	var pf *daemon.Prefetch
 	var err error
 	if *configPath != "" {
-		cfg, pf, err = loadConfigPrefetching(*configPath, env, reg)
-		defer pf.Close()
+		cfg, err = loadConfig(*configPath, env, reg)
 	} else {
 		cfg, err = config.LoadOptions{Notifiers: reg}.Parse("", nil, config.LookupEnv(env))
 	}
@@ -76,7 +73,7 @@ func runWatchdog(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: *configPath, Logger: log, Version: version(), Notifiers: reg, Prefetch: pf})
+	d, err := daemon.New(ctx, cfg, daemon.Options{ConfigPath: *configPath, Logger: log, Version: version(), Notifiers: reg})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return exitFail
@@ -106,23 +103,6 @@ func runWatchdog(args []string, stdout, stderr io.Writer, env lookupEnv) int {
 		return exitFail
 	}
 	return exitOK
-}
-
-// loadConfigPrefetching is loadConfig for a start: when the file's store
-// section can be read ahead of the parse (config.PeekStore), the store is
-// opened and read meanwhile (daemon.StartPrefetch), which daemon.New takes
-// if the parsed config agrees. Close the prefetch (nil-safe) when done.
-func loadConfigPrefetching(file string, env lookupEnv, reg *notify.Registry) (*config.Config, *daemon.Prefetch, error) {
-	data, err := readFile(file)
-	if err != nil {
-		return nil, nil, &config.Error{File: file, Msg: err.Error()}
-	}
-	var pf *daemon.Prefetch
-	if hint, ok := config.PeekStore(file, data); ok {
-		pf = daemon.StartPrefetch(context.Background(), hint)
-	}
-	cfg, err := config.LoadOptions{Notifiers: reg}.Parse(file, data, config.LookupEnv(env))
-	return cfg, pf, err
 }
 
 // readFile reads a config file, refusing huge ones.

@@ -98,7 +98,11 @@ func (c *Config) applyDefaults() {
 	if pg := c.Store.Postgres; pg != nil && pg.LeaseTTL == 0 {
 		pg.LeaseTTL = Duration(DefaultLeaseTTL)
 	}
-	c.Store.SQLite.Path = sqlitePath(c.File, c.Store.SQLite.Path)
+	if c.Store.SQLite.Path == "" {
+		c.Store.SQLite.Path = DefaultSQLitePath()
+	} else if !filepath.IsAbs(c.Store.SQLite.Path) && c.File != "" {
+		c.Store.SQLite.Path = filepath.Join(filepath.Dir(c.File), c.Store.SQLite.Path)
+	}
 	for i := range c.APIKeys {
 		if c.APIKeys[i].Access == "" {
 			c.APIKeys[i].Access = DefaultAccess
@@ -116,7 +120,9 @@ func (c *Config) applyDefaults() {
 		keep := true
 		c.Pings.KeepLegacyIDs = &keep
 	}
-	c.Retention.Pings = pingRetention(c.Retention.Pings)
+	if c.Retention.Pings == 0 {
+		c.Retention.Pings = DefaultPingRetention
+	}
 	if c.Retention.RetiredChecks == 0 {
 		c.Retention.RetiredChecks = Duration(DefaultRetiredRetention)
 	}
@@ -139,25 +145,4 @@ func (c *Config) applyDefaults() {
 	if d.Timeout == 0 {
 		d.Timeout = Duration(DefaultTimeout)
 	}
-}
-
-// sqlitePath is the SQLite file that path, as written in the config file
-// named file, means: the default for "", relative to file's directory
-// for a relative path. PeekStore resolves it the same way.
-func sqlitePath(file, path string) string {
-	if path == "" {
-		return DefaultSQLitePath()
-	}
-	if !filepath.IsAbs(path) && file != "" {
-		return filepath.Join(filepath.Dir(file), path)
-	}
-	return path
-}
-
-// pingRetention is retention.pings with its default.
-func pingRetention(n int) int {
-	if n == 0 {
-		return DefaultPingRetention
-	}
-	return n
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,10 +52,6 @@ type Options struct {
 	// (config.LoadOptions). Default notify.NewRegistry(): the built-in
 	// kinds.
 	Notifiers *notify.Registry
-	// Prefetch, when set, is the store StartPrefetch opened while the
-	// config was parsed: New uses it if cfg names that store, else closes
-	// it and opens cfg's. Default nil: New opens the store.
-	Prefetch *Prefetch
 }
 
 // Daemon is a running watchdog. Its methods are safe for concurrent use.
@@ -152,25 +147,16 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}()
 
 	var stateDir string
-	if st, secret, checks, ok := opts.Prefetch.take(cfg); ok {
-		d.st, stateDir, d.idSecret = st, filepath.Dir(cfg.Store.SQLite.Path), secret
-		d.log.Debug("the store was read while the config file was parsed", "store", cfg.Store.SQLite.Path)
-		if len(cfg.Checks) > manyLookups {
-			d.boot = checks
-		}
-		cleanup = append(cleanup, func() { d.st.Close() })
-	} else {
-		if d.st, stateDir, err = openStore(ctx, cfg); err != nil {
-			return nil, err
-		}
-		cleanup = append(cleanup, func() { d.st.Close() })
-		if d.idSecret, err = d.st.InstallationSecret(ctx); err != nil {
+	if d.st, stateDir, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, func() { d.st.Close() })
+	if d.idSecret, err = d.st.InstallationSecret(ctx); err != nil {
+		return nil, fmt.Errorf("store %s: %w", storeName(cfg), err)
+	}
+	if len(cfg.Checks) > manyLookups {
+		if d.boot, err = d.st.ListChecks(ctx); err != nil {
 			return nil, fmt.Errorf("store %s: %w", storeName(cfg), err)
-		}
-		if len(cfg.Checks) > manyLookups {
-			if d.boot, err = d.st.ListChecks(ctx); err != nil {
-				return nil, fmt.Errorf("store %s: %w", storeName(cfg), err)
-			}
 		}
 	}
 	ids, err := d.checkIDs(ctx, cfg)

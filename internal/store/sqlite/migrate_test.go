@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -184,52 +183,5 @@ func TestMigrateConcurrentOpens(t *testing.T) {
 	}
 	if got := versions(t, path); got != upTo(len(sqlite.Migrations)+1) {
 		t.Fatalf("versions %q", got)
-	}
-}
-
-// OpenExisting opens only a file at the newest schema, and creates or
-// migrates nothing otherwise.
-func TestOpenExisting(t *testing.T) {
-	dir := t.TempDir()
-	missing := filepath.Join(dir, "missing.db")
-	if _, err := sqlite.OpenExisting(missing, sqlite.Options{}); !errors.Is(err, sqlite.ErrNotCurrent) {
-		t.Fatalf("no file: %v", err)
-	}
-	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("OpenExisting made %s: %v", missing, err)
-	}
-	if _, err := sqlite.OpenExisting(dir, sqlite.Options{}); !errors.Is(err, sqlite.ErrNotCurrent) {
-		t.Fatalf("a directory: %v", err)
-	}
-
-	older := filepath.Join(dir, "older.db")
-	if err := openClose(t, older, sqlite.Migrations[:len(sqlite.Migrations)-1]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sqlite.OpenExisting(older, sqlite.Options{}); !errors.Is(err, sqlite.ErrNotCurrent) {
-		t.Fatalf("an older schema: %v", err)
-	}
-	if got := versions(t, older); got != upTo(len(sqlite.Migrations)-1) {
-		t.Fatalf("OpenExisting migrated the older file: versions %q", got)
-	}
-
-	newer := filepath.Join(dir, "newer.db")
-	if err := openClose(t, newer, withStep2(false)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sqlite.OpenExisting(newer, sqlite.Options{}); !errors.Is(err, sqlite.ErrNotCurrent) {
-		t.Fatalf("a newer schema: %v", err)
-	}
-
-	current := filepath.Join(dir, "current.db")
-	if err := openClose(t, current, sqlite.Migrations); err != nil {
-		t.Fatal(err)
-	}
-	s, err := sqlite.OpenExisting(current, sqlite.Options{})
-	if err != nil {
-		t.Fatalf("the current schema: %v", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -204,32 +203,4 @@ func (s *Store) checkpointer() {
 			_, _ = s.rdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 		}
 	}
-}
-
-// ErrNotCurrent is OpenExisting's answer for a path where there is no
-// database file, or one whose schema is not this binary's newest.
-var ErrNotCurrent = errors.New("sqlite: no database file at the current schema version")
-
-// OpenExisting opens the database at path as Open does, but only a file
-// that exists with this binary's newest schema: it creates nothing and
-// migrates nothing, returning ErrNotCurrent instead. It is for opening a
-// store before its config has been validated (a start reads the store
-// while the config file is parsed), where a config that turns out invalid
-// must leave the disk as it was. (Open still sets journal_mode=WAL, which
-// a file of this schema has.)
-func OpenExisting(path string, opts Options) (*Store, error) {
-	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
-		return nil, ErrNotCurrent
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
-	if err != nil {
-		return nil, ErrNotCurrent
-	}
-	var v int
-	err = db.QueryRow(`PRAGMA user_version`).Scan(&v)
-	db.Close()
-	if err != nil || v != migrations[len(migrations)-1].Version {
-		return nil, ErrNotCurrent
-	}
-	return Open(path, opts)
 }
