@@ -21,6 +21,9 @@ var _ SQLiteStats = (*sqlite.Store)(nil)
 //	vitals_store_committed_writes_total  writes they carried (writes / commits = mean group size)
 //	vitals_store_commit_seconds_total    time spent running and committing batches
 //	vitals_store_sync_seconds_total      the part of it spent in COMMIT (WAL write and fsync)
+//	vitals_store_wal_truncations_total   resets of the WAL file the writer ran between batches
+//	vitals_store_wal_truncations_busy_total  those a reader of the WAL kept from completing
+//	vitals_store_wal_truncation_seconds_total  time the writer spent on them
 //
 // namespace defaults to "vitals". Safe for concurrent use.
 func SQLite(st SQLiteStats, namespace string) prometheus.Collector {
@@ -33,12 +36,16 @@ func SQLite(st SQLiteStats, namespace string) prometheus.Collector {
 		writes:  prometheus.NewDesc(namespace+"_store_committed_writes_total", "Writes carried by the committed transactions; divided by the commits, the mean group size.", nil, nil),
 		commit:  prometheus.NewDesc(namespace+"_store_commit_seconds_total", "Time the store's writer spent running and committing batches.", nil, nil),
 		sync:    prometheus.NewDesc(namespace+"_store_sync_seconds_total", "Part of the commit time spent in COMMIT itself (writing the WAL, fsync).", nil, nil),
+		truncs:  prometheus.NewDesc(namespace+"_store_wal_truncations_total", "Resets of the WAL file the store's writer ran between batches.", nil, nil),
+		busy:    prometheus.NewDesc(namespace+"_store_wal_truncations_busy_total", "WAL resets that a reader of the WAL kept from completing (the WAL grows until one completes).", nil, nil),
+		truncT:  prometheus.NewDesc(namespace+"_store_wal_truncation_seconds_total", "Time the store's writer spent resetting the WAL file.", nil, nil),
 	}
 }
 
 type sqliteCollector struct {
 	st                            SQLiteStats
 	commits, writes, commit, sync *prometheus.Desc
+	truncs, busy, truncT          *prometheus.Desc
 }
 
 func (c *sqliteCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -46,6 +53,9 @@ func (c *sqliteCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.writes
 	ch <- c.commit
 	ch <- c.sync
+	ch <- c.truncs
+	ch <- c.busy
+	ch <- c.truncT
 }
 
 func (c *sqliteCollector) Collect(ch chan<- prometheus.Metric) {
@@ -54,4 +64,7 @@ func (c *sqliteCollector) Collect(ch chan<- prometheus.Metric) {
 	send(ch, c.writes, prometheus.CounterValue, float64(s.Writes))
 	send(ch, c.commit, prometheus.CounterValue, s.CommitTime.Seconds())
 	send(ch, c.sync, prometheus.CounterValue, s.SyncTime.Seconds())
+	send(ch, c.truncs, prometheus.CounterValue, float64(s.Truncates))
+	send(ch, c.busy, prometheus.CounterValue, float64(s.TruncatesBusy))
+	send(ch, c.truncT, prometheus.CounterValue, s.TruncateTime.Seconds())
 }

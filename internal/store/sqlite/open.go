@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,13 +55,12 @@ type Options struct {
 // CompactInterval.
 const compactRows = 32768
 
-// truncateFrames is the WAL size (in pages) past which the background
-// checkpoint also truncates the WAL file (briefly blocking the writer).
-const truncateFrames = 16384
+// busyTimeout is how long a connection waits for a lock another holds.
+const busyTimeout = 10 * time.Second
 
 func dsn(path string, opts Options, write bool) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	sync := opts.Synchronous
@@ -133,11 +133,12 @@ func open(path string, opts Options, steps []store.Migration[*sql.Tx]) (*Store, 
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	s := &Store{
 		opts: opts, path: path, wdb: wdb, rdb: rdb,
-		reqs:   make(chan *request, 4*opts.MaxBatch),
-		urgent: make(chan *request, opts.MaxBatch),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
-		ckpt:   make(chan struct{}),
+		reqs:     make(chan *request, 4*opts.MaxBatch),
+		urgent:   make(chan *request, opts.MaxBatch),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+		ckpt:     make(chan struct{}),
+		truncate: make(chan struct{}, 1),
 
 		compactNow:  make(chan struct{}, 1),
 		compactDone: make(chan struct{}),
@@ -181,26 +182,4 @@ func (s *Store) Close() error {
 	<-s.compactDone
 	_, err := s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(err, s.wdb.Close(), s.rdb.Close())
-}
-
-// checkpointer runs PASSIVE checkpoints every CheckpointInterval, and a
-// TRUNCATE one when the WAL grew past truncateFrames pages.
-func (s *Store) checkpointer() {
-	defer close(s.ckpt)
-	t := time.NewTicker(s.opts.CheckpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.quit:
-			return
-		case <-t.C:
-		}
-		var busy, frames, done int
-		if err := s.rdb.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
-			continue
-		}
-		if frames > truncateFrames && done == frames {
-			_, _ = s.rdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		}
-	}
 }

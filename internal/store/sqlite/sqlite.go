@@ -50,6 +50,12 @@ type Store struct {
 
 	batches, writes, commitNanos, syncNanos atomic.Int64
 	fsyncs, fsyncNanos                      atomic.Int64
+
+	// truncate asks the writer to reset the WAL between two batches
+	// (checkpoint.go); truncates, truncatesBusy and truncateNanos count
+	// what it did.
+	truncate                                chan struct{}
+	truncates, truncatesBusy, truncateNanos atomic.Int64
 }
 
 // Stats are counters of the writer, for /metrics and benchmarks.
@@ -74,13 +80,19 @@ type Stats struct {
 	// their check id did not parse. The writer logs only parsed ids, so
 	// anything but 0 means a damaged database file.
 	LogRowsDropped int64
+	// Truncates counts the writer's resets of the WAL file, TruncatesBusy
+	// those a reader kept from completing, TruncateTime the time the
+	// writer spent on them (checkpoint.go).
+	Truncates, TruncatesBusy int64
+	TruncateTime             time.Duration
 }
 
 // Stats returns the writer's counters. Safe for concurrent use.
 func (s *Store) Stats() Stats {
 	return Stats{Batches: s.batches.Load(), Writes: s.writes.Load(), CommitTime: time.Duration(s.commitNanos.Load()),
 		SyncTime: time.Duration(s.syncNanos.Load()), Fsyncs: s.fsyncs.Load(), FsyncTime: time.Duration(s.fsyncNanos.Load()),
-		LogRows: s.logRows.Load(), LogRowsDropped: s.dropped.Load()}
+		LogRows: s.logRows.Load(), LogRowsDropped: s.dropped.Load(),
+		Truncates: s.truncates.Load(), TruncatesBusy: s.truncatesBusy.Load(), TruncateTime: time.Duration(s.truncateNanos.Load())}
 }
 
 var _ store.Store = (*Store)(nil)

@@ -468,6 +468,17 @@ func (s *Store) loop(w *writer, syncerDone chan struct{}) {
 	var errs []error
 	quitting := false
 	for {
+		// Between two batches: reset the WAL if the checkpointer asks,
+		// unless a flip waits (checkpoint.go).
+		select {
+		case <-s.truncate:
+			if len(s.urgent) == 0 {
+				s.truncateWAL(w)
+			} else {
+				s.requestTruncate()
+			}
+		default:
+		}
 		// Wait for the first request of a batch.
 		first := s.next()
 		if first == nil && !quitting {
@@ -475,6 +486,9 @@ func (s *Store) loop(w *writer, syncerDone chan struct{}) {
 			case first = <-s.urgent:
 			case r := <-s.reqs:
 				first = s.took(r)
+			case <-s.truncate:
+				s.truncateWAL(w)
+				continue
 			case <-s.quit:
 				quitting = true
 			}
