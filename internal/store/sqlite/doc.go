@@ -35,7 +35,9 @@
 //
 // A write that fails inside a batch makes the batch roll back and run its
 // writes one by one, so one bad write never fails the others. Checkpoints
-// run in a background goroutine (PASSIVE), never inside a commit.
+// run in a background goroutine (PASSIVE), never inside a commit; the
+// writer resets the WAL file itself between batches once one has copied
+// all of it (checkpoint.go).
 //
 // Layout: checks(id, def JSON), states(id, state JSON), ping_log, pings
 // clustered by (check_id, n), flips, outbox, uptime and policy_state; the
