@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	sqldriver "database/sql/driver"
 	"strconv"
 	"time"
 )
@@ -79,6 +80,9 @@ func (s *Store) truncateWAL(w *writer) {
 	start := time.Now()
 	defer func() { s.truncateNanos.Add(int64(time.Since(start))) }()
 	s.truncates.Add(1)
+	if s.truncateHook != nil {
+		s.truncateHook()
+	}
 	c, err := w.db.Conn(ctx)
 	if err != nil {
 		s.truncatesBusy.Add(1)
@@ -89,8 +93,14 @@ func (s *Store) truncateWAL(w *writer) {
 		s.truncatesBusy.Add(1)
 		return
 	}
-	// Back to the connection's own timeout (the DSN's) for the batches.
-	defer c.ExecContext(ctx, "PRAGMA busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
+	// Back to the connection's own timeout (the DSN's) for the batches;
+	// if that fails, the pool drops the connection and the next batch
+	// opens one with the DSN's settings.
+	defer func() {
+		if _, err := c.ExecContext(ctx, "PRAGMA busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")"); err != nil {
+			_ = c.Raw(func(any) error { return sqldriver.ErrBadConn })
+		}
+	}()
 	var busy, frames, done int
 	if err := c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done); err != nil || busy != 0 {
 		s.truncatesBusy.Add(1)

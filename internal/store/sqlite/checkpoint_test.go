@@ -41,7 +41,9 @@ func truncateAfterBatch(t *testing.T, s *Store) {
 // waiting, it runs after the flip's batch, not before, and is not lost.
 func TestTruncateBetweenBatches(t *testing.T) {
 	ctx := context.Background()
-	s, ids := laneStore(t, 100, false, 4)
+	// Batches of one write: the flip below cannot join the batch in
+	// progress and waits in the urgent lane when the writer is between two.
+	s, ids := laneStore(t, 1, false, 4)
 	for n := int64(1); n <= 50; n++ {
 		if err := s.Apply(ctx, pingUpdate(ids[n%4], n)); err != nil {
 			t.Fatal(err)
@@ -59,9 +61,16 @@ func TestTruncateBetweenBatches(t *testing.T) {
 		t.Fatalf("WAL %d bytes after the truncation", n)
 	}
 
-	// A flip waiting when the writer comes to the truncation goes first.
+	// A flip waiting when the writer comes to the truncation goes first:
+	// when the WAL is reset, the flip is committed.
 	if err := s.Apply(ctx, pingUpdate(ids[0], 51)); err != nil {
 		t.Fatal(err)
+	}
+	flipsAtTruncate := -1
+	s.truncateHook = func() { // on the writer goroutine, read back after noop
+		if err := s.rdb.QueryRow(`SELECT count(*) FROM flips`).Scan(&flipsAtTruncate); err != nil {
+			t.Error(err)
+		}
 	}
 	release := blockWriter(t, s)
 	flipped := make(chan struct{})
@@ -78,6 +87,9 @@ func TestTruncateBetweenBatches(t *testing.T) {
 	noop(t, s)
 	if st := s.Stats(); st.Truncates != 2 {
 		t.Fatalf("truncates %d after the flip; want 2 (asked again, not dropped)", st.Truncates)
+	}
+	if flipsAtTruncate != 1 {
+		t.Fatalf("%d flips committed when the WAL was reset; want 1 (the waiting flip first)", flipsAtTruncate)
 	}
 }
 

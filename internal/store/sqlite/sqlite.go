@@ -25,8 +25,9 @@ type Store struct {
 	// before committing one for it.
 	synced chan syncJob
 	idle   chan struct{}
-	// fsyncHook, set by tests before any write, runs before each fsync.
-	fsyncHook func()
+	// fsyncHook, set by tests before any write, runs before each fsync;
+	// truncateHook, before each reset of the WAL (on the writer).
+	fsyncHook, truncateHook func()
 
 	reqs chan *request
 	// urgent is the priority lane: Applies that carry a flip, taken
